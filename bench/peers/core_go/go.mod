@@ -1,0 +1,3 @@
+module corego
+
+go 1.19

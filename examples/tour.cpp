@@ -1,0 +1,2 @@
+#include <aio/aio.hpp>
+int main() { return 0; }

@@ -1,0 +1,114 @@
+// aio::as_completed — asyncio.as_completed: results in the order the tasks finish.
+#pragma once
+
+#include <coroutine>
+#include <cstddef>
+#include <deque>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include "aio/detail/future_core.hpp"
+#include "aio/detail/task_base.hpp"
+#include "aio/errors.hpp"
+#include "aio/task.hpp"
+
+namespace aio {
+
+/// The range returned by as_completed(). Iterate it once; each element is awaited once.
+template <class T>
+class AsCompleted {
+  struct Node : detail::FutureWaiter {
+    AsCompleted* owner = nullptr;
+    std::size_t index = 0;
+  };
+
+ public:
+  /// One step of the iteration: `co_await next` gives the result of the next task to
+  /// finish (or rethrows its exception). Cancel-safe: cancelling the awaiting task loses
+  /// no completion; the next await gets it.
+  class Next final : public detail::Suspension {
+   public:
+    explicit Next(AsCompleted* owner) noexcept : owner_(owner) {}
+    bool await_ready() const noexcept { return !owner_->finished_.empty(); }
+    void await_suspend(std::coroutine_handle<> h) {
+      task_ = &detail::require_task("aio::as_completed");
+      if (owner_->consumer_) throw UsageError("aio::as_completed: two tasks are awaiting the same iteration step");
+      owner_->consumer_ = this;
+      task_->suspend(h, this);
+    }
+    T await_resume() {
+      if (task_) {
+        owner_->consumer_ = nullptr;
+        detail::check_cancel(task_);
+        task_ = nullptr;
+      }
+      if (owner_->finished_.empty()) throw UsageError("aio::as_completed: more steps awaited than tasks given");
+      std::size_t i = owner_->finished_.front();
+      owner_->finished_.pop_front();
+      const Task<T>& t = owner_->tasks_[i];
+      t.state()->rethrow_if_not_ok("aio::as_completed");
+      if constexpr (!std::is_void_v<T>) return detail::copy_or_move(t.state()->value);
+    }
+    bool cancel_wait(const std::string&) noexcept override {
+      owner_->consumer_ = nullptr;
+      task_->wake();
+      return false;
+    }
+
+   private:
+    friend class AsCompleted;
+    AsCompleted* owner_;
+    detail::TaskBase* task_ = nullptr;
+  };
+
+  explicit AsCompleted(std::vector<Task<T>> tasks) : tasks_(std::move(tasks)), nodes_(tasks_.size()) {
+    steps_.reserve(tasks_.size());
+    for (std::size_t i = 0; i < tasks_.size(); ++i) {
+      steps_.emplace_back(this);
+      nodes_[i].owner = this;
+      nodes_[i].index = i;
+      nodes_[i].on_done = &on_done;
+      if (tasks_[i].done()) finished_.push_back(i);
+      else tasks_[i].core()->add_waiter(&nodes_[i]);
+    }
+  }
+  AsCompleted(const AsCompleted&) = delete;
+  AsCompleted& operator=(const AsCompleted&) = delete;
+  ~AsCompleted() {
+    for (Node& n : nodes_) detail::FutureCore::remove_waiter(&n);
+  }
+
+  auto begin() noexcept { return steps_.begin(); }
+  auto end() noexcept { return steps_.end(); }
+  std::size_t size() const noexcept { return steps_.size(); }
+
+ private:
+  static void on_done(detail::FutureWaiter* w) noexcept {
+    Node& n = *static_cast<Node*>(w);
+    AsCompleted& self = *n.owner;
+    self.finished_.push_back(n.index);
+    if (Next* c = self.consumer_) {
+      self.consumer_ = nullptr;
+      c->task_->wake();
+    }
+  }
+
+  std::vector<Task<T>> tasks_;
+  std::vector<Node> nodes_;
+  std::vector<Next> steps_;
+  std::deque<std::size_t> finished_;  // indexes of finished tasks, in completion order
+  Next* consumer_ = nullptr;
+};
+
+/// Iterates over the tasks' results in completion order (asyncio.as_completed).
+///
+///     for (auto& next : aio::as_completed(tasks)) {
+///       int r = co_await next;   // the earliest result not yet taken
+///     }
+template <class T>
+AsCompleted<T> as_completed(std::vector<Task<T>> tasks) {
+  return AsCompleted<T>(std::move(tasks));
+}
+
+}  // namespace aio

@@ -1,0 +1,74 @@
+// Waiting on many futures or tasks at once: the machinery under gather, wait,
+// as_completed and TaskGroup. One waiter node per child, embedded in the combinator's
+// own storage; a derived class decides, per completed child, whether the wait is over.
+#pragma once
+
+#include <coroutine>
+#include <cstddef>
+#include <span>
+#include <string>
+
+#include "aio/detail/future_core.hpp"
+#include "aio/detail/task_base.hpp"
+
+namespace aio::detail {
+
+class MultiWait : public Suspension {
+ public:
+  struct Child : FutureWaiter {
+    MultiWait* owner = nullptr;
+    FutureCore* core = nullptr;
+    std::size_t index = 0;
+  };
+
+  MultiWait() = default;
+  MultiWait(const MultiWait&) = delete;
+  MultiWait& operator=(const MultiWait&) = delete;
+  ~MultiWait() { detach_all(); }
+
+ protected:
+  /// Binds the child nodes; the span's storage must stay put until the wait is over.
+  void bind(std::span<Child> children) noexcept {
+    children_ = children;
+    for (std::size_t i = 0; i < children.size(); ++i) {
+      children[i].owner = this;
+      children[i].index = i;
+      children[i].on_done = &child_done;
+    }
+  }
+  /// Registers on every child not yet done and suspends the calling task.
+  void suspend_on_children(std::coroutine_handle<> h, const char* what) {
+    task_ = &require_task(what);
+    for (Child& c : children_)
+      if (!c.core->done()) c.core->add_waiter(&c);
+    task_->suspend(h, this);
+    suspended_ = true;
+  }
+  void detach_all() noexcept {
+    for (Child& c : children_) FutureCore::remove_waiter(&c);
+  }
+  /// Ends the wait: the task resumes in its next step.
+  void finish() noexcept {
+    if (finished_) return;
+    finished_ = true;
+    if (suspended_) {
+      detach_all();
+      task_->wake();
+    }
+  }
+  /// Called for each child that completes while the task is suspended.
+  virtual void on_child_done(Child& c) noexcept = 0;
+
+  std::span<Child> children_;
+  TaskBase* task_ = nullptr;
+  bool suspended_ = false;
+  bool finished_ = false;
+
+ private:
+  static void child_done(FutureWaiter* w) noexcept {
+    Child& c = *static_cast<Child*>(w);
+    c.owner->on_child_done(c);
+  }
+};
+
+}  // namespace aio::detail

@@ -1,0 +1,92 @@
+// The untyped part of a task: stepping its coroutine, suspension bookkeeping, and
+// asyncio's cancellation protocol.
+#pragma once
+
+#include <coroutine>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "aio/detail/future_core.hpp"
+#include "aio/detail/intrusive.hpp"
+#include "aio/detail/run_context.hpp"
+
+namespace aio::detail {
+
+/// What a suspended task is waiting on, so that cancel() can reach it.
+///
+/// cancel_wait() is asyncio's `_fut_waiter.cancel()`: it returns true when the wait will
+/// itself end in CancelledError (e.g. the awaited future or task got cancelled and will
+/// wake the task); it returns false when it merely stopped waiting and rescheduled the
+/// task, in which case the task throws CancelledError from the await on resumption.
+struct Suspension {
+  virtual bool cancel_wait(const std::string& msg) noexcept = 0;
+
+ protected:
+  ~Suspension() = default;
+};
+
+class TaskBase : public FutureCore, public Runnable, public ListNode {
+ public:
+  TaskBase(EventLoop* loop, std::string name);
+  ~TaskBase() override;
+
+  /// asyncio Task.cancel(): false if done; otherwise counts the request and delivers it.
+  bool cancel(std::string msg = {});
+  int cancelling() const noexcept { return cancel_requests_; }
+  int uncancel() noexcept;
+  std::string name() const;
+  void set_name(std::string name);
+  std::uint64_t id() const noexcept { return id_; }
+  std::string describe() const override;
+
+  // --- used by awaitables --------------------------------------------------------------
+  /// Records where the task continues and what it waits on. Call from await_suspend.
+  void suspend(std::coroutine_handle<> h, Suspension* s) noexcept {
+    resume_point_ = h;
+    waiting_on_ = s;
+  }
+  /// Schedules the task's next step (its wait is over).
+  void wake() noexcept;
+  /// True when a cancellation must be thrown at the await being resumed.
+  bool cancel_pending() const noexcept { return must_cancel_; }
+  /// Consumes the pending cancellation and throws CancelledError.
+  [[noreturn]] void throw_cancelled();
+
+  /// Called by the root coroutine's final suspend: takes its result, destroys it.
+  virtual void on_root_complete() noexcept = 0;
+
+ protected:
+  /// Stores the root's outcome: value already stored (exception null), or failure.
+  void finish_root(std::exception_ptr e) noexcept;
+  virtual void destroy_root() noexcept = 0;
+
+  std::coroutine_handle<> resume_point_;
+
+ private:
+  static void run_step(Runnable* r) noexcept;
+  void step() noexcept;
+
+  Suspension* waiting_on_ = nullptr;
+  int cancel_requests_ = 0;
+  bool must_cancel_ = false;
+  bool started_ = false;
+  std::uint64_t id_;
+  std::unique_ptr<std::string> name_;            // null: "Task-<id>"
+  std::unique_ptr<std::string> cancel_message_;  // null: no message
+  friend class aio::EventLoop;
+};
+
+/// The task whose step is running, or null.
+inline TaskBase* current_task_base() noexcept { return tls_run.task; }
+
+/// Called first in every await_resume after a real suspension: throws CancelledError when
+/// the task was cancelled while it was not waiting on anything cancellable.
+inline void check_cancel(TaskBase* t) {
+  if (t->cancel_pending()) t->throw_cancelled();
+}
+
+/// The running task, or UsageError if the caller is not inside one.
+TaskBase& require_task(const char* what);
+
+}  // namespace aio::detail

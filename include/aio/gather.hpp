@@ -1,0 +1,203 @@
+// aio::gather — asyncio.gather: run awaitables concurrently, collect results in order.
+#pragma once
+
+#include <array>
+#include <coroutine>
+#include <cstddef>
+#include <exception>
+#include <string>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "aio/coro.hpp"
+#include "aio/detail/awaitable_traits.hpp"
+#include "aio/detail/multi_wait.hpp"
+#include "aio/outcome.hpp"
+#include "aio/task.hpp"
+
+namespace aio {
+
+/// Tag for gather's `return_exceptions=True` form.
+struct ReturnExceptions {
+  explicit ReturnExceptions() = default;
+};
+inline constexpr ReturnExceptions return_exceptions{};
+
+namespace detail {
+
+/// The waiting half of gather, over tasks (every child is a task).
+class GatherWait : public MultiWait {
+ public:
+  bool await_ready() noexcept {
+    std::size_t finished = 0;
+    for (Child& c : children_) {
+      if (!c.core->done()) continue;
+      ++finished;
+      if (!error_ && !return_exceptions_ && !ok(c)) error_ = c.core->stored_exception();
+    }
+    finished_count_ = finished;
+    return error_ || finished == children_.size();
+  }
+  void await_suspend(std::coroutine_handle<> h) { suspend_on_children(h, "aio::gather"); }
+  void await_resume() {
+    if (suspended_) check_cancel(task_);
+    if (error_) std::rethrow_exception(error_);
+    if (cancel_requested_) throw CancelledError(cancel_message_);
+  }
+
+  /// Cancelling the awaiting task cancels every child still running; the gather then
+  /// ends in CancelledError once they finish (asyncio's _GatheringFuture.cancel).
+  bool cancel_wait(const std::string& msg) noexcept override {
+    bool any = false;
+    for (Child& c : children_)
+      if (static_cast<TaskBase*>(c.core)->cancel(msg)) any = true;
+    if (any) {
+      cancel_requested_ = true;
+      cancel_message_ = msg;
+    }
+    return any;
+  }
+
+  ~GatherWait() {
+    // Children still running after an early exit: their exceptions are the gather's
+    // business, never "unretrieved" (asyncio's callback retrieves them too).
+    for (Child& c : children_)
+      if (!c.core->done()) c.core->mark_retrieved();
+  }
+
+ protected:
+  explicit GatherWait(bool return_exceptions) noexcept : return_exceptions_(return_exceptions) {}
+
+  void on_child_done(Child& c) noexcept override {
+    FutureCore::remove_waiter(&c);
+    ++finished_count_;
+    if (finished_) return;
+    if (!return_exceptions_ && !ok(c)) {
+      error_ = c.core->stored_exception();
+      finish();
+    } else if (finished_count_ == children_.size()) {
+      finish();
+    }
+  }
+
+ private:
+  static bool ok(Child& c) noexcept { return !c.core->cancelled() && !c.core->failed(); }
+
+  bool return_exceptions_;
+  bool cancel_requested_ = false;
+  std::size_t finished_count_ = 0;
+  std::exception_ptr error_;
+  std::string cancel_message_;
+};
+
+template <bool kReturnExceptions, class... Ts>
+class GatherTuple final : public GatherWait {
+  static constexpr std::size_t N = sizeof...(Ts);
+
+ public:
+  using Result = std::conditional_t<kReturnExceptions, std::tuple<Outcome<value_t<Ts>>...>, std::tuple<value_t<Ts>...>>;
+
+  explicit GatherTuple(Task<Ts>... tasks) : GatherWait(kReturnExceptions), tasks_(std::move(tasks)...) {
+    std::apply([this](auto&... t) {
+      std::size_t i = 0;
+      ((nodes_[i++].core = t.core()), ...);
+    }, tasks_);
+    bind(nodes_);
+  }
+
+  Result await_resume() {
+    GatherWait::await_resume();
+    return std::apply([](auto&... t) {
+      if constexpr (kReturnExceptions) return Result(take_outcome(t)...);
+      else return Result(take_value(t)...);
+    }, tasks_);
+  }
+
+ private:
+  std::tuple<Task<Ts>...> tasks_;
+  std::array<Child, N> nodes_;
+};
+
+template <bool kReturnExceptions, class T>
+class GatherVector final : public GatherWait {
+ public:
+  using Item = std::conditional_t<kReturnExceptions, Outcome<value_t<T>>, value_t<T>>;
+
+  explicit GatherVector(std::vector<Task<T>> tasks)
+      : GatherWait(kReturnExceptions), tasks_(std::move(tasks)), nodes_(tasks_.size()) {
+    for (std::size_t i = 0; i < tasks_.size(); ++i) nodes_[i].core = tasks_[i].core();
+    bind(nodes_);
+  }
+
+  std::vector<Item> await_resume() {
+    GatherWait::await_resume();
+    std::vector<Item> out;
+    out.reserve(tasks_.size());
+    for (auto& t : tasks_) {
+      if constexpr (kReturnExceptions) out.push_back(take_outcome(t));
+      else out.push_back(take_value(t));
+    }
+    return out;
+  }
+
+ private:
+  std::vector<Task<T>> tasks_;
+  std::vector<Child> nodes_;
+};
+
+template <class A>
+concept Awaitable = requires { typename awaitable_traits<std::remove_cvref_t<A>>::type; };
+
+template <class T>
+std::vector<Task<T>> ensure_tasks(std::vector<Coro<T>>&& coros) {
+  std::vector<Task<T>> tasks;
+  tasks.reserve(coros.size());
+  for (auto& c : coros) tasks.push_back(create_task(std::move(c)));
+  return tasks;
+}
+
+}  // namespace detail
+
+/// Runs the awaitables (Coro, Task or Future) concurrently and returns their results in
+/// argument order, `aio::None` for void ones. Coros are wrapped in tasks at once, so they
+/// start running even before the gather is awaited (as in asyncio).
+///
+///     auto [a, b] = co_await aio::gather(fetch(1), fetch(2));
+///
+/// The first exception (or cancellation) of a child propagates at once; the other
+/// children keep running. Cancelling the awaiting task cancels every child.
+template <class... Aws>
+  requires(detail::Awaitable<Aws> && ...)
+auto gather(Aws&&... aws) {
+  return detail::GatherTuple<false, detail::result_of_t<Aws>...>(detail::ensure_task(std::forward<Aws>(aws))...);
+}
+
+/// gather(return_exceptions, ...): every child's outcome, exceptions included, as
+/// `aio::Outcome<T>` (a cancelled child gives an Outcome holding CancelledError).
+template <class... Aws>
+  requires(detail::Awaitable<Aws> && ...)
+auto gather(ReturnExceptions, Aws&&... aws) {
+  return detail::GatherTuple<true, detail::result_of_t<Aws>...>(detail::ensure_task(std::forward<Aws>(aws))...);
+}
+
+/// The vector forms: results (or outcomes) in the vector's order.
+template <class T>
+auto gather(std::vector<Coro<T>> coros) {
+  return detail::GatherVector<false, T>(detail::ensure_tasks(std::move(coros)));
+}
+template <class T>
+auto gather(std::vector<Task<T>> tasks) {
+  return detail::GatherVector<false, T>(std::move(tasks));
+}
+template <class T>
+auto gather(ReturnExceptions, std::vector<Coro<T>> coros) {
+  return detail::GatherVector<true, T>(detail::ensure_tasks(std::move(coros)));
+}
+template <class T>
+auto gather(ReturnExceptions, std::vector<Task<T>> tasks) {
+  return detail::GatherVector<true, T>(std::move(tasks));
+}
+
+}  // namespace aio

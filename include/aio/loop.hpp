@@ -1,0 +1,233 @@
+// aio::EventLoop — asyncio's event loop: ready queue, timers, I/O backend, thread wake-up.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "aio/delay.hpp"
+#include "aio/detail/intrusive.hpp"
+#include "aio/detail/run_context.hpp"
+#include "aio/detail/timer_heap.hpp"
+#include "aio/errors.hpp"
+#include "aio/handle.hpp"
+
+namespace aio {
+
+template <class T>
+class Coro;
+template <class T>
+class Task;
+template <class T>
+class Future;
+
+namespace detail {
+class IoBackend;
+class TaskBase;
+struct LoopAccess;
+}  // namespace detail
+
+/// Which I/O backend a loop uses. `automatic` picks the fastest one the kernel supports.
+enum class Backend { automatic, epoll, io_uring };
+
+struct LoopOptions {
+  Backend backend = Backend::automatic;
+};
+
+/// What went wrong, as given to the loop's exception handler (asyncio's context dict).
+struct ExceptionContext {
+  std::string message;
+  std::exception_ptr exception;  // may be null
+  std::string task_name;         // the task involved, if any
+};
+
+/// The event loop. One per thread; touched from other threads only through
+/// call_soon_threadsafe(). Most programs never name it: `aio::run(main())` creates one,
+/// runs `main`, and tears it down.
+///
+///     aio::EventLoop loop;
+///     loop.call_later(0.5, [&] { loop.stop(); });
+///     loop.run_forever();
+class EventLoop {
+ public:
+  explicit EventLoop(LoopOptions options = {});
+  ~EventLoop();
+  EventLoop(const EventLoop&) = delete;
+  EventLoop& operator=(const EventLoop&) = delete;
+
+  /// Seconds on the loop's monotonic clock (CLOCK_MONOTONIC).
+  double time() const noexcept;
+
+  /// Runs fn(args...) on the next loop iteration. Callbacks run in FIFO order.
+  template <class F, class... Args>
+  Handle call_soon(F&& fn, Args&&... args);
+  /// Runs fn(args...) once `delay` has passed.
+  template <class F, class... Args>
+  TimerHandle call_later(Delay delay, F&& fn, Args&&... args);
+  /// Runs fn(args...) at loop time `when` (compare with time()).
+  template <class F, class... Args>
+  TimerHandle call_at(double when, F&& fn, Args&&... args);
+  /// Schedules fn from any thread and wakes the loop. The only member that other
+  /// threads may call. Throws UsageError if the loop is closed.
+  void call_soon_threadsafe(std::function<void()> fn);
+
+  /// Wraps coro in a task scheduled on this loop (see aio::create_task).
+  template <class T>
+  Task<T> create_task(Coro<T> coro, std::string name = {});
+  /// A new pending future bound to this loop.
+  template <class T = void>
+  Future<T> create_future();
+
+  /// Runs the loop until `coro` (wrapped in a task) or `task` completes; returns its
+  /// result or rethrows its exception. UsageError if the loop is running or closed.
+  template <class T>
+  T run_until_complete(Coro<T> coro);
+  template <class T>
+  T run_until_complete(Task<T> task);
+  /// Runs until stop() is called.
+  void run_forever();
+  /// Makes run_forever return after the callbacks that are ready now have run.
+  void stop() noexcept;
+  bool is_running() const noexcept { return running_; }
+  bool is_closed() const noexcept { return closed_; }
+  /// Drops pending callbacks and releases the backend. UsageError while running.
+  /// Idempotent. Tasks still pending are left pending (aio::run cancels them first).
+  void close();
+
+  void set_debug(bool enabled) noexcept { debug_ = enabled; }
+  bool get_debug() const noexcept { return debug_; }
+  /// In debug mode, a callback or task step slower than this (seconds) is logged.
+  double slow_callback_duration = 0.1;
+
+  using ExceptionHandler = std::function<void(EventLoop&, const ExceptionContext&)>;
+  /// Replaces the handler for errors nobody else can receive (a callback that threw, a
+  /// task exception never retrieved). An empty function restores the default.
+  void set_exception_handler(ExceptionHandler handler) { exception_handler_ = std::move(handler); }
+  void call_exception_handler(const ExceptionContext& context) noexcept;
+  /// Writes the context to the aio log (stderr unless set_log_sink replaced it).
+  void default_exception_handler(const ExceptionContext& context) noexcept;
+
+  /// "epoll" or "io_uring".
+  std::string_view backend_name() const noexcept;
+
+ private:
+  friend struct detail::LoopAccess;
+  friend class detail::TaskBase;
+
+  detail::CallbackCore* schedule_callback(detail::CallbackCore* cb);
+  detail::CallbackCore* schedule_timer(detail::CallbackCore* cb, std::int64_t when_ns);
+  void check_open(const char* what) const;
+  void run_once();
+  void run_ready_batch();
+  void run_callback(detail::CallbackCore* cb) noexcept;
+  void fire_due_timers();
+  void drain_threadsafe();
+  void check_slow(detail::Runnable* r, std::int64_t started_ns) noexcept;
+  std::int64_t now_ns() const noexcept;
+  static void run_callback_node(detail::Runnable* r) noexcept;
+  static void fire_callback_timer(detail::TimerNode* t) noexcept;
+  void enter_run(const char* what);
+  void leave_run() noexcept;
+
+  detail::ReadyQueue ready_;
+  detail::TimerHeap timers_;
+  std::unique_ptr<detail::IoBackend> backend_;
+  detail::IntrusiveList<detail::TaskBase> tasks_;  // every task not yet done
+  std::size_t task_count_ = 0;
+
+  std::mutex threadsafe_mutex_;
+  std::vector<std::function<void()>> threadsafe_queue_;
+  std::atomic<bool> threadsafe_pending_{false};
+  bool threadsafe_closed_ = false;  // guarded by threadsafe_mutex_
+
+  ExceptionHandler exception_handler_;
+  bool running_ = false;
+  bool stopping_ = false;
+  bool closed_ = false;
+  bool debug_ = false;
+};
+
+/// The loop running on this thread. Throws UsageError when called outside a running loop
+/// (e.g. before aio::run or from a plain thread).
+EventLoop& get_running_loop();
+
+/// Replaces where aio writes its log lines (default: stderr). Empty: back to stderr.
+void set_log_sink(std::function<void(std::string_view line)> sink);
+/// Writes one line to the aio log.
+void log_line(std::string_view line) noexcept;
+
+namespace detail {
+
+/// The runtime's door into EventLoop internals, so that templates in public headers can
+/// schedule work without those members becoming part of the public API.
+struct LoopAccess {
+  static void schedule(EventLoop& loop, Runnable* r) noexcept { loop.ready_.push(r); }
+  static void add_timer(EventLoop& loop, TimerNode* t, std::int64_t when_ns) {
+    t->when = when_ns;
+    loop.timers_.push(t);
+  }
+  static void remove_timer(EventLoop& loop, TimerNode* t) noexcept {
+    if (t->queued()) loop.timers_.erase(t);
+  }
+  static std::int64_t now_ns(const EventLoop& loop) noexcept { return loop.now_ns(); }
+  static IoBackend& backend(EventLoop& loop) noexcept { return *loop.backend_; }
+  static void track_task(EventLoop& loop, TaskBase* t) noexcept;
+  static void check_open(const EventLoop& loop, const char* what) { loop.check_open(what); }
+  static std::size_t task_count(const EventLoop& loop) noexcept { return loop.task_count_; }
+  template <class F>
+  static void for_each_task(EventLoop& loop, F&& f) {
+    loop.tasks_.for_each(std::forward<F>(f));
+  }
+};
+
+template <class F>
+CallbackCore* make_callback(EventLoop* loop, F&& fn) {
+  return new CallbackNode<std::decay_t<F>>(loop, std::forward<F>(fn));
+}
+
+template <class F, class... Args>
+auto bind_callback(F&& fn, Args&&... args) {
+  if constexpr (sizeof...(Args) == 0) {
+    return std::forward<F>(fn);
+  } else {
+    return [fn = std::forward<F>(fn), ... args = std::forward<Args>(args)]() mutable {
+      std::invoke(fn, args...);
+    };
+  }
+}
+
+}  // namespace detail
+
+template <class F, class... Args>
+Handle EventLoop::call_soon(F&& fn, Args&&... args) {
+  check_open("call_soon");
+  auto* cb = detail::make_callback(this, detail::bind_callback(std::forward<F>(fn), std::forward<Args>(args)...));
+  return Handle(schedule_callback(cb));
+}
+
+template <class F, class... Args>
+TimerHandle EventLoop::call_later(Delay delay, F&& fn, Args&&... args) {
+  check_open("call_later");
+  auto* cb = detail::make_callback(this, detail::bind_callback(std::forward<F>(fn), std::forward<Args>(args)...));
+  std::int64_t when = delay.infinite() ? Delay::kNever : now_ns() + delay.nanoseconds();
+  return TimerHandle(schedule_timer(cb, when));
+}
+
+template <class F, class... Args>
+TimerHandle EventLoop::call_at(double when, F&& fn, Args&&... args) {
+  check_open("call_at");
+  if (when != when) throw std::invalid_argument("call_at: 'when' is NaN");
+  auto* cb = detail::make_callback(this, detail::bind_callback(std::forward<F>(fn), std::forward<Args>(args)...));
+  std::int64_t when_ns = when >= 9.2e9 ? Delay::kNever : static_cast<std::int64_t>(when * 1e9);
+  return TimerHandle(schedule_timer(cb, when_ns));
+}
+
+}  // namespace aio

@@ -1,0 +1,41 @@
+// aio::shield — asyncio.shield: await a task without passing cancellation on to it.
+#pragma once
+
+#include <coroutine>
+#include <type_traits>
+#include <utility>
+
+#include "aio/detail/awaitable_traits.hpp"
+#include "aio/detail/done_awaiter.hpp"
+#include "aio/task.hpp"
+
+namespace aio {
+
+namespace detail {
+template <class T>
+class ShieldAwaiter {
+ public:
+  explicit ShieldAwaiter(Task<T> task) : task_(std::move(task)), wait_(task_.core()) {}
+  bool await_ready() const noexcept { return wait_.await_ready(); }
+  void await_suspend(std::coroutine_handle<> h) { wait_.await_suspend(h); }
+  T await_resume() {
+    wait_.await_resume();  // CancelledError if the awaiter was cancelled
+    task_.state()->rethrow_if_not_ok("aio::shield");
+    if constexpr (!std::is_void_v<T>) return copy_or_move(task_.state()->value);
+  }
+
+ private:
+  Task<T> task_;
+  DoneAwaiter wait_;
+};
+}  // namespace detail
+
+/// Awaits `aw` (a Task, or a Coro/Future that is wrapped in a task at once). If the
+/// awaiting task is cancelled, the await throws CancelledError but the shielded task
+/// keeps running (keep its Task handle to collect its result later).
+template <class Aw>
+auto shield(Aw&& aw) {
+  return detail::ShieldAwaiter<detail::result_of_t<Aw>>(detail::ensure_task(std::forward<Aw>(aw)));
+}
+
+}  // namespace aio

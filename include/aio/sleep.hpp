@@ -1,0 +1,67 @@
+// aio::sleep — asyncio.sleep.
+#pragma once
+
+#include <coroutine>
+#include <cstdint>
+#include <string>
+
+#include "aio/delay.hpp"
+#include "aio/detail/task_base.hpp"
+#include "aio/detail/timer_heap.hpp"
+#include "aio/loop.hpp"
+
+namespace aio {
+
+namespace detail {
+
+/// The awaiter behind aio::sleep. Its timer node lives in the awaiting frame, so a sleep
+/// allocates nothing; cancelling it removes the timer.
+class SleepAwaiter final : public Suspension, public TimerNode {
+ public:
+  explicit SleepAwaiter(std::int64_t delay_ns) noexcept : delay_ns_(delay_ns) {}
+  SleepAwaiter(const SleepAwaiter&) = delete;
+  ~SleepAwaiter() {
+    if (queued()) LoopAccess::remove_timer(*task_->loop(), this);
+  }
+
+  bool await_ready() const noexcept { return false; }  // sleep(0) still yields once
+
+  void await_suspend(std::coroutine_handle<> h) {
+    task_ = &require_task("aio::sleep");
+    EventLoop& loop = *task_->loop();
+    if (delay_ns_ <= 0) {
+      task_->suspend(h, nullptr);  // already scheduled: a cancel() just marks it pending
+      LoopAccess::schedule(loop, task_);
+      return;
+    }
+    task_->suspend(h, this);
+    fire = &on_timer;
+    std::int64_t deadline = delay_ns_ == Delay::kNever ? Delay::kNever : LoopAccess::now_ns(loop) + delay_ns_;
+    LoopAccess::add_timer(loop, this, deadline);
+  }
+
+  void await_resume() const { check_cancel(task_); }
+
+  bool cancel_wait(const std::string&) noexcept override {
+    LoopAccess::remove_timer(*task_->loop(), this);
+    task_->wake();
+    return false;
+  }
+
+ private:
+  static void on_timer(TimerNode* t) noexcept { static_cast<SleepAwaiter*>(t)->task_->wake(); }
+
+  std::int64_t delay_ns_;
+  TaskBase* task_ = nullptr;
+};
+
+}  // namespace detail
+
+/// Suspends the calling task for `delay` (asyncio.sleep). `sleep(0)` lets every other
+/// ready task run once and then resumes. Cancel-safe: cancelling removes the timer.
+///
+///     co_await aio::sleep(0.25);
+///     co_await aio::sleep(std::chrono::milliseconds(250));
+inline detail::SleepAwaiter sleep(Delay delay) noexcept { return detail::SleepAwaiter(delay.nanoseconds()); }
+
+}  // namespace aio

@@ -1,0 +1,78 @@
+// <aio/testing.hpp> — AIO_TEST: GoogleTest tests whose body is a coroutine
+// (pytest-asyncio's `@pytest.mark.asyncio`).
+#pragma once
+
+#include <dirent.h>
+#include <gtest/gtest.h>
+
+#include <exception>
+#include <string>
+#include <vector>
+
+#include "aio/aio.hpp"
+
+namespace aio::testing {
+
+/// The number of open file descriptors of this process.
+inline int count_open_fds() {
+  int n = 0;
+  if (DIR* d = ::opendir("/proc/self/fd")) {
+    while (dirent* e = ::readdir(d))
+      if (e->d_name[0] != '.') ++n;
+    ::closedir(d);
+    --n;  // the directory stream itself
+  }
+  return n;
+}
+
+/// Runs a test body on a fresh loop in debug mode. The test fails if the body throws,
+/// if it leaves tasks running, if it leaks file descriptors, or if the loop reports an
+/// error nobody received (a callback that threw, a task exception never retrieved).
+/// A test that expects such reports installs its own handler with
+/// get_running_loop().set_exception_handler().
+inline void run_test(Coro<void> body) {
+  const int fds_before = count_open_fds();
+  std::vector<std::string> loop_errors;
+  {
+    EventLoop loop;
+    loop.set_debug(true);
+    loop.set_exception_handler([&](EventLoop&, const ExceptionContext& ctx) {
+      std::string line = ctx.message;
+      if (!ctx.task_name.empty()) line += " [task '" + ctx.task_name + "']";
+      if (ctx.exception) line += ": " + describe(ctx.exception);
+      loop_errors.push_back(line);
+    });
+    Task<void> main = loop.create_task(std::move(body), "test body");
+    std::exception_ptr error;
+    try {
+      loop.run_until_complete(main);
+    } catch (...) {
+      error = std::current_exception();
+    }
+    std::string leftovers;
+    detail::LoopAccess::for_each_task(loop, [&](detail::TaskBase* t) {
+      if (!t->done()) leftovers += (leftovers.empty() ? "" : ", ") + t->describe();
+    });
+    if (!leftovers.empty()) ADD_FAILURE() << "the test left tasks running: " << leftovers;
+    detail::shutdown_loop(loop);
+    if (error) ADD_FAILURE() << "the test body threw " << describe(error);
+  }
+  for (const std::string& e : loop_errors) ADD_FAILURE() << "unhandled error reported by the loop: " << e;
+  const int fds_after = count_open_fds();
+  if (fds_after > fds_before) ADD_FAILURE() << "the test leaked " << (fds_after - fds_before) << " file descriptor(s)";
+}
+
+}  // namespace aio::testing
+
+/// Defines a GoogleTest test whose body is a coroutine run on a fresh event loop:
+///
+///     AIO_TEST(Sleep, ReturnsAfterDelay) {
+///       co_await aio::sleep(0.01);
+///       EXPECT_TRUE(true);
+///     }
+///
+/// The test fails if the body throws or leaves tasks or file descriptors behind.
+#define AIO_TEST(Suite, Name)                                                           \
+  static ::aio::Coro<void> aio_test_body_##Suite##_##Name();                            \
+  TEST(Suite, Name) { ::aio::testing::run_test(aio_test_body_##Suite##_##Name()); }     \
+  static ::aio::Coro<void> aio_test_body_##Suite##_##Name()

@@ -1,0 +1,134 @@
+// aio::timeout, aio::timeout_at, aio::wait_for — asyncio.timeout and asyncio.wait_for.
+#pragma once
+
+#include <cstdint>
+#include <exception>
+#include <type_traits>
+#include <utility>
+
+#include "aio/coro.hpp"
+#include "aio/delay.hpp"
+#include "aio/detail/awaitable_traits.hpp"
+#include "aio/detail/done_awaiter.hpp"
+#include "aio/detail/timer_heap.hpp"
+#include "aio/loop.hpp"
+#include "aio/outcome.hpp"
+#include "aio/task.hpp"
+
+namespace aio {
+
+namespace detail {
+
+/// asyncio.Timeout's state machine: when the deadline passes, cancel the task running
+/// the scope; on exit, turn that cancellation (and only that one) into TimeoutError.
+class TimeoutScope final : public TimerNode {
+ public:
+  TimeoutScope(TaskBase& task, std::int64_t deadline_ns) : task_(task), cancelling_at_entry_(task.cancelling()) {
+    if (deadline_ns == Delay::kNever) return;
+    fire = &on_deadline;
+    LoopAccess::add_timer(*task.loop(), this, deadline_ns);
+  }
+  TimeoutScope(const TimeoutScope&) = delete;
+  ~TimeoutScope() { disarm(); }
+
+  /// Call when the awaited operation ended with `error` (null on success). Throws
+  /// TimeoutError if the deadline cancelled it; otherwise returns.
+  void exit(const std::exception_ptr& error) {
+    disarm();
+    if (!expired_) return;
+    // The deadline's cancel() is withdrawn; if no other cancel() arrived meanwhile and
+    // the operation ended in CancelledError, that was ours: report a timeout instead.
+    if (task_.uncancel() <= cancelling_at_entry_ && error && is_cancelled_error(error)) throw TimeoutError();
+  }
+  bool expired() const noexcept { return expired_; }
+
+ private:
+  static void on_deadline(TimerNode* t) noexcept {
+    auto* self = static_cast<TimeoutScope*>(t);
+    self->expired_ = true;
+    self->task_.cancel();
+  }
+  void disarm() noexcept {
+    if (queued()) LoopAccess::remove_timer(*task_.loop(), this);
+  }
+
+  TaskBase& task_;
+  int cancelling_at_entry_;
+  bool expired_ = false;
+};
+
+template <class T, class Aw>
+Coro<T> run_with_deadline(std::int64_t deadline_ns, Aw aw) {
+  TimeoutScope scope(require_task("aio::timeout"), deadline_ns);
+  Outcome<value_t<T>> out;
+  std::exception_ptr error;
+  try {
+    if constexpr (std::is_void_v<T>) {
+      co_await std::move(aw);
+      out.set_value();
+    } else {
+      out.set_value(co_await std::move(aw));
+    }
+  } catch (...) {
+    error = std::current_exception();
+  }
+  scope.exit(error);
+  if (error) std::rethrow_exception(error);
+  if constexpr (!std::is_void_v<T>) co_return std::move(out).value();
+}
+
+inline std::int64_t deadline_after(Delay d) {
+  if (d.infinite()) return Delay::kNever;
+  return LoopAccess::now_ns(get_running_loop()) + d.nanoseconds();
+}
+
+}  // namespace detail
+
+/// Awaits `aw` (Coro, Task or Future) for at most `delay`; on expiry cancels it, waits
+/// for it to finish cancelling, and throws TimeoutError (asyncio.timeout). If `aw`
+/// catches the cancellation and returns a value anyway, that value is returned.
+/// A Task given here is cancelled on timeout, like in asyncio.
+///
+///     std::string page = co_await aio::timeout(2.0, fetch(url));
+template <class Aw>
+Coro<detail::result_of_t<Aw>> timeout(Delay delay, Aw aw) {
+  return detail::run_with_deadline<detail::result_of_t<Aw>>(detail::deadline_after(delay), std::move(aw));
+}
+
+/// Like timeout(), with an absolute deadline in loop.time() seconds.
+template <class Aw>
+Coro<detail::result_of_t<Aw>> timeout_at(double when, Aw aw) {
+  std::int64_t ns = when >= 9.2e9 ? Delay::kNever : static_cast<std::int64_t>(when * 1e9);
+  return detail::run_with_deadline<detail::result_of_t<Aw>>(ns, std::move(aw));
+}
+
+namespace detail {
+template <class T>
+Coro<T> cancel_now_then_timeout(Task<T> task) {
+  if (!task.done()) {
+    task.cancel();
+    // Wait for the task to finish cancelling, even if we get cancelled meanwhile.
+    while (!task.done()) {
+      try {
+        co_await DoneAwaiter(task.core());
+      } catch (const CancelledError&) {
+      }
+    }
+  }
+  std::exception_ptr e = task.state()->stored_exception();
+  if (e && is_cancelled_error(e)) throw TimeoutError();
+  if (e) std::rethrow_exception(e);
+  if constexpr (!std::is_void_v<T>) co_return copy_or_move(task.state()->value);
+}
+}  // namespace detail
+
+/// asyncio.wait_for: awaits `aw` with a timeout; on timeout cancels it, waits until it
+/// has finished cancelling, then throws TimeoutError. A delay <= 0 checks once without
+/// waiting.
+template <class Aw>
+Coro<detail::result_of_t<Aw>> wait_for(Aw aw, Delay delay) {
+  if (delay.nanoseconds() <= 0) return detail::cancel_now_then_timeout(detail::ensure_task(std::move(aw)));
+  return timeout(delay, std::move(aw));
+}
+
+}  // namespace aio

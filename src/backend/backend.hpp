@@ -1,0 +1,90 @@
+// The I/O backend seam: the one interface between the event loop and the kernel.
+//
+// The layers above (streams, servers, datagrams, pipes) express I/O as *operations*
+// — "receive into this buffer", "accept a connection" — that a backend carries out and
+// completes. They never ask "is this fd readable?". That lets two different kernel models
+// sit behind the same interface:
+//   - epoll (readiness): try the syscall at once; if it would block, park the operation on
+//     its fd and retry it when epoll reports readiness.
+//   - io_uring (completion): submit the operation to the ring; the kernel completes it.
+// Timers are not backend operations: the loop keeps its own timer heap and passes the
+// time to the next deadline to poll().
+#pragma once
+
+#include <sys/socket.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string_view>
+
+#include "aio/detail/intrusive.hpp"
+#include "aio/loop.hpp"
+
+namespace aio::detail {
+
+enum class IoKind : std::uint8_t {
+  accept,         // accept4(fd, addr, &addrlen, NONBLOCK|CLOEXEC) → new fd
+  connect,        // connect(fd, addr, addrlen) → 0
+  recv,           // recv(fd, buffer, length, flags) → bytes (0 = EOF)
+  send,           // send(fd, buffer, length, flags | MSG_NOSIGNAL) → bytes
+  read,           // read(fd, buffer, length) → bytes
+  write,          // write(fd, buffer, length) → bytes
+  recvmsg,        // recvmsg(fd, msg, flags) → bytes
+  sendmsg,        // sendmsg(fd, msg, flags | MSG_NOSIGNAL) → bytes
+  poll_readable,  // completes when fd is readable (or hung up) → 0
+  poll_writable,  // completes when fd is writable (or hung up) → 0
+};
+
+/// One I/O operation. Owned by its issuer (usually an awaiter in a coroutine frame),
+/// which must keep it alive until it completes or is cancelled.
+struct IoOp : ListNode {
+  IoKind kind = IoKind::read;
+  int fd = -1;
+  void* buffer = nullptr;
+  std::size_t length = 0;
+  int flags = 0;
+  sockaddr* addr = nullptr;       // accept: out; connect: in
+  socklen_t addrlen = 0;          // accept: in/out; connect: in
+  msghdr* msg = nullptr;          // recvmsg/sendmsg
+  /// >= 0: success (bytes, new fd, or 0). < 0: -errno; -ECANCELED when cancelled.
+  std::int64_t result = 0;
+  /// Called by the backend when a parked operation completes (never for an operation
+  /// that submit() completed at once).
+  void (*on_complete)(IoOp*) = nullptr;
+  bool in_flight = false;  // parked in the backend, completion still to come
+};
+
+/// The per-fd registration a backend keeps (epoll: the fd's parked operations).
+struct IoRegistration;
+
+class IoBackend {
+ public:
+  virtual ~IoBackend() = default;
+  virtual std::string_view name() const noexcept = 0;
+
+  /// Makes a non-blocking fd usable with submit(). Once per fd, before its first op.
+  virtual IoRegistration* attach(int fd) = 0;
+  /// Forgets the fd (call before closing it). Every op on it must have completed.
+  virtual void detach(IoRegistration* reg) noexcept = 0;
+
+  /// Starts op on a registered fd. Returns true when it completed at once (op.result is
+  /// set and on_complete will not be called); false when it is in flight.
+  virtual bool submit(IoRegistration* reg, IoOp& op) = 0;
+  /// Asks an in-flight op to stop. Its completion still arrives through on_complete —
+  /// with -ECANCELED, or with its real result if it finished first (a completion-based
+  /// backend cannot always win that race; callers must accept the data then).
+  virtual void cancel(IoOp& op) noexcept = 0;
+
+  /// Waits at most timeout_ns (-1: no limit, 0: just look) and delivers completions.
+  virtual void poll(std::int64_t timeout_ns) = 0;
+  /// Interrupts a poll() in progress. Safe from any thread.
+  virtual void wake() noexcept = 0;
+  /// Operations in flight. When zero the loop skips polling between ready batches.
+  virtual std::size_t in_flight() const noexcept = 0;
+};
+
+/// The backend for `which` (automatic: the best the kernel offers).
+std::unique_ptr<IoBackend> make_backend(Backend which);
+
+}  // namespace aio::detail

@@ -1,0 +1,110 @@
+// Awaiting one backend operation from a task: the bridge between the backend seam and
+// the coroutine layers above it (streams, servers, datagrams, pipes).
+#pragma once
+
+#include <cerrno>
+#include <coroutine>
+#include <cstdint>
+#include <string>
+#include <unistd.h>
+
+#include "aio/detail/task_base.hpp"
+#include "aio/loop.hpp"
+#include "backend/backend.hpp"
+
+namespace aio::detail {
+
+/// An fd registered with the running loop's backend for its lifetime (RAII).
+class IoHandle {
+ public:
+  IoHandle() = default;
+  /// Takes ownership of a non-blocking fd and registers it.
+  IoHandle(EventLoop& loop, int fd) : backend_(&LoopAccess::backend(loop)), fd_(fd) {
+    try {
+      reg_ = backend_->attach(fd);
+    } catch (...) {
+      ::close(fd);
+      throw;
+    }
+  }
+  IoHandle(IoHandle&& o) noexcept
+      : backend_(o.backend_), reg_(std::exchange(o.reg_, nullptr)), fd_(std::exchange(o.fd_, -1)) {}
+  IoHandle& operator=(IoHandle&& o) noexcept {
+    if (this != &o) {
+      close();
+      backend_ = o.backend_;
+      reg_ = std::exchange(o.reg_, nullptr);
+      fd_ = std::exchange(o.fd_, -1);
+    }
+    return *this;
+  }
+  ~IoHandle() { close(); }
+
+  int fd() const noexcept { return fd_; }
+  bool is_open() const noexcept { return fd_ >= 0; }
+  IoBackend& backend() const noexcept { return *backend_; }
+  IoRegistration* registration() const noexcept { return reg_; }
+
+  void close() noexcept {
+    if (fd_ < 0) return;
+    backend_->detach(reg_);
+    reg_ = nullptr;
+    ::close(std::exchange(fd_, -1));
+  }
+
+ private:
+  IoBackend* backend_ = nullptr;
+  IoRegistration* reg_ = nullptr;
+  int fd_ = -1;
+};
+
+/// `co_await IoAwaiter(handle, op)` runs op and returns its result (bytes, fd, or
+/// -errno). Cancel-safe: cancelling the task cancels the operation; if the backend
+/// reports that the operation finished anyway, its result is returned (no byte is lost)
+/// and the cancellation is delivered at the task's next suspension.
+class IoAwaiter final : public Suspension {
+ public:
+  IoAwaiter(IoHandle& handle, const IoOp& op) noexcept : handle_(&handle) {
+    static_cast<IoOp&>(op_) = op;
+    op_.owner = this;
+  }
+  IoAwaiter(const IoAwaiter&) = delete;
+  ~IoAwaiter() {
+    if (op_.in_flight) handle_->backend().cancel(op_);
+  }
+
+  bool await_ready() const noexcept { return false; }
+
+  bool await_suspend(std::coroutine_handle<> h) {
+    task_ = &require_task("an I/O operation");
+    op_.on_complete = &on_complete;
+    if (handle_->backend().submit(handle_->registration(), op_)) return false;  // done at once
+    task_->suspend(h, this);
+    return true;
+  }
+
+  std::int64_t await_resume() {
+    if (op_.result == -ECANCELED && task_->cancel_pending()) task_->throw_cancelled();
+    return op_.result;
+  }
+
+  bool cancel_wait(const std::string&) noexcept override {
+    handle_->backend().cancel(op_);
+    return false;
+  }
+
+ private:
+  static void on_complete(IoOp* op) noexcept {
+    static_cast<OwnedOp*>(op)->owner->task_->wake();
+  }
+
+  struct OwnedOp : IoOp {
+    IoAwaiter* owner = nullptr;
+  };
+
+  IoHandle* handle_;
+  TaskBase* task_ = nullptr;
+  OwnedOp op_;
+};
+
+}  // namespace aio::detail

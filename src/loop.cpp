@@ -1,0 +1,335 @@
+#include "aio/loop.hpp"
+
+#include <time.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "aio/task.hpp"
+#include "backend/backend.hpp"
+#include "loop_registry.hpp"
+
+namespace aio {
+
+namespace detail {
+
+namespace {
+thread_local std::vector<EventLoop*> live_loops;  // cold path only
+}
+
+void register_loop(EventLoop* loop) { live_loops.push_back(loop); }
+void unregister_loop(EventLoop* loop) noexcept { std::erase(live_loops, loop); }
+bool loop_is_alive(EventLoop* loop) noexcept {
+  return std::find(live_loops.begin(), live_loops.end(), loop) != live_loops.end();
+}
+
+void CallbackCore::cancel() noexcept {
+  if (cancelled_) return;
+  cancelled_ = true;
+  // A cancelled timer leaves the heap at once, so cancelled timers never pile up.
+  if (queued()) {
+    LoopAccess::remove_timer(*loop_, this);
+    release();  // the heap's reference
+  }
+}
+
+// GCC 12 flags the stopper's address stored in the future's waiter list; it is unlinked
+// on every path out of this function.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdangling-pointer"
+#endif
+void run_loop_until(EventLoop& loop, FutureCore* core) {
+  struct Stopper : FutureWaiter {
+    EventLoop* loop;
+  } stopper;
+  stopper.loop = &loop;
+  stopper.on_done = [](FutureWaiter* w) { static_cast<Stopper*>(w)->loop->stop(); };
+  if (!core->done()) core->add_waiter(&stopper);
+  try {
+    if (!core->done()) loop.run_forever();
+  } catch (...) {
+    FutureCore::remove_waiter(&stopper);
+    throw;
+  }
+  FutureCore::remove_waiter(&stopper);
+  if (!core->done())
+    throw Error("run_until_complete: the event loop was stopped before the task completed");
+}
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
+
+}  // namespace detail
+
+namespace {
+
+bool env_flag(const char* name) {
+  const char* v = std::getenv(name);
+  return v && *v && std::string(v) != "0";
+}
+
+std::mutex log_mutex;
+std::function<void(std::string_view)>& log_sink() {
+  static std::function<void(std::string_view)> sink;
+  return sink;
+}
+
+}  // namespace
+
+void set_log_sink(std::function<void(std::string_view)> sink) {
+  std::lock_guard lock(log_mutex);
+  log_sink() = std::move(sink);
+}
+
+void log_line(std::string_view line) noexcept {
+  std::lock_guard lock(log_mutex);
+  try {
+    if (log_sink()) {
+      log_sink()(line);
+      return;
+    }
+  } catch (...) {
+  }
+  std::fprintf(stderr, "aio: %.*s\n", static_cast<int>(line.size()), line.data());
+}
+
+EventLoop::EventLoop(LoopOptions options) : backend_(detail::make_backend(options.backend)) {
+  debug_ = env_flag("AIO_DEBUG");
+  detail::register_loop(this);
+}
+
+EventLoop::~EventLoop() {
+  if (running_) {
+    log_line("fatal: an EventLoop was destroyed while running");
+    std::abort();
+  }
+  close();
+  // Tasks still pending can never run again. Destroy their coroutines first (their
+  // awaiters unlink themselves from timers, futures and the backend), then drop them.
+  std::vector<detail::TaskBase*> pending;
+  while (detail::TaskBase* t = tasks_.pop_front()) pending.push_back(t);
+  task_count_ = 0;
+  for (detail::TaskBase* t : pending) {
+    if (debug_) log_line("Task was destroyed but it is pending: " + t->describe());
+    t->destroy_root();
+    t->waiting_on_ = nullptr;
+  }
+  for (detail::TaskBase* t : pending) t->release();
+  detail::unregister_loop(this);
+}
+
+double EventLoop::time() const noexcept { return static_cast<double>(now_ns()) / 1e9; }
+
+std::int64_t EventLoop::now_ns() const noexcept {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
+
+std::string_view EventLoop::backend_name() const noexcept { return backend_->name(); }
+
+void EventLoop::check_open(const char* what) const {
+  if (closed_) throw UsageError(std::string(what) + ": the event loop is closed; create a new EventLoop (or use aio::run)");
+}
+
+detail::CallbackCore* EventLoop::schedule_callback(detail::CallbackCore* cb) {
+  cb->run_fn = &EventLoop::run_callback_node;
+  cb->add_ref();  // one for the ready queue, one for the Handle
+  ready_.push(cb);
+  return cb;
+}
+
+detail::CallbackCore* EventLoop::schedule_timer(detail::CallbackCore* cb, std::int64_t when_ns) {
+  cb->run_fn = &EventLoop::run_callback_node;
+  cb->fire = &EventLoop::fire_callback_timer;
+  cb->add_ref();  // one for the heap (then the ready queue), one for the TimerHandle
+  cb->when = when_ns;
+  try {
+    timers_.push(cb);
+  } catch (...) {
+    cb->release();
+    cb->release();
+    throw;
+  }
+  return cb;
+}
+
+void EventLoop::fire_callback_timer(detail::TimerNode* t) noexcept {
+  auto* cb = static_cast<detail::CallbackCore*>(t);
+  cb->loop()->ready_.push(cb);  // the heap's reference moves to the ready queue
+}
+
+void EventLoop::run_callback_node(detail::Runnable* r) noexcept {
+  auto* cb = static_cast<detail::CallbackCore*>(r);
+  if (!cb->cancelled()) cb->loop()->run_callback(cb);
+  cb->release();
+}
+
+void EventLoop::run_callback(detail::CallbackCore* cb) noexcept {
+  try {
+    cb->invoke();
+  } catch (...) {
+    call_exception_handler({"Exception in callback", std::current_exception(), {}});
+  }
+}
+
+void EventLoop::call_soon_threadsafe(std::function<void()> fn) {
+  {
+    std::lock_guard lock(threadsafe_mutex_);
+    if (threadsafe_closed_) throw UsageError("call_soon_threadsafe: the event loop is closed");
+    threadsafe_queue_.push_back(std::move(fn));
+  }
+  if (!threadsafe_pending_.exchange(true, std::memory_order_acq_rel)) backend_->wake();
+}
+
+void EventLoop::drain_threadsafe() {
+  std::vector<std::function<void()>> batch;
+  {
+    std::lock_guard lock(threadsafe_mutex_);
+    threadsafe_pending_.store(false, std::memory_order_relaxed);
+    batch.swap(threadsafe_queue_);
+  }
+  for (auto& fn : batch) call_soon(std::move(fn));
+}
+
+void EventLoop::fire_due_timers() {
+  std::int64_t now = now_ns();
+  while (!timers_.empty() && timers_.top()->when <= now) {
+    detail::TimerNode* t = timers_.pop();
+    t->fire(t);
+  }
+}
+
+void EventLoop::run_once() {
+  std::int64_t timeout = -1;
+  if (!ready_.empty() || stopping_ || threadsafe_pending_.load(std::memory_order_acquire)) {
+    timeout = 0;
+  } else if (!timers_.empty()) {
+    std::int64_t when = timers_.top()->when;
+    timeout = when == Delay::kNever ? -1 : std::max<std::int64_t>(0, when - now_ns());
+  }
+  // With nothing in flight, a zero-timeout poll could find nothing: skip the syscall.
+  if (timeout != 0 || backend_->in_flight() > 0) backend_->poll(timeout);
+  if (threadsafe_pending_.load(std::memory_order_acquire)) drain_threadsafe();
+  if (!timers_.empty()) fire_due_timers();
+  run_ready_batch();
+}
+
+void EventLoop::run_ready_batch() {
+  detail::Runnable* r = ready_.take_all();
+  while (r) {
+    detail::Runnable* next = r->next_ready;  // running r may queue it again
+    if (debug_) {
+      std::int64_t started = now_ns();
+      r->run_fn(r);
+      check_slow(r, started);
+    } else {
+      r->run_fn(r);
+    }
+    r = next;
+  }
+}
+
+void EventLoop::check_slow(detail::Runnable* r, std::int64_t started_ns) noexcept {
+  double took = static_cast<double>(now_ns() - started_ns) / 1e9;
+  if (took < slow_callback_duration) return;
+  std::string what = "a callback";
+  if (r->run_fn == &detail::TaskBase::run_step) {
+    try {
+      what = static_cast<detail::TaskBase*>(r)->describe();
+    } catch (...) {
+    }
+  }
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.3f", took);
+  log_line("Executing " + what + " took " + buf + " seconds");
+}
+
+void EventLoop::enter_run(const char* what) {
+  check_open(what);
+  if (running_) throw UsageError(std::string(what) + ": this event loop is already running");
+  if (detail::tls_run.loop)
+    throw UsageError(std::string(what) +
+                     ": another event loop is running on this thread; await the coroutine instead, "
+                     "or run the second loop on its own thread");
+  running_ = true;
+  detail::tls_run.loop = this;
+}
+
+void EventLoop::leave_run() noexcept {
+  running_ = false;
+  stopping_ = false;
+  detail::tls_run.loop = nullptr;
+}
+
+void EventLoop::run_forever() {
+  enter_run("run_forever");
+  try {
+    for (;;) {
+      run_once();
+      if (stopping_) break;
+    }
+  } catch (...) {
+    leave_run();
+    throw;
+  }
+  leave_run();
+}
+
+void EventLoop::stop() noexcept { stopping_ = true; }
+
+void EventLoop::close() {
+  if (running_) throw UsageError("close: the event loop is running; call stop() and let run_forever return first");
+  if (closed_) return;
+  closed_ = true;
+  {
+    std::lock_guard lock(threadsafe_mutex_);
+    threadsafe_closed_ = true;
+    threadsafe_queue_.clear();
+  }
+  // Pending callbacks are dropped; tasks stay pending (aio::run cancels them first).
+  detail::Runnable* r = ready_.take_all();
+  while (r) {
+    detail::Runnable* next = r->next_ready;
+    if (r->run_fn == &EventLoop::run_callback_node) static_cast<detail::CallbackCore*>(r)->release();
+    r = next;
+  }
+  while (!timers_.empty()) {
+    detail::TimerNode* t = timers_.pop();
+    if (t->fire == &EventLoop::fire_callback_timer) static_cast<detail::CallbackCore*>(t)->release();
+  }
+}
+
+void EventLoop::call_exception_handler(const ExceptionContext& context) noexcept {
+  if (exception_handler_) {
+    try {
+      exception_handler_(*this, context);
+      return;
+    } catch (...) {
+      log_line("the loop's exception handler threw: " + describe(std::current_exception()));
+    }
+  }
+  default_exception_handler(context);
+}
+
+void EventLoop::default_exception_handler(const ExceptionContext& context) noexcept {
+  try {
+    std::string line = context.message;
+    if (!context.task_name.empty()) line += " [task '" + context.task_name + "']";
+    if (context.exception) line += ": " + describe(context.exception);
+    log_line(line);
+  } catch (...) {
+  }
+}
+
+EventLoop& get_running_loop() {
+  if (EventLoop* l = detail::tls_run.loop) return *l;
+  throw UsageError("get_running_loop: no event loop is running in this thread; start one with aio::run(main())");
+}
+
+}  // namespace aio

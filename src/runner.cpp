@@ -1,0 +1,61 @@
+#include "aio/runner.hpp"
+
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include "aio/detail/done_awaiter.hpp"
+
+namespace aio::detail {
+
+LoopOptions loop_options_for_run(const RunOptions& opts, bool& debug) {
+  LoopOptions lo{.backend = opts.backend};
+  if (const char* d = std::getenv("AIO_DEBUG"); d && *d) debug = std::string(d) != "0";
+  if (const char* b = std::getenv("AIO_BACKEND"); b && *b) {
+    std::string v(b);
+    if (v == "epoll") lo.backend = Backend::epoll;
+    else if (v == "io_uring") lo.backend = Backend::io_uring;
+    else if (v == "auto" || v == "automatic") lo.backend = Backend::automatic;
+    else throw std::invalid_argument("AIO_BACKEND='" + v + "': expected epoll, io_uring or automatic");
+  }
+  return lo;
+}
+
+void check_no_running_loop(const char* what) {
+  if (tls_run.loop)
+    throw UsageError(std::string(what) +
+                     " cannot be called while an event loop is running in this thread; "
+                     "await the coroutine instead");
+}
+
+namespace {
+Coro<void> wait_all_done(std::vector<TaskRef> tasks) {
+  for (TaskRef& t : tasks) co_await DoneAwaiter(t.base());
+}
+}  // namespace
+
+void shutdown_loop(EventLoop& loop) noexcept {
+  try {
+    std::vector<TaskRef> pending;
+    LoopAccess::for_each_task(loop, [&](TaskBase* t) {
+      if (!t->done()) pending.emplace_back(t);
+    });
+    if (!pending.empty()) {
+      for (TaskRef& t : pending) t.cancel();
+      loop.run_until_complete(wait_all_done(pending));
+      for (TaskRef& t : pending) {
+        if (t.cancelled()) continue;
+        if (std::exception_ptr e = t.exception())
+          loop.call_exception_handler({"unhandled exception during aio::run() shutdown", e, t.get_name()});
+      }
+    }
+  } catch (...) {
+    log_line("error while shutting the loop down: " + describe(std::current_exception()));
+  }
+  try {
+    loop.close();
+  } catch (...) {
+  }
+}
+
+}  // namespace aio::detail

@@ -1,0 +1,144 @@
+#include <atomic>
+#include <string>
+
+#include "aio/loop.hpp"
+#include "aio/task.hpp"
+
+namespace aio::detail {
+
+namespace {
+std::atomic<std::uint64_t> next_task_id{1};
+}
+
+TaskBase::TaskBase(EventLoop* loop, std::string name)
+    : FutureCore(loop), id_(next_task_id.fetch_add(1, std::memory_order_relaxed)) {
+  run_fn = &TaskBase::run_step;
+  if (!name.empty()) name_ = std::make_unique<std::string>(std::move(name));
+}
+
+TaskBase::~TaskBase() = default;
+
+std::string TaskBase::name() const { return name_ ? *name_ : "Task-" + std::to_string(id_); }
+
+void TaskBase::set_name(std::string name) { name_ = std::make_unique<std::string>(std::move(name)); }
+
+std::string TaskBase::describe() const { return "Task '" + name() + "'"; }
+
+bool TaskBase::cancel(std::string msg) {
+  if (done()) return false;
+  ++cancel_requests_;
+  if (Suspension* waiting = waiting_on_) {
+    if (waiting->cancel_wait(msg)) return true;
+  }
+  must_cancel_ = true;
+  if (msg.empty()) cancel_message_.reset(); else cancel_message_ = std::make_unique<std::string>(std::move(msg));
+  return true;
+}
+
+int TaskBase::uncancel() noexcept {
+  if (cancel_requests_ > 0) {
+    --cancel_requests_;
+    // Python 3.13: with no request left, a not-yet-delivered cancellation is withdrawn.
+    if (cancel_requests_ == 0) must_cancel_ = false;
+  }
+  return cancel_requests_;
+}
+
+void TaskBase::wake() noexcept {
+  waiting_on_ = nullptr;
+  LoopAccess::schedule(*loop(), this);
+}
+
+void TaskBase::throw_cancelled() {
+  must_cancel_ = false;
+  std::string msg = cancel_message_ ? std::move(*cancel_message_) : std::string();
+  cancel_message_.reset();
+  throw CancelledError(std::move(msg));
+}
+
+void TaskBase::run_step(Runnable* r) noexcept { static_cast<TaskBase*>(r)->step(); }
+
+void TaskBase::step() noexcept {
+  RunContext& ctx = tls_run;
+  TaskBase* outer = ctx.task;
+  ctx.task = this;
+  add_ref();  // completion drops the loop's reference; stay alive until we are done here
+  if (!started_) {
+    started_ = true;
+    if (must_cancel_) {
+      // Cancelled before its first step: the body never runs (asyncio throws into the
+      // coroutine before it starts, which ends it at once).
+      must_cancel_ = false;
+      std::string msg = cancel_message_ ? *cancel_message_ : std::string();
+      destroy_root();
+      finish_root(std::make_exception_ptr(CancelledError(std::move(msg))));
+    }
+  }
+  if (!done()) resume_chain(resume_point_);
+  ctx.task = outer;
+  if (done() && ListNode::linked()) {
+    EventLoop& l = *loop();
+    l.tasks_.erase(this);
+    --l.task_count_;
+    release();  // the loop's reference
+  }
+  release();
+}
+
+void TaskBase::finish_root(std::exception_ptr e) noexcept {
+  waiting_on_ = nullptr;
+  if (!e) {
+    if (must_cancel_) {
+      // cancel() arrived while the last step ran and the coroutine returned without
+      // awaiting again: the task still ends cancelled (asyncio does the same).
+      must_cancel_ = false;
+      std::string msg = cancel_message_ ? *cancel_message_ : std::string();
+      finish_with_exception(std::make_exception_ptr(CancelledError(std::move(msg))), true);
+      return;
+    }
+    finish_with_value();
+    return;
+  }
+  bool cancelled = false;
+  try {
+    std::rethrow_exception(e);
+  } catch (const CancelledError&) {
+    cancelled = true;
+  } catch (...) {
+  }
+  finish_with_exception(std::move(e), cancelled);
+}
+
+TaskBase& require_task(const char* what) {
+  if (TaskBase* t = tls_run.task) return *t;
+  throw UsageError(std::string(what) +
+                   " must run inside a task: start the coroutine with aio::run(), "
+                   "create_task() or loop.run_until_complete()");
+}
+
+void LoopAccess::track_task(EventLoop& loop, TaskBase* t) noexcept {
+  loop.tasks_.push_back(t);
+  ++loop.task_count_;
+  loop.ready_.push(t);
+}
+
+}  // namespace aio::detail
+
+namespace aio {
+
+std::optional<TaskRef> current_task() {
+  if (detail::TaskBase* t = detail::tls_run.task) return TaskRef(t);
+  return std::nullopt;
+}
+
+std::vector<TaskRef> all_tasks() {
+  EventLoop& loop = get_running_loop();
+  std::vector<TaskRef> out;
+  out.reserve(detail::LoopAccess::task_count(loop));
+  detail::LoopAccess::for_each_task(loop, [&](detail::TaskBase* t) {
+    if (!t->done()) out.emplace_back(t);
+  });
+  return out;
+}
+
+}  // namespace aio

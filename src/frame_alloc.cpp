@@ -10,7 +10,7 @@ struct FramePoolReaper {
     for (std::size_t c = 0; c < kFrameClasses; ++c) {
       while (FreeBlock* b = pool.heads[c]) {
         pool.heads[c] = b->next;
-        ::operator delete(b, c * kFrameGranule);
+        ::operator delete(b);
       }
       // Frames freed later in thread teardown bypass the cache (it is full from now on).
       pool.counts[c] = kFrameCacheLimit;

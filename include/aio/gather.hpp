@@ -60,14 +60,17 @@ class GatherWait : public MultiWait {
     return any;
   }
 
-  ~GatherWait() {
+
+ protected:
+  /// Called by the derived destructor, while the child storage still exists.
+  void release_children() noexcept {
     // Children still running after an early exit: their exceptions are the gather's
     // business, never "unretrieved" (asyncio's callback retrieves them too).
     for (Child& c : children_)
       if (!c.core->done()) c.core->mark_retrieved();
+    unbind();
   }
 
- protected:
   explicit GatherWait(bool return_exceptions) noexcept : return_exceptions_(return_exceptions) {}
 
   void on_child_done(Child& c) noexcept override {
@@ -106,6 +109,7 @@ class GatherTuple final : public GatherWait {
     }, tasks_);
     bind(nodes_);
   }
+  ~GatherTuple() { release_children(); }
 
   Result await_resume() {
     GatherWait::await_resume();
@@ -130,6 +134,7 @@ class GatherVector final : public GatherWait {
     for (std::size_t i = 0; i < tasks_.size(); ++i) nodes_[i].core = tasks_[i].core();
     bind(nodes_);
   }
+  ~GatherVector() { release_children(); }
 
   std::vector<Item> await_resume() {
     GatherWait::await_resume();

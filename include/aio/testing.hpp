@@ -76,3 +76,19 @@ inline void run_test(Coro<void> body) {
   static ::aio::Coro<void> aio_test_body_##Suite##_##Name();                            \
   TEST(Suite, Name) { ::aio::testing::run_test(aio_test_body_##Suite##_##Name()); }     \
   static ::aio::Coro<void> aio_test_body_##Suite##_##Name()
+
+// GoogleTest's ASSERT_* macros `return` on failure, which a coroutine cannot do. These
+// variants stop an AIO_TEST body (or any Coro<void>) with `co_return` instead.
+#define AIO_ASSERT_(assertion)                                  \
+  do {                                                          \
+    [&]() { assertion; }();                                     \
+    if (::testing::Test::HasFatalFailure()) co_return;          \
+  } while (0)
+#define AIO_ASSERT_TRUE(c) AIO_ASSERT_(ASSERT_TRUE(c))
+#define AIO_ASSERT_FALSE(c) AIO_ASSERT_(ASSERT_FALSE(c))
+#define AIO_ASSERT_EQ(a, b) AIO_ASSERT_(ASSERT_EQ(a, b))
+#define AIO_ASSERT_NE(a, b) AIO_ASSERT_(ASSERT_NE(a, b))
+#define AIO_ASSERT_LT(a, b) AIO_ASSERT_(ASSERT_LT(a, b))
+#define AIO_ASSERT_LE(a, b) AIO_ASSERT_(ASSERT_LE(a, b))
+#define AIO_ASSERT_GT(a, b) AIO_ASSERT_(ASSERT_GT(a, b))
+#define AIO_ASSERT_GE(a, b) AIO_ASSERT_(ASSERT_GE(a, b))

@@ -44,6 +44,7 @@ class WaitAwaitable final : public MultiWait, public TimerNode {
   }
   ~WaitAwaitable() {
     if (queued()) LoopAccess::remove_timer(*task_->loop(), this);
+    unbind();
   }
 
   bool await_ready() noexcept { return condition_met(); }

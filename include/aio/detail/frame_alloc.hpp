@@ -56,10 +56,10 @@ inline void frame_free(void* p, std::size_t n) noexcept {
       ++pool.counts[c];
       return;
     }
-    ::operator delete(p, c * kFrameGranule);
+    ::operator delete(p);
     return;
   }
-  ::operator delete(p, n);
+  ::operator delete(p);
 }
 
 /// Gives a class pooled `new`/`delete`. Classes with virtual destructors get the

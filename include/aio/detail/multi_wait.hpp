@@ -47,6 +47,12 @@ class MultiWait : public Suspension {
   void detach_all() noexcept {
     for (Child& c : children_) FutureCore::remove_waiter(&c);
   }
+  /// Detaches and forgets the children. A derived class that owns the child storage
+  /// calls this in its destructor, before that storage is destroyed.
+  void unbind() noexcept {
+    detach_all();
+    children_ = {};
+  }
   /// Ends the wait: the task resumes in its next step.
   void finish() noexcept {
     if (finished_) return;

@@ -1,0 +1,116 @@
+// Core-runtime benchmark, aio side of bench/run_core.py's protocol.
+//
+// Usage: bench_core_aio BENCH N     (BENCH = task | sleep0 | gather | memory)
+// Prints exactly one number: ns per operation (task, sleep0, gather) or bytes per
+// suspended task (memory). The peers in bench/peers/ implement the same four programs.
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include <aio/aio.hpp>
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double elapsed_ns(Clock::time_point t0) { return std::chrono::duration<double, std::nano>(Clock::now() - t0).count(); }
+
+long rss_bytes() {
+  long size = 0, resident = 0;
+  if (FILE* f = std::fopen("/proc/self/statm", "r")) {
+    if (std::fscanf(f, "%ld %ld", &size, &resident) != 2) resident = 0;
+    std::fclose(f);
+  }
+  return resident * sysconf(_SC_PAGESIZE);
+}
+
+volatile long g_sink = 0;
+
+aio::Coro<int> trivial() { co_return 1; }
+
+// create + run + await one trivial task, n times.
+aio::Coro<double> bench_task(long n) {
+  long warm = std::min(n / 10, 10'000L), sum = 0;
+  for (long i = 0; i < warm; ++i) sum += co_await aio::create_task(trivial());
+  auto t0 = Clock::now();
+  for (long i = 0; i < n; ++i) sum += co_await aio::create_task(trivial());
+  double ns = elapsed_ns(t0) / static_cast<double>(n);
+  g_sink = sum;
+  co_return ns;
+}
+
+aio::Coro<void> yielder(long n) {
+  for (long i = 0; i < n; ++i) co_await aio::sleep(0);
+}
+
+// Two tasks each yielding n times: ns per sleep(0).
+aio::Coro<double> bench_sleep0(long n) {
+  auto t0 = Clock::now();
+  co_await aio::gather(yielder(n), yielder(n));
+  co_return elapsed_ns(t0) / static_cast<double>(2 * n);
+}
+
+// gather of n trivial coroutines, 5 times: median ns per coroutine.
+aio::Coro<double> bench_gather(long n) {
+  std::vector<double> samples;
+  for (int rep = 0; rep < 5; ++rep) {
+    std::vector<aio::Coro<int>> coros;
+    coros.reserve(static_cast<std::size_t>(n));
+    auto t0 = Clock::now();
+    for (long i = 0; i < n; ++i) coros.push_back(trivial());
+    std::vector<int> results = co_await aio::gather(std::move(coros));
+    samples.push_back(elapsed_ns(t0) / static_cast<double>(n));
+    g_sink = static_cast<long>(results.size());
+  }
+  std::sort(samples.begin(), samples.end());
+  co_return samples[samples.size() / 2];
+}
+
+aio::Coro<void> parked(aio::Future<void> release) { co_await release; }
+
+// n tasks suspended on one future: RSS growth per task.
+aio::Coro<double> bench_memory(long n) {
+  aio::Future<void> release;
+  std::vector<aio::Task<void>> tasks;
+  tasks.reserve(static_cast<std::size_t>(n));  // the handles' 8 bytes/task are counted, as in the peers' lists
+  long before = rss_bytes();
+  for (long i = 0; i < n; ++i) tasks.push_back(aio::create_task(parked(release)));
+  co_await aio::sleep(0);  // every task runs its first step and parks on the future
+  co_await aio::sleep(0);
+  long after = rss_bytes();
+  release.set_result();
+  co_await aio::gather(std::move(tasks));
+  co_return static_cast<double>(after - before) / static_cast<double>(n);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc != 3) {
+    std::fprintf(stderr, "usage: %s task|sleep0|gather|memory N\n", argv[0]);
+    return 2;
+  }
+  std::string bench = argv[1];
+  long n = std::atol(argv[2]);
+  if (n <= 0) {
+    std::fprintf(stderr, "N must be positive\n");
+    return 2;
+  }
+  double v;
+  if (bench == "task") v = aio::run(bench_task(n));
+  else if (bench == "sleep0") v = aio::run(bench_sleep0(n));
+  else if (bench == "gather") v = aio::run(bench_gather(n));
+  else if (bench == "memory") v = aio::run(bench_memory(n));
+  else {
+    std::fprintf(stderr, "unknown benchmark '%s'\n", bench.c_str());
+    return 2;
+  }
+  std::printf("%.3f\n", v);
+  return 0;
+}

@@ -1,0 +1,70 @@
+// Micro costs of the core runtime (Google Benchmark). Peers are compared in
+// bench/run_core.py; these isolate single operations and count heap allocations.
+#include <benchmark/benchmark.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <new>
+
+#include <aio/aio.hpp>
+
+#include "alloc_counter.hpp"
+
+namespace {
+
+aio::Coro<int> trivial() { co_return 1; }
+
+template <class F>
+void run_in_loop(benchmark::State& state, F body) {
+  aio::run([&]() -> aio::Coro<void> {
+    long allocs_before = 0;
+    bool counting = false;
+    for (auto _ : state) {
+      if (!counting) {
+        counting = true;
+        allocs_before = allocations();
+      }
+      co_await body();
+    }
+    state.counters["allocs/op"] = benchmark::Counter(static_cast<double>(allocations() - allocs_before),
+                                                     benchmark::Counter::kAvgIterations);
+  }());
+}
+
+void BM_AwaitCoro(benchmark::State& state) {
+  run_in_loop(state, []() -> aio::Coro<void> { benchmark::DoNotOptimize(co_await trivial()); });
+}
+BENCHMARK(BM_AwaitCoro);
+
+void BM_CreateRunAwaitTask(benchmark::State& state) {
+  run_in_loop(state, []() -> aio::Coro<void> { benchmark::DoNotOptimize(co_await aio::create_task(trivial())); });
+}
+BENCHMARK(BM_CreateRunAwaitTask);
+
+void BM_Sleep0(benchmark::State& state) {
+  run_in_loop(state, []() -> aio::Coro<void> { co_await aio::sleep(0); });
+}
+BENCHMARK(BM_Sleep0);
+
+void BM_FutureSetAndAwait(benchmark::State& state) {
+  run_in_loop(state, []() -> aio::Coro<void> {
+    aio::Future<int> f;
+    f.set_result(1);
+    benchmark::DoNotOptimize(co_await f);
+  });
+}
+BENCHMARK(BM_FutureSetAndAwait);
+
+void BM_SleepTimer(benchmark::State& state) {
+  run_in_loop(state, []() -> aio::Coro<void> { co_await aio::sleep(1e-9); });
+}
+BENCHMARK(BM_SleepTimer);
+
+void BM_Gather2(benchmark::State& state) {
+  run_in_loop(state, []() -> aio::Coro<void> { benchmark::DoNotOptimize(co_await aio::gather(trivial(), trivial())); });
+}
+BENCHMARK(BM_Gather2);
+
+}  // namespace
+
+BENCHMARK_MAIN();

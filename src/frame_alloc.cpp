@@ -1,28 +1,106 @@
 #include "aio/detail/frame_alloc.hpp"
 
+#include <atomic>
+#include <mutex>
+#include <vector>
+
 namespace aio::detail {
 
 namespace {
-// Returns the thread's cached blocks to malloc when the thread exits.
+
+constexpr std::size_t kSlabBytes = 64 * 1024;
+
+// Blocks handed back by exited threads, and every slab ever made (kept reachable so leak
+// checkers see pool memory as in use, which it is).
+struct SharedPool {
+  std::mutex mutex;
+  FreeBlock* heads[kFrameClasses] = {};
+  std::atomic<std::size_t> free_blocks{0};
+  std::vector<void*> slabs;
+};
+SharedPool& shared_pool() {
+  static SharedPool* pool = new SharedPool;  // never destroyed: threads may exit after main
+  return *pool;
+}
+
+struct Slab {
+  char* next = nullptr;
+  char* end = nullptr;
+};
+thread_local Slab tls_slab;
+
+// Hands a thread's free blocks to the shared pool when the thread exits.
 struct FramePoolReaper {
   ~FramePoolReaper() {
+    SharedPool& shared = shared_pool();
+    std::lock_guard lock(shared.mutex);
     FramePool& pool = tls_frame_pool;
+    std::size_t moved = 0;
     for (std::size_t c = 0; c < kFrameClasses; ++c) {
       while (FreeBlock* b = pool.heads[c]) {
         pool.heads[c] = b->next;
-        ::operator delete(b);
+        b->next = shared.heads[c];
+        shared.heads[c] = b;
+        ++moved;
       }
-      // Frames freed later in thread teardown bypass the cache (it is full from now on).
-      pool.counts[c] = kFrameCacheLimit;
     }
+    shared.free_blocks.fetch_add(moved, std::memory_order_relaxed);
+    pool.reaper_armed = false;
   }
 };
-}  // namespace
 
-void arm_frame_pool_reaper() noexcept {
+void arm_reaper() {
   static thread_local FramePoolReaper reaper;
   (void)&reaper;
   tls_frame_pool.reaper_armed = true;
+}
+
+// Takes up to a batch of class-c blocks from the shared pool into this thread's list.
+FreeBlock* take_shared(std::size_t c) {
+  SharedPool& shared = shared_pool();
+  if (shared.free_blocks.load(std::memory_order_relaxed) == 0) return nullptr;
+  std::lock_guard lock(shared.mutex);
+  FreeBlock* first = shared.heads[c];
+  if (!first) return nullptr;
+  FreeBlock* last = first;
+  std::size_t n = 1;
+  while (last->next && n < 256) {
+    last = last->next;
+    ++n;
+  }
+  shared.heads[c] = last->next;
+  last->next = nullptr;
+  shared.free_blocks.fetch_sub(n, std::memory_order_relaxed);
+  return first;
+}
+
+void* carve(std::size_t bytes) {
+  Slab& slab = tls_slab;
+  if (static_cast<std::size_t>(slab.end - slab.next) < bytes) {
+    // The tail of the old slab (< 2 KiB) is abandoned; slabs are 64 KiB.
+    char* fresh = static_cast<char*>(::operator new(kSlabBytes));
+    {
+      SharedPool& shared = shared_pool();
+      std::lock_guard lock(shared.mutex);
+      shared.slabs.push_back(fresh);
+    }
+    slab.next = fresh;
+    slab.end = fresh + kSlabBytes;
+  }
+  void* p = slab.next;
+  slab.next += bytes;
+  return p;
+}
+
+}  // namespace
+
+void* frame_alloc_slow(std::size_t c) {
+  if (!tls_frame_pool.reaper_armed) arm_reaper();
+  if (FreeBlock* list = take_shared(c)) {
+    tls_frame_pool.heads[c] = list->next;
+    return list;
+  }
+  return carve(c * kFrameGranule);
 }
 
 }  // namespace aio::detail

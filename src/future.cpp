@@ -5,16 +5,17 @@
 #include "aio/future.hpp"
 #include "aio/loop.hpp"
 #include "aio/task.hpp"
+#include "future_extras.hpp"
 #include "loop_registry.hpp"
 
 namespace aio::detail {
 
-struct FutureCore::Callbacks {
-  std::vector<std::pair<std::uint64_t, DoneCallback>> entries;
-  std::uint64_t next_id = 1;
-};
+FutureCore::~FutureCore() { delete extras_; }
 
-FutureCore::~FutureCore() { delete callbacks_; }
+FutureCore::Extras& FutureCore::extras() {
+  if (!extras_) extras_ = new Extras();
+  return *extras_;
+}
 
 std::string FutureCore::describe() const { return "Future"; }
 
@@ -85,9 +86,10 @@ void FutureCore::finish_with_exception(std::exception_ptr e, bool cancelled) noe
 
 void FutureCore::wake_all() noexcept {
   while (FutureWaiter* w = waiters_.pop_front()) w->on_done(w);
-  if (!callbacks_) return;
-  std::unique_ptr<Callbacks> callbacks(std::exchange(callbacks_, nullptr));
-  for (auto& [id, fn] : callbacks->entries) {
+  if (!extras_ || extras_->callbacks.empty()) return;
+  auto callbacks = std::move(extras_->callbacks);
+  extras_->callbacks.clear();
+  for (auto& [id, fn] : callbacks) {
     try {
       loop_->call_soon([self = Ref<FutureCore>(this), fn = std::move(fn)] { fn(*self); });
     } catch (...) {
@@ -101,15 +103,15 @@ std::uint64_t FutureCore::add_done_callback_core(DoneCallback fn) {
     loop_->call_soon([self = Ref<FutureCore>(this), fn = std::move(fn)] { fn(*self); });
     return 0;
   }
-  if (!callbacks_) callbacks_ = new Callbacks();
-  std::uint64_t id = callbacks_->next_id++;
-  callbacks_->entries.emplace_back(id, std::move(fn));
+  Extras& x = extras();
+  std::uint64_t id = x.next_callback_id++;
+  x.callbacks.emplace_back(id, std::move(fn));
   return id;
 }
 
 std::size_t FutureCore::remove_done_callback_core(std::uint64_t id) {
-  if (!callbacks_) return 0;
-  auto& v = callbacks_->entries;
+  if (!extras_) return 0;
+  auto& v = extras_->callbacks;
   std::size_t before = v.size();
   std::erase_if(v, [id](const auto& e) { return e.first == id; });
   return before - v.size();

@@ -3,24 +3,32 @@
 
 #include "aio/loop.hpp"
 #include "aio/task.hpp"
+#include "future_extras.hpp"
 
 namespace aio::detail {
 
 namespace {
-std::atomic<std::uint64_t> next_task_id{1};
+std::atomic<std::uint32_t> next_task_id{1};
 }
 
 TaskBase::TaskBase(EventLoop* loop, std::string name)
     : FutureCore(loop), id_(next_task_id.fetch_add(1, std::memory_order_relaxed)) {
   run_fn = &TaskBase::run_step;
-  if (!name.empty()) name_ = std::make_unique<std::string>(std::move(name));
+  if (!name.empty()) extras().name = std::move(name);
 }
 
 TaskBase::~TaskBase() = default;
 
-std::string TaskBase::name() const { return name_ ? *name_ : "Task-" + std::to_string(id_); }
+std::string TaskBase::name() const {
+  if (extras_ && !extras_->name.empty()) return extras_->name;
+  return "Task-" + std::to_string(id_);
+}
 
-void TaskBase::set_name(std::string name) { name_ = std::make_unique<std::string>(std::move(name)); }
+void TaskBase::set_name(std::string name) { extras().name = std::move(name); }
+
+std::string TaskBase::take_cancel_message() noexcept {
+  return extras_ ? std::exchange(extras_->cancel_message, std::string()) : std::string();
+}
 
 std::string TaskBase::describe() const { return "Task '" + name() + "'"; }
 
@@ -31,7 +39,8 @@ bool TaskBase::cancel(std::string msg) {
     if (waiting->cancel_wait(msg)) return true;
   }
   must_cancel_ = true;
-  if (msg.empty()) cancel_message_.reset(); else cancel_message_ = std::make_unique<std::string>(std::move(msg));
+  if (!msg.empty()) extras().cancel_message = std::move(msg);
+  else if (extras_) extras_->cancel_message.clear();
   return true;
 }
 
@@ -51,9 +60,7 @@ void TaskBase::wake() noexcept {
 
 void TaskBase::throw_cancelled() {
   must_cancel_ = false;
-  std::string msg = cancel_message_ ? std::move(*cancel_message_) : std::string();
-  cancel_message_.reset();
-  throw CancelledError(std::move(msg));
+  throw CancelledError(take_cancel_message());
 }
 
 void TaskBase::run_step(Runnable* r) noexcept { static_cast<TaskBase*>(r)->step(); }
@@ -69,7 +76,7 @@ void TaskBase::step() noexcept {
       // Cancelled before its first step: the body never runs (asyncio throws into the
       // coroutine before it starts, which ends it at once).
       must_cancel_ = false;
-      std::string msg = cancel_message_ ? *cancel_message_ : std::string();
+      std::string msg = take_cancel_message();
       destroy_root();
       finish_root(std::make_exception_ptr(CancelledError(std::move(msg))));
     }
@@ -92,7 +99,7 @@ void TaskBase::finish_root(std::exception_ptr e) noexcept {
       // cancel() arrived while the last step ran and the coroutine returned without
       // awaiting again: the task still ends cancelled (asyncio does the same).
       must_cancel_ = false;
-      std::string msg = cancel_message_ ? *cancel_message_ : std::string();
+      std::string msg = take_cancel_message();
       finish_with_exception(std::make_exception_ptr(CancelledError(std::move(msg))), true);
       return;
     }

@@ -99,17 +99,19 @@ AIO_TEST(Stress, CancellationAtEveryStepLeavesNothingBehind) {
 AIO_TEST(Stress, RandomCancellationsNeverLoseATask) {
   std::mt19937 rng(12345);
   constexpr int kTasks = 2000;
-  aio::Future<int> fut;
+  std::vector<aio::Future<int>> futs(kTasks);  // one each: a cancelled awaiter cancels its future (asyncio)
   std::vector<int> completed(kTasks, 0);
   std::vector<aio::Task<int>> tasks;
-  for (int i = 0; i < kTasks; ++i) tasks.push_back(aio::create_task(multi_step(fut, 8, completed[static_cast<std::size_t>(i)])));
+  for (std::size_t i = 0; i < kTasks; ++i) tasks.push_back(aio::create_task(multi_step(futs[i], 8, completed[i])));
   int cancels = 0;
   for (int round = 0; round < 50; ++round) {
     for (int j = 0; j < 40; ++j) {
       auto& t = tasks[rng() % kTasks];
       if (t.cancel()) ++cancels;
     }
-    if (round == 10 && !fut.done()) fut.set_result(1);  // a cancelled awaiter cancels the future (asyncio)
+    if (round == 10)
+      for (auto& f : futs)
+        if (!f.done()) f.set_result(1);
     co_await aio::sleep(0);
   }
   auto outcomes = co_await aio::gather(aio::return_exceptions, std::move(tasks));

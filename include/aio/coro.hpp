@@ -65,15 +65,23 @@ struct Promise : PromiseBase {
   value_t<T> take() { return std::move(result).value(); }
 };
 
+/// A void coroutine's outcome: just the exception, if any (8 bytes, not an Outcome).
+struct VoidResult {
+  std::exception_ptr error;
+  bool has_exception() const noexcept { return error != nullptr; }
+  std::exception_ptr exception() const noexcept { return error; }
+  void set_exception(std::exception_ptr e) noexcept { error = std::move(e); }
+};
+
 template <>
 struct Promise<void> : PromiseBase {
-  Outcome<None> result;
+  VoidResult result;
 
   Coro<void> get_return_object() noexcept;
   void unhandled_exception() noexcept { result.set_exception(std::current_exception()); }
-  void return_void() noexcept { result.set_value(); }
+  void return_void() noexcept {}
   void take() {
-    if (result.has_exception()) std::rethrow_exception(result.exception());
+    if (result.error) std::rethrow_exception(result.error);
   }
 };
 

@@ -102,7 +102,7 @@ class GatherTuple final : public GatherWait {
  public:
   using Result = std::conditional_t<kReturnExceptions, std::tuple<Outcome<value_t<Ts>>...>, std::tuple<value_t<Ts>...>>;
 
-  explicit GatherTuple(Task<Ts>... tasks) : GatherWait(kReturnExceptions), tasks_(std::move(tasks)...) {
+  explicit GatherTuple(std::tuple<Task<Ts>...> tasks) : GatherWait(kReturnExceptions), tasks_(std::move(tasks)) {
     std::apply([this](auto&... t) {
       std::size_t i = 0;
       ((nodes_[i++].core = t.core()), ...);
@@ -176,7 +176,9 @@ std::vector<Task<T>> ensure_tasks(std::vector<Coro<T>>&& coros) {
 template <class... Aws>
   requires(detail::Awaitable<Aws> && ...)
 auto gather(Aws&&... aws) {
-  return detail::GatherTuple<false, detail::result_of_t<Aws>...>(detail::ensure_task(std::forward<Aws>(aws))...);
+  // A braced list is evaluated left to right: the tasks start in argument order.
+  return detail::GatherTuple<false, detail::result_of_t<Aws>...>(
+      std::tuple<Task<detail::result_of_t<Aws>>...>{detail::ensure_task(std::forward<Aws>(aws))...});
 }
 
 /// gather(return_exceptions, ...): every child's outcome, exceptions included, as
@@ -184,7 +186,8 @@ auto gather(Aws&&... aws) {
 template <class... Aws>
   requires(detail::Awaitable<Aws> && ...)
 auto gather(ReturnExceptions, Aws&&... aws) {
-  return detail::GatherTuple<true, detail::result_of_t<Aws>...>(detail::ensure_task(std::forward<Aws>(aws))...);
+  return detail::GatherTuple<true, detail::result_of_t<Aws>...>(
+      std::tuple<Task<detail::result_of_t<Aws>>...>{detail::ensure_task(std::forward<Aws>(aws))...});
 }
 
 /// The vector forms: results (or outcomes) in the vector's order.

@@ -32,7 +32,9 @@ class TaskState final : public TaskBase {
   }
   ~TaskState() override { destroy_root(); }
 
-  std::optional<value_t<T>> value;
+  struct NoValue {};
+  // A void task stores no value at all (keeps a parked task small).
+  [[no_unique_address]] std::conditional_t<std::is_void_v<T>, NoValue, std::optional<value_t<T>>> value;
 
   void on_root_complete() noexcept override {
     auto& outcome = root_.promise().result;
@@ -42,12 +44,14 @@ class TaskState final : public TaskBase {
       finish_root(std::move(e));
       return;
     }
-    try {
-      value.emplace(std::move(outcome).value());
-    } catch (...) {  // the value's move constructor threw
-      destroy_root();
-      finish_root(std::current_exception());
-      return;
+    if constexpr (!std::is_void_v<T>) {
+      try {
+        value.emplace(std::move(outcome).value());
+      } catch (...) {  // the value's move constructor threw
+        destroy_root();
+        finish_root(std::current_exception());
+        return;
+      }
     }
     destroy_root();
     finish_root(nullptr);

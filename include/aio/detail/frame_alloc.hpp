@@ -1,17 +1,34 @@
 // A per-thread free-list allocator for coroutine frames and the small runtime objects
-// (task states, callback nodes) created at every create_task/call_soon. Blocks are
-// recycled by size class, so a steady-state program allocates nothing from malloc.
+// (task states, callback nodes) created at every create_task/call_soon.
+//
+// Blocks come in 16-byte size classes, carved from 64 KiB slabs (so a block carries no
+// malloc header: a parked task costs only what its objects need), and are recycled by
+// class: a program in a steady state allocates nothing. Memory given to the pool stays in
+// the pool (it is reused, never returned to malloc); a thread that exits hands its free
+// blocks to a process-wide list that other threads draw from.
+//
+// Under AddressSanitizer the pool is bypassed, so that ASan sees every frame's lifetime.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <new>
 
+#if defined(__SANITIZE_ADDRESS__)
+#define AIO_FRAME_POOL 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define AIO_FRAME_POOL 0
+#endif
+#endif
+#ifndef AIO_FRAME_POOL
+#define AIO_FRAME_POOL 1
+#endif
+
 namespace aio::detail {
 
-inline constexpr std::size_t kFrameGranule = 32;
-inline constexpr std::size_t kFrameClasses = 64;  // blocks up to 2 KiB are pooled
-inline constexpr std::uint32_t kFrameCacheLimit = 1u << 14;  // per class, per thread
+inline constexpr std::size_t kFrameGranule = 16;
+inline constexpr std::size_t kFrameClasses = 129;  // blocks up to 2 KiB are pooled
 
 struct FreeBlock {
   FreeBlock* next;
@@ -19,45 +36,42 @@ struct FreeBlock {
 
 struct FramePool {
   FreeBlock* heads[kFrameClasses];
-  std::uint32_t counts[kFrameClasses];
-  bool reaper_armed;  // the thread-exit hook that returns cached blocks is registered
+  bool reaper_armed;  // the thread-exit hook that hands free blocks back is registered
 };
 
 // Trivially constructible so that access compiles to a plain TLS load, no init guard.
 inline constinit thread_local FramePool tls_frame_pool{};
 
-void arm_frame_pool_reaper() noexcept;  // registers the thread-exit cleanup (cold)
+/// Refills an empty class (from the process-wide list or a slab) and returns one block.
+void* frame_alloc_slow(std::size_t size_class);
 
 inline std::size_t frame_class(std::size_t n) noexcept { return (n + kFrameGranule - 1) / kFrameGranule; }
 
 inline void* frame_alloc(std::size_t n) {
-  std::size_t c = frame_class(n);
-  if (c < kFrameClasses) {
-    FramePool& pool = tls_frame_pool;
-    if (FreeBlock* b = pool.heads[c]) {
-      pool.heads[c] = b->next;
-      --pool.counts[c];
-      return b;
+  if constexpr (AIO_FRAME_POOL) {
+    std::size_t c = frame_class(n);
+    if (c < kFrameClasses) {
+      FramePool& pool = tls_frame_pool;
+      if (FreeBlock* b = pool.heads[c]) {
+        pool.heads[c] = b->next;
+        return b;
+      }
+      return frame_alloc_slow(c);
     }
-    return ::operator new(c * kFrameGranule);
   }
   return ::operator new(n);
 }
 
 inline void frame_free(void* p, std::size_t n) noexcept {
-  std::size_t c = frame_class(n);
-  if (c < kFrameClasses) {
-    FramePool& pool = tls_frame_pool;
-    if (pool.counts[c] < kFrameCacheLimit) {
-      if (!pool.reaper_armed) arm_frame_pool_reaper();
+  if constexpr (AIO_FRAME_POOL) {
+    std::size_t c = frame_class(n);
+    if (c < kFrameClasses) {
+      FramePool& pool = tls_frame_pool;
       auto* b = static_cast<FreeBlock*>(p);
       b->next = pool.heads[c];
       pool.heads[c] = b;
-      ++pool.counts[c];
       return;
     }
-    ::operator delete(p);
-    return;
   }
   ::operator delete(p);
 }

@@ -99,8 +99,13 @@ class FutureCore : public Pooled {
   EventLoop* loop_;
   IntrusiveList<FutureWaiter> waiters_;
   std::exception_ptr exception_;
-  struct Callbacks;
-  Callbacks* callbacks_ = nullptr;  // rare: allocated on first add_done_callback
+
+ protected:
+  /// Rarely used state, allocated on first use: done callbacks, a task's name and
+  /// pending cancel message (keeps a parked task small).
+  struct Extras;
+  Extras& extras();
+  Extras* extras_ = nullptr;
 };
 
 }  // namespace aio::detail

@@ -37,7 +37,7 @@ class TaskBase : public FutureCore, public Runnable, public ListNode {
   int uncancel() noexcept;
   std::string name() const;
   void set_name(std::string name);
-  std::uint64_t id() const noexcept { return id_; }
+  std::uint32_t id() const noexcept { return id_; }
   std::string describe() const override;
 
   // --- used by awaitables --------------------------------------------------------------
@@ -67,13 +67,13 @@ class TaskBase : public FutureCore, public Runnable, public ListNode {
   static void run_step(Runnable* r) noexcept;
   void step() noexcept;
 
+  std::string take_cancel_message() noexcept;
+
   Suspension* waiting_on_ = nullptr;
   int cancel_requests_ = 0;
+  std::uint32_t id_;  // the N of the default name "Task-N"
   bool must_cancel_ = false;
   bool started_ = false;
-  std::uint64_t id_;
-  std::unique_ptr<std::string> name_;            // null: "Task-<id>"
-  std::unique_ptr<std::string> cancel_message_;  // null: no message
   friend class aio::EventLoop;
 };
 

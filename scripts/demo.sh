@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Quick start, step 1: install what is missing, build (Release), run the tour.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install-deps.sh
+cmake -S . -B build/demo -G Ninja -DCMAKE_BUILD_TYPE=Release -DAIO_BUILD_TESTS=OFF -DAIO_BUILD_BENCH=OFF
+cmake --build build/demo --target tour
+./build/demo/examples/tour

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages aio needs to build and test (run as root).
+#   scripts/install-deps.sh          build + test dependencies
+#   scripts/install-deps.sh --bench  also the benchmark peers (Python uvloop, Go, Boost.Asio)
+set -euo pipefail
+
+packages=(
+  g++ cmake ninja-build pkg-config   # toolchain (GCC 12, CMake 3.25)
+  clang libclang-rt-14-dev           # Clang 14 and its sanitizer runtimes (ASan, UBSan, TSan)
+  libgtest-dev                       # GoogleTest: the test suite
+  libbenchmark-dev                   # Google Benchmark: micro benchmarks in bench/
+)
+if [[ "${1:-}" == "--bench" ]]; then
+  packages+=(
+    python3 python3-uvloop           # asyncio and uvloop peers
+    golang-go                        # Go peer
+    libboost-dev                     # Boost.Asio peer
+    util-linux                       # taskset, to pin server and load to cores
+  )
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if (( ${#missing[@]} )); then
+  echo "installing: ${missing[*]}"
+  if [[ $(id -u) -ne 0 ]]; then
+    echo "error: missing packages (${missing[*]}); run this script as root" >&2
+    exit 1
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi

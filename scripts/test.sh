@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Quick start, step 2: install what is missing, build and run every test.
+#
+#   1. Release build with GCC 12 (-Werror): the whole suite, the examples, the benchmarks
+#      (built, not run), and a consumer project using find_package(aio) after install.
+#   2. Release build with Clang 14 (-Werror): the deep-await tests (symmetric transfer is
+#      not what keeps the stack flat; the trampoline is, with either compiler).
+#   3. ASan + UBSan build with Clang 14: the whole suite.
+#   4. TSan build with Clang 14: the thread-crossing tests.
+# Set AIO_TEST_ONLY=release|clang|asan|tsan|consumer to run one step.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install-deps.sh
+
+jobs=$(nproc)
+only=${AIO_TEST_ONLY:-}
+step() { [[ -z "$only" || "$only" == "$1" ]]; }
+banner() { printf '\n==== %s ====\n' "$*"; }
+
+if step release; then
+  banner "GCC 12 Release: full suite"
+  cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_COMPILER=g++ -DAIO_WERROR=ON
+  cmake --build build/release -j "$jobs"
+  ctest --test-dir build/release --output-on-failure -j "$jobs"
+fi
+
+if step consumer; then
+  banner "install + find_package(aio) consumer project"
+  [[ -d build/release ]] || cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=Release -DAIO_WERROR=ON
+  rm -rf build/prefix build/consumer
+  cmake --build build/release --target aio
+  cmake --install build/release --prefix build/prefix
+  cmake -S tests/consumer -B build/consumer -G Ninja -DCMAKE_PREFIX_PATH="$PWD/build/prefix"
+  cmake --build build/consumer
+  ./build/consumer/consumer
+fi
+
+if step clang; then
+  banner "Clang 14 Release: deep-await tests"
+  cmake -S . -B build/clang-release -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_COMPILER=clang++ \
+    -DAIO_WERROR=ON -DAIO_BUILD_BENCH=OFF -DAIO_BUILD_EXAMPLES=OFF
+  cmake --build build/clang-release -j "$jobs" --target test_coro test_stress
+  ctest --test-dir build/clang-release --output-on-failure -j "$jobs" -R '^(Coro|Stress)\.'
+fi
+
+if step asan; then
+  banner "Clang 14 ASan + UBSan: full suite"
+  cmake -S . -B build/asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++ \
+    -DAIO_WERROR=ON -DAIO_SANITIZE=address,undefined -DAIO_BUILD_BENCH=OFF
+  cmake --build build/asan -j "$jobs"
+  ASAN_OPTIONS=detect_leaks=1:detect_stack_use_after_return=1 UBSAN_OPTIONS=print_stacktrace=1 \
+    ctest --test-dir build/asan --output-on-failure -j "$jobs"
+fi
+
+if step tsan; then
+  banner "Clang 14 TSan: thread-crossing tests"
+  cmake -S . -B build/tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++ \
+    -DAIO_WERROR=ON -DAIO_SANITIZE=thread -DAIO_BUILD_BENCH=OFF -DAIO_BUILD_EXAMPLES=OFF
+  cmake --build build/tsan -j "$jobs" --target test_loop test_runners
+  TSAN_OPTIONS=halt_on_error=1 ctest --test-dir build/tsan --output-on-failure -j "$jobs" -R 'Threadsafe|Thread'
+fi

@@ -1,0 +1,20 @@
+// FutureCore's rarely used state (see future_core.hpp).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "aio/detail/future_core.hpp"
+
+namespace aio::detail {
+
+struct FutureCore::Extras {
+  std::vector<std::pair<std::uint64_t, DoneCallback>> callbacks;
+  std::uint64_t next_callback_id = 1;
+  std::string name;            // a task's name; empty: "Task-<id>"
+  std::string cancel_message;  // a task's pending cancel() message
+};
+
+}  // namespace aio::detail

@@ -49,6 +49,8 @@ std::exception_ptr FutureCore::exception(const char* what) {
 }
 
 bool FutureCore::cancel_future(std::string msg) {
+  // asyncio: cancel() declares the exception handled even when it is too late to cancel.
+  exception_retrieved_ = true;
   if (done()) return false;
   finish_with_exception(std::make_exception_ptr(CancelledError(std::move(msg))), /*cancelled=*/true);
   return true;

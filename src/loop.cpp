@@ -43,6 +43,12 @@ void CallbackCore::cancel() noexcept {
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wdangling-pointer"
 #endif
+void LoopAccess::interrupt_from_signal(EventLoop& loop) noexcept {
+  loop.interrupt_pending_.store(true, std::memory_order_release);
+  loop.threadsafe_pending_.store(true, std::memory_order_release);
+  loop.backend_->wake();  // an eventfd write: async-signal-safe
+}
+
 void run_loop_until(EventLoop& loop, FutureCore* core) {
   struct Stopper : FutureWaiter {
     EventLoop* loop;
@@ -139,20 +145,17 @@ void EventLoop::check_open(const char* what) const {
 
 detail::CallbackCore* EventLoop::schedule_callback(detail::CallbackCore* cb) {
   cb->run_fn = &EventLoop::run_callback_node;
-  cb->add_ref();  // one for the ready queue, one for the Handle
-  ready_.push(cb);
+  ready_.push(cb);  // the creation reference is the ready queue's; the Handle adds its own
   return cb;
 }
 
 detail::CallbackCore* EventLoop::schedule_timer(detail::CallbackCore* cb, std::int64_t when_ns) {
   cb->run_fn = &EventLoop::run_callback_node;
   cb->fire = &EventLoop::fire_callback_timer;
-  cb->add_ref();  // one for the heap (then the ready queue), one for the TimerHandle
-  cb->when = when_ns;
+  cb->when = when_ns;  // the creation reference is the heap's (then the ready queue's)
   try {
     timers_.push(cb);
   } catch (...) {
-    cb->release();
     cb->release();
     throw;
   }
@@ -188,6 +191,13 @@ void EventLoop::call_soon_threadsafe(std::function<void()> fn) {
 }
 
 void EventLoop::drain_threadsafe() {
+  if (interrupt_pending_.exchange(false, std::memory_order_acq_rel) && interrupt_hook_) {
+    try {
+      interrupt_hook_();
+    } catch (...) {
+      call_exception_handler({"Exception in the interrupt handler", std::current_exception(), {}});
+    }
+  }
   std::vector<std::function<void()>> batch;
   {
     std::lock_guard lock(threadsafe_mutex_);

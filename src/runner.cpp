@@ -1,5 +1,10 @@
 #include "aio/runner.hpp"
 
+#include <signal.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <atomic>
 #include <cstdlib>
 #include <string>
 #include <vector>
@@ -26,6 +31,60 @@ void check_no_running_loop(const char* what) {
     throw UsageError(std::string(what) +
                      " cannot be called while an event loop is running in this thread; "
                      "await the coroutine instead");
+}
+
+namespace {
+
+std::atomic<EventLoop*> sigint_loop{nullptr};
+std::atomic<int> sigint_count{0};
+
+extern "C" void on_sigint(int) {
+  if (sigint_count.fetch_add(1) > 0) {
+    // Second Ctrl-C while main is still finishing: die the default way.
+    ::signal(SIGINT, SIG_DFL);
+    ::raise(SIGINT);
+    return;
+  }
+  if (EventLoop* loop = sigint_loop.load()) LoopAccess::interrupt_from_signal(*loop);
+}
+
+bool in_main_thread() { return ::syscall(SYS_gettid) == ::getpid(); }
+
+}  // namespace
+
+SigintGuard::SigintGuard(EventLoop& loop, TaskRef main) : loop_(loop) {
+  if (!in_main_thread()) return;
+  struct sigaction current {};
+  if (::sigaction(SIGINT, nullptr, &current) != 0 || current.sa_handler != SIG_DFL) return;  // the user's own handler wins
+  EventLoop* expected = nullptr;
+  if (!sigint_loop.compare_exchange_strong(expected, &loop)) return;
+  LoopAccess::set_interrupt_hook(loop, [this, main]() mutable {
+    if (main.done()) return;
+    ++interrupts_;
+    main.cancel();
+  });
+  sigint_count.store(0);
+  auto* previous = new struct sigaction(current);
+  struct sigaction action {};
+  action.sa_handler = &on_sigint;
+  sigemptyset(&action.sa_mask);
+  action.sa_flags = SA_RESTART;
+  if (::sigaction(SIGINT, &action, nullptr) != 0) {
+    delete previous;
+    sigint_loop.store(nullptr);
+    return;
+  }
+  previous_ = previous;
+  installed_ = true;
+}
+
+SigintGuard::~SigintGuard() {
+  if (!installed_) return;
+  auto* previous = static_cast<struct sigaction*>(previous_);
+  ::sigaction(SIGINT, previous, nullptr);
+  delete previous;
+  sigint_loop.store(nullptr);
+  LoopAccess::set_interrupt_hook(loop_, {});  // the hook points at this guard
 }
 
 namespace {

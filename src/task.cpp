@@ -33,6 +33,7 @@ std::string TaskBase::take_cancel_message() noexcept {
 std::string TaskBase::describe() const { return "Task '" + name() + "'"; }
 
 bool TaskBase::cancel(std::string msg) {
+  mark_retrieved();  // asyncio: even a late cancel() declares the exception handled
   if (done()) return false;
   ++cancel_requests_;
   if (Suspension* waiting = waiting_on_) {

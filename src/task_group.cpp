@@ -47,11 +47,10 @@ TaskGroup::~TaskGroup() {
   for (Child& c : children_) detail::FutureCore::remove_waiter(&c);
 }
 
-void TaskGroup::check_accepting() const {
-  if (exiting_ && children_.empty())
-    throw UsageError("TaskGroup.create_task: the task group has finished; create tasks inside the body");
+void TaskGroup::throw_not_accepting() const {
   if (aborting_)
     throw UsageError("TaskGroup.create_task: the task group is shutting down after a failure or cancellation");
+  throw UsageError("TaskGroup.create_task: the task group has finished; create tasks inside the body");
 }
 
 void TaskGroup::adopt(detail::TaskBase* task) {
@@ -119,7 +118,15 @@ Coro<void> TaskGroup::exit(std::exception_ptr body_error) {
 
   if (propagate_cancel && errors_.empty()) std::rethrow_exception(propagate_cancel);
   if (body_error && !body_cancelled) errors_.push_back(body_error);
-  if (!errors_.empty()) throw ExceptionGroup("unhandled errors in a TaskGroup", std::move(errors_));
+  if (!errors_.empty()) {
+    // A cancel from outside is still pending: withdraw and re-request it, so that it
+    // reaches the parent's next await after the ExceptionGroup is handled (3.13).
+    if (parent_.cancelling() > 0) {
+      parent_.uncancel();
+      parent_.cancel();
+    }
+    throw ExceptionGroup("unhandled errors in a TaskGroup", std::move(errors_));
+  }
 }
 
 }  // namespace aio

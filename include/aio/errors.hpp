@@ -28,6 +28,13 @@ class CancelledError {
   std::string message_;
 };
 
+/// Thrown by aio::run when SIGINT (Ctrl-C) cancelled the main coroutine, like Python's
+/// KeyboardInterrupt. Not a std::exception, for the same reason as CancelledError.
+class KeyboardInterrupt {
+ public:
+  const char* what() const noexcept { return "KeyboardInterrupt"; }
+};
+
 /// Base of aio's runtime errors (asyncio's errors that derive from Exception).
 class Error : public std::runtime_error {
  public:

@@ -30,16 +30,7 @@ namespace detail {
 /// The waiting half of gather, over tasks (every child is a task).
 class GatherWait : public MultiWait {
  public:
-  bool await_ready() noexcept {
-    std::size_t finished = 0;
-    for (Child& c : children_) {
-      if (!c.core->done()) continue;
-      ++finished;
-      if (!error_ && !return_exceptions_ && !ok(c)) error_ = c.core->stored_exception();
-    }
-    finished_count_ = finished;
-    return error_ || finished == children_.size();
-  }
+  bool await_ready() const noexcept { return finished_; }
   void await_suspend(std::coroutine_handle<> h) { suspend_on_children(h, "aio::gather"); }
   void await_resume() {
     if (suspended_) check_cancel(task_);
@@ -60,8 +51,20 @@ class GatherWait : public MultiWait {
     return any;
   }
 
-
  protected:
+  explicit GatherWait(bool return_exceptions) noexcept : return_exceptions_(return_exceptions) {}
+
+  /// Starts observing the children (called by the derived constructor, after bind()).
+  /// Like asyncio's done callbacks, this happens when gather() is called, so outcomes are
+  /// seen in completion order even before the gather is awaited.
+  void observe_children() noexcept {
+    for (Child& c : children_) {
+      if (c.core->done()) child_finished(c);
+      else c.core->add_waiter(&c);
+    }
+    if (children_.empty()) finish();
+  }
+
   /// Called by the derived destructor, while the child storage still exists.
   void release_children() noexcept {
     // Children still running after an early exit: their exceptions are the gather's
@@ -71,22 +74,21 @@ class GatherWait : public MultiWait {
     unbind();
   }
 
-  explicit GatherWait(bool return_exceptions) noexcept : return_exceptions_(return_exceptions) {}
+  void on_child_done(Child& c) noexcept override { child_finished(c); }
 
-  void on_child_done(Child& c) noexcept override {
-    FutureCore::remove_waiter(&c);
+ private:
+  void child_finished(Child& c) noexcept {
     ++finished_count_;
+    // Retrieve every child's exception, as asyncio's gather callback does.
+    std::exception_ptr e = c.core->stored_exception();
     if (finished_) return;
-    if (!return_exceptions_ && !ok(c)) {
-      error_ = c.core->stored_exception();
+    if (!return_exceptions_ && e) {
+      error_ = std::move(e);
       finish();
     } else if (finished_count_ == children_.size()) {
       finish();
     }
   }
-
- private:
-  static bool ok(Child& c) noexcept { return !c.core->cancelled() && !c.core->failed(); }
 
   bool return_exceptions_;
   bool cancel_requested_ = false;
@@ -108,6 +110,7 @@ class GatherTuple final : public GatherWait {
       ((nodes_[i++].core = t.core()), ...);
     }, tasks_);
     bind(nodes_);
+    observe_children();
   }
   ~GatherTuple() { release_children(); }
 
@@ -133,6 +136,7 @@ class GatherVector final : public GatherWait {
       : GatherWait(kReturnExceptions), tasks_(std::move(tasks)), nodes_(tasks_.size()) {
     for (std::size_t i = 0; i < tasks_.size(); ++i) nodes_[i].core = tasks_[i].core();
     bind(nodes_);
+    observe_children();
   }
   ~GatherVector() { release_children(); }
 

@@ -146,6 +146,8 @@ class EventLoop {
   std::mutex threadsafe_mutex_;
   std::vector<std::function<void()>> threadsafe_queue_;
   std::atomic<bool> threadsafe_pending_{false};
+  std::atomic<bool> interrupt_pending_{false};  // set from a signal handler
+  std::function<void()> interrupt_hook_;         // what a pending interrupt runs (aio::run)
   bool threadsafe_closed_ = false;  // guarded by threadsafe_mutex_
 
   ExceptionHandler exception_handler_;
@@ -182,6 +184,11 @@ struct LoopAccess {
   static void track_task(EventLoop& loop, TaskBase* t) noexcept;
   static void check_open(const EventLoop& loop, const char* what) { loop.check_open(what); }
   static std::size_t task_count(const EventLoop& loop) noexcept { return loop.task_count_; }
+  /// Async-signal-safe: makes the loop run its interrupt hook soon.
+  static void interrupt_from_signal(EventLoop& loop) noexcept;
+  static void set_interrupt_hook(EventLoop& loop, std::function<void()> hook) {
+    loop.interrupt_hook_ = std::move(hook);
+  }
   template <class F>
   static void for_each_task(EventLoop& loop, F&& f) {
     loop.tasks_.for_each(std::forward<F>(f));

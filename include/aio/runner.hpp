@@ -19,6 +19,23 @@ namespace detail {
 /// The options after the environment's overrides (AIO_DEBUG=1, AIO_BACKEND=...).
 LoopOptions loop_options_for_run(const RunOptions& opts, bool& debug);
 void check_no_running_loop(const char* what);
+/// While alive (in the main thread, if SIGINT has its default disposition): SIGINT
+/// cancels `main`; a second SIGINT restores the default and kills the process.
+class SigintGuard {
+ public:
+  SigintGuard(EventLoop& loop, TaskRef main);
+  ~SigintGuard();
+  SigintGuard(const SigintGuard&) = delete;
+  SigintGuard& operator=(const SigintGuard&) = delete;
+  /// True when SIGINT cancelled main (and the cancellation was not withdrawn).
+  bool interrupted() const noexcept { return interrupts_ > 0; }
+
+ private:
+  EventLoop& loop_;
+  bool installed_ = false;
+  int interrupts_ = 0;
+  void* previous_ = nullptr;  // struct sigaction*
+};
 /// Cancels every task still alive, runs the loop until they finish, reports their
 /// errors, then closes the loop (asyncio.Runner.close).
 void shutdown_loop(EventLoop& loop) noexcept;
@@ -27,6 +44,10 @@ void shutdown_loop(EventLoop& loop) noexcept;
 /// Creates an event loop, runs `main` to completion, then cancels and finishes every task
 /// still alive and closes the loop. Returns main's value or rethrows its exception.
 /// UsageError when called while a loop is running on this thread.
+///
+/// In the main thread, SIGINT (Ctrl-C) cancels `main` (asyncio's Runner): if main ends
+/// cancelled, run throws aio::KeyboardInterrupt after the shutdown. A second SIGINT kills
+/// the process the default way. The previous SIGINT disposition is restored afterwards.
 ///
 ///     aio::Coro<int> amain() { co_await aio::sleep(0.1); co_return 42; }
 ///     int main() { return aio::run(amain()) == 42 ? 0 : 1; }
@@ -40,7 +61,14 @@ T run(Coro<T> main, RunOptions opts = {}) {
     EventLoop& loop;
     ~Shutdown() { detail::shutdown_loop(loop); }
   } shutdown{loop};
-  return loop.run_until_complete(std::move(main));
+  Task<T> task = loop.create_task(std::move(main));
+  detail::SigintGuard sigint(loop, task);
+  try {
+    return loop.run_until_complete(task);
+  } catch (const CancelledError&) {
+    if (sigint.interrupted() && task.uncancel() == 0) throw KeyboardInterrupt();
+    throw;
+  }
 }
 
 }  // namespace aio

@@ -29,7 +29,11 @@ class TaskGroup {
   /// shutting down after a failure.
   template <class T>
   Task<T> create_task(Coro<T> coro, std::string name = {}) {
-    check_accepting();
+    if (!accepting()) {
+      // Refused: close the coroutine quietly (it was not "never awaited" by mistake).
+      if (auto h = coro.release()) h.destroy();
+      throw_not_accepting();
+    }
     Task<T> task = parent_.loop()->create_task(std::move(coro), std::move(name));
     adopt(task.state());
     return task;
@@ -46,7 +50,8 @@ class TaskGroup {
   class WaitAllDone;
 
   explicit TaskGroup(detail::TaskBase& parent) noexcept : parent_(parent) {}
-  void check_accepting() const;
+  bool accepting() const noexcept { return !aborting_ && !(exiting_ && children_.empty()); }
+  [[noreturn]] void throw_not_accepting() const;
   void adopt(detail::TaskBase* task);
   static void child_done(detail::FutureWaiter* w) noexcept;
   void on_child_done(Child& c) noexcept;

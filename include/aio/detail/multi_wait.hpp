@@ -36,11 +36,12 @@ class MultiWait : public Suspension {
       children[i].on_done = &child_done;
     }
   }
-  /// Registers on every child not yet done and suspends the calling task.
+  /// Registers on every child not yet done (and not registered yet), and suspends the
+  /// calling task.
   void suspend_on_children(std::coroutine_handle<> h, const char* what) {
     task_ = &require_task(what);
     for (Child& c : children_)
-      if (!c.core->done()) c.core->add_waiter(&c);
+      if (!c.core->done() && !c.linked()) c.core->add_waiter(&c);
     task_->suspend(h, this);
     suspended_ = true;
   }
@@ -53,14 +54,12 @@ class MultiWait : public Suspension {
     detach_all();
     children_ = {};
   }
-  /// Ends the wait: the task resumes in its next step.
+  /// Ends the wait: the task resumes in its next step. Children stay registered until
+  /// the combinator is destroyed (gather keeps observing them).
   void finish() noexcept {
     if (finished_) return;
     finished_ = true;
-    if (suspended_) {
-      detach_all();
-      task_->wake();
-    }
+    if (suspended_) task_->wake();
   }
   /// Called for each child that completes while the task is suspended.
   virtual void on_child_done(Child& c) noexcept = 0;

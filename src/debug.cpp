@@ -1,7 +1,4 @@
 // Debug-mode diagnostics and misuse errors of coroutines.
-#include <cxxabi.h>
-#include <dlfcn.h>
-
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -12,27 +9,6 @@
 namespace aio::detail {
 
 namespace {
-
-// Both GCC and Clang put the resume function's address first in a coroutine frame; its
-// symbol names the coroutine ("fetch(int) [clone .actor]" / "fetch(int) (.resume)").
-std::string coroutine_name(std::coroutine_handle<> h) {
-  void* resume_fn = *static_cast<void**>(h.address());
-  Dl_info info{};
-  if (dladdr(resume_fn, &info) && info.dli_sname) {
-    int status = 0;
-    char* d = abi::__cxa_demangle(info.dli_sname, nullptr, nullptr, &status);
-    std::string name = status == 0 && d ? d : info.dli_sname;
-    std::free(d);
-    for (const char* suffix : {" [clone .actor]", " (.resume)", ".actor", ".resume"}) {
-      auto pos = name.rfind(suffix);
-      if (pos != std::string::npos) name.erase(pos);
-    }
-    return name;
-  }
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "<coroutine at %p>", h.address());
-  return buf;
-}
 
 bool env_debug() {
   static const bool on = [] {
@@ -49,9 +25,9 @@ bool debug_enabled_here() noexcept {
   return env_debug();
 }
 
-void report_never_awaited(std::coroutine_handle<> h) noexcept {
+void report_never_awaited(const char* name) noexcept {
   try {
-    log_line("coroutine '" + coroutine_name(h) + "' was never awaited");
+    log_line(std::string("coroutine '") + (name && *name ? name : "<unknown>") + "' was never awaited");
   } catch (...) {
   }
 }

@@ -144,6 +144,8 @@ void EventLoop::check_open(const char* what) const {
 }
 
 detail::CallbackCore* EventLoop::schedule_callback(detail::CallbackCore* cb) {
+  // Callbacks posted by other threads before this call go first (one global FIFO order).
+  if (threadsafe_pending_.load(std::memory_order_acquire)) drain_threadsafe();
   cb->run_fn = &EventLoop::run_callback_node;
   ready_.push(cb);  // the creation reference is the ready queue's; the Handle adds its own
   return cb;
@@ -182,6 +184,10 @@ void EventLoop::run_callback(detail::CallbackCore* cb) noexcept {
 }
 
 void EventLoop::call_soon_threadsafe(std::function<void()> fn) {
+  if (detail::tls_run.loop == this) {  // from the loop's own thread: no queue, no wake-up
+    call_soon(std::move(fn));
+    return;
+  }
   {
     std::lock_guard lock(threadsafe_mutex_);
     if (threadsafe_closed_) throw UsageError("call_soon_threadsafe: the event loop is closed");
@@ -204,7 +210,11 @@ void EventLoop::drain_threadsafe() {
     threadsafe_pending_.store(false, std::memory_order_relaxed);
     batch.swap(threadsafe_queue_);
   }
-  for (auto& fn : batch) call_soon(std::move(fn));
+  for (auto& fn : batch) {
+    auto* cb = detail::make_callback(this, std::move(fn));
+    cb->run_fn = &EventLoop::run_callback_node;
+    ready_.push(cb);
+  }
 }
 
 void EventLoop::fire_due_timers() {
@@ -235,9 +245,7 @@ void EventLoop::run_ready_batch() {
   while (r) {
     detail::Runnable* next = r->next_ready;  // running r may queue it again
     if (debug_) {
-      std::int64_t started = now_ns();
-      r->run_fn(r);
-      check_slow(r, started);
+      run_timed(r);
     } else {
       r->run_fn(r);
     }
@@ -245,13 +253,19 @@ void EventLoop::run_ready_batch() {
   }
 }
 
-void EventLoop::check_slow(detail::Runnable* r, std::int64_t started_ns) noexcept {
-  double took = static_cast<double>(now_ns() - started_ns) / 1e9;
+void EventLoop::run_timed(detail::Runnable* r) noexcept {
+  // Running r may free it (a finished callback, a task whose last handle is gone): keep
+  // the task alive and remember what r was before running it.
+  detail::Ref<detail::TaskBase> task;
+  if (r->run_fn == &detail::TaskBase::run_step) task = detail::Ref<detail::TaskBase>(static_cast<detail::TaskBase*>(r));
+  std::int64_t started = now_ns();
+  r->run_fn(r);
+  double took = static_cast<double>(now_ns() - started) / 1e9;
   if (took < slow_callback_duration) return;
   std::string what = "a callback";
-  if (r->run_fn == &detail::TaskBase::run_step) {
+  if (task) {
     try {
-      what = static_cast<detail::TaskBase*>(r)->describe();
+      what = task->describe();
     } catch (...) {
     }
   }

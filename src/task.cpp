@@ -33,8 +33,10 @@ std::string TaskBase::take_cancel_message() noexcept {
 std::string TaskBase::describe() const { return "Task '" + name() + "'"; }
 
 bool TaskBase::cancel(std::string msg) {
-  mark_retrieved();  // asyncio: even a late cancel() declares the exception handled
-  if (done()) return false;
+  if (done()) {
+    mark_retrieved();  // asyncio: a late cancel() declares the exception handled
+    return false;
+  }
   ++cancel_requests_;
   if (Suspension* waiting = waiting_on_) {
     if (waiting->cancel_wait(msg)) return true;
@@ -82,7 +84,15 @@ void TaskBase::step() noexcept {
       finish_root(std::make_exception_ptr(CancelledError(std::move(msg))));
     }
   }
-  if (!done()) resume_chain(resume_point_);
+  if (!done()) {
+    resume_chain(resume_point_);
+    // cancel() was called while the task ran (e.g. by itself, or by a TaskGroup): now
+    // that it waits on something, cancel that wait at once (asyncio's __step does this).
+    if (must_cancel_ && !done() && waiting_on_) {
+      std::string msg = extras_ ? extras_->cancel_message : std::string();
+      if (waiting_on_->cancel_wait(msg)) must_cancel_ = false;
+    }
+  }
   ctx.task = outer;
   if (done() && ListNode::linked()) {
     EventLoop& l = *loop();

@@ -6,6 +6,7 @@
 #include <deque>
 #include <string>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "aio/detail/future_core.hpp"
@@ -30,7 +31,11 @@ class AsCompleted {
   class Next final : public detail::Suspension {
    public:
     explicit Next(AsCompleted* owner) noexcept : owner_(owner) {}
-    bool await_ready() const noexcept { return !owner_->finished_.empty(); }
+    bool await_ready() const {
+      if (owner_->taken_ >= owner_->tasks_.size())
+        throw UsageError("aio::as_completed: more steps awaited than tasks given");
+      return !owner_->finished_.empty();
+    }
     void await_suspend(std::coroutine_handle<> h) {
       task_ = &detail::require_task("aio::as_completed");
       if (owner_->consumer_) throw UsageError("aio::as_completed: two tasks are awaiting the same iteration step");
@@ -38,14 +43,13 @@ class AsCompleted {
       task_->suspend(h, this);
     }
     T await_resume() {
-      if (task_) {
-        owner_->consumer_ = nullptr;
-        detail::check_cancel(task_);
-        task_ = nullptr;
+      if (detail::TaskBase* t = std::exchange(task_, nullptr)) {
+        if (owner_->consumer_ == this) owner_->consumer_ = nullptr;
+        detail::check_cancel(t);
       }
-      if (owner_->finished_.empty()) throw UsageError("aio::as_completed: more steps awaited than tasks given");
       std::size_t i = owner_->finished_.front();
       owner_->finished_.pop_front();
+      ++owner_->taken_;
       const Task<T>& t = owner_->tasks_[i];
       t.state()->rethrow_if_not_ok("aio::as_completed");
       if constexpr (!std::is_void_v<T>) return detail::copy_or_move(t.state()->value);
@@ -98,6 +102,7 @@ class AsCompleted {
   std::vector<Node> nodes_;
   std::vector<Next> steps_;
   std::deque<std::size_t> finished_;  // indexes of finished tasks, in completion order
+  std::size_t taken_ = 0;             // results handed out so far
   Next* consumer_ = nullptr;
 };
 

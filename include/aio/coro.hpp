@@ -2,6 +2,7 @@
 #pragma once
 
 #include <coroutine>
+#include <cstdint>
 #include <exception>
 #include <type_traits>
 #include <utility>
@@ -20,14 +21,32 @@ class Coro;
 namespace detail {
 
 /// Debug mode: reports a Coro destroyed without ever running (cold path).
-void report_never_awaited(std::coroutine_handle<> h) noexcept;
+void report_never_awaited(const char* name) noexcept;
 bool debug_enabled_here() noexcept;
 [[noreturn]] void throw_bad_coro_await(bool empty);
 
+/// The name of the function that creates a coroutine, captured at the call (debug mode
+/// names never-awaited coroutines with it). Explicit, so that a coroutine taking one
+/// `const char*` parameter never has it mistaken for this.
+struct CoroutineName {
+  explicit CoroutineName(const char* n) noexcept : name(n) {}
+  const char* name;
+};
+
 struct PromiseBase {
-  std::coroutine_handle<> continuation{};  // the awaiting coroutine, if awaited
-  TaskBase* root_of = nullptr;             // the task it is the root of, if any
-  bool started = false;
+  explicit PromiseBase(CoroutineName n) noexcept : name(n.name) {}
+
+  // Who runs next when this coroutine finishes. 0: it never started. Bit 0 set: the
+  // TaskBase it is the root of. Otherwise: the address of the awaiting coroutine.
+  // (Both kinds of pointer are at least 8-byte aligned; one word keeps frames small.)
+  std::uintptr_t parent = 0;
+  const char* name;  // the coroutine function's name
+
+  bool started() const noexcept { return parent != 0; }
+  void set_continuation(std::coroutine_handle<> awaiting) noexcept {
+    parent = reinterpret_cast<std::uintptr_t>(awaiting.address());
+  }
+  void set_root_of(TaskBase* task) noexcept { parent = reinterpret_cast<std::uintptr_t>(task) | 1u; }
 
   // Frames come from the per-thread recycling pool.
   static void* operator new(std::size_t n) { return frame_alloc(n); }
@@ -39,11 +58,13 @@ struct PromiseBase {
     bool await_ready() const noexcept { return false; }
     template <class P>
     void await_suspend(std::coroutine_handle<P> h) noexcept {
-      PromiseBase& p = h.promise();
-      if (p.continuation) {
-        tls_run.next = p.continuation;  // the trampoline resumes the awaiter
-      } else if (p.root_of) {
-        p.root_of->on_root_complete();  // may destroy this frame: touch nothing after
+      std::uintptr_t next = h.promise().parent;
+      if (next & 1u) {
+        // The root of a task: hand the result over. This destroys the frame.
+        reinterpret_cast<TaskBase*>(next & ~std::uintptr_t{1})->on_root_complete();
+      } else {
+        // The trampoline resumes the awaiting coroutine.
+        tls_run.next = std::coroutine_handle<>::from_address(reinterpret_cast<void*>(next));
       }
     }
     void await_resume() const noexcept {}
@@ -53,6 +74,7 @@ struct PromiseBase {
 
 template <class T>
 struct Promise : PromiseBase {
+  explicit Promise(CoroutineName n = CoroutineName(__builtin_FUNCTION())) noexcept : PromiseBase(n) {}
   Outcome<value_t<T>> result;
 
   Coro<T> get_return_object() noexcept;
@@ -75,6 +97,7 @@ struct VoidResult {
 
 template <>
 struct Promise<void> : PromiseBase {
+  explicit Promise(CoroutineName n = CoroutineName(__builtin_FUNCTION())) noexcept : PromiseBase(n) {}
   VoidResult result;
 
   Coro<void> get_return_object() noexcept;
@@ -124,12 +147,11 @@ class [[nodiscard]] Coro {
   struct Awaiter {
     Handle h;
     bool await_ready() const {
-      if (!h || h.promise().started) detail::throw_bad_coro_await(!h);
+      if (!h || h.promise().started()) detail::throw_bad_coro_await(!h);
       return false;
     }
     void await_suspend(std::coroutine_handle<> awaiting) noexcept {
-      h.promise().started = true;
-      h.promise().continuation = awaiting;
+      h.promise().set_continuation(awaiting);
       detail::tls_run.next = h;  // run the child next, via the trampoline
     }
     decltype(auto) await_resume() { return h.promise().take(); }
@@ -137,13 +159,18 @@ class [[nodiscard]] Coro {
   Awaiter operator co_await() && noexcept { return Awaiter{h_}; }
   Awaiter operator co_await() & noexcept { return Awaiter{h_}; }
 
+  /// True once it has been awaited or handed to a task.
+  bool started() const noexcept { return h_ && h_.promise().started(); }
+  /// The name of the coroutine function (for diagnostics).
+  const char* name() const noexcept { return h_ ? h_.promise().name : ""; }
+
   /// Releases the coroutine handle (used by tasks, which adopt the frame).
   Handle release() noexcept { return std::exchange(h_, {}); }
 
  private:
   void reset() noexcept {
     if (!h_) return;
-    if (!h_.promise().started && detail::debug_enabled_here()) detail::report_never_awaited(h_);
+    if (!h_.promise().started() && detail::debug_enabled_here()) detail::report_never_awaited(h_.promise().name);
     h_.destroy();
     h_ = {};
   }

@@ -130,7 +130,7 @@ class EventLoop {
   void run_callback(detail::CallbackCore* cb) noexcept;
   void fire_due_timers();
   void drain_threadsafe();
-  void check_slow(detail::Runnable* r, std::int64_t started_ns) noexcept;
+  void run_timed(detail::Runnable* r) noexcept;
   std::int64_t now_ns() const noexcept;
   static void run_callback_node(detail::Runnable* r) noexcept;
   static void fire_callback_timer(detail::TimerNode* t) noexcept;

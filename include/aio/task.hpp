@@ -26,8 +26,7 @@ class TaskState final : public TaskBase {
  public:
   TaskState(EventLoop* loop, Coro<T>&& coro, std::string name)
       : TaskBase(loop, std::move(name)), root_(coro.release()) {
-    root_.promise().root_of = this;
-    root_.promise().started = true;
+    root_.promise().set_root_of(this);
     resume_point_ = root_;
   }
   ~TaskState() override { destroy_root(); }
@@ -179,6 +178,7 @@ template <class T>
 Task<T> EventLoop::create_task(Coro<T> coro, std::string name) {
   check_open("create_task");
   if (!coro) throw UsageError("create_task: the Coro is empty (moved from, or already handed to a task)");
+  if (coro.started()) throw UsageError("create_task: this Coro was already awaited; a Coro runs once");
   auto* state = new detail::TaskState<T>(this, std::move(coro), std::move(name));
   Task<T> task(state);  // the handle's reference; the loop keeps the creation one
   detail::LoopAccess::track_task(*this, state);

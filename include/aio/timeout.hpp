@@ -122,12 +122,33 @@ Coro<T> cancel_now_then_timeout(Task<T> task) {
 }
 }  // namespace detail
 
+namespace detail {
+/// wait_for(aw, 0): a future or task that is already done gives its result; anything
+/// else is cancelled, and TimeoutError is thrown once it finished cancelling.
+template <class T>
+Coro<T> check_now(Future<T> f) {
+  if (!f.done()) f.cancel();
+  std::exception_ptr e = f.core()->stored_exception();
+  if (e && is_cancelled_error(e)) throw TimeoutError();
+  if (e) std::rethrow_exception(e);
+  if constexpr (!std::is_void_v<T>) co_return f.result();
+}
+template <class T>
+Coro<T> check_now(Task<T> t) {
+  return cancel_now_then_timeout(std::move(t));
+}
+template <class T>
+Coro<T> check_now(Coro<T> c) {
+  return cancel_now_then_timeout(create_task(std::move(c)));
+}
+}  // namespace detail
+
 /// asyncio.wait_for: awaits `aw` with a timeout; on timeout cancels it, waits until it
 /// has finished cancelling, then throws TimeoutError. A delay <= 0 checks once without
 /// waiting.
 template <class Aw>
 Coro<detail::result_of_t<Aw>> wait_for(Aw aw, Delay delay) {
-  if (delay.nanoseconds() <= 0) return detail::cancel_now_then_timeout(detail::ensure_task(std::move(aw)));
+  if (delay.nanoseconds() <= 0) return detail::check_now(std::move(aw));
   return timeout(delay, std::move(aw));
 }
 

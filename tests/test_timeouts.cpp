@@ -1,0 +1,861 @@
+// aio::wait_for, aio::timeout, aio::timeout_at — ported from CPython's
+// Lib/test/test_asyncio/test_waitfor.py (AsyncioWaitForTest, WaitForShieldTests) and
+// Lib/test/test_asyncio/test_timeouts.py (TimeoutTests).
+//
+// aio::timeout(delay, aw) takes the awaitable instead of being an `async with` block, so
+// the context-manager object tests are skipped: when()/reschedule()/expired() on the
+// manager, "already entered"/"not entered"/"finished"/"expiring" RuntimeErrors, repr,
+// entering it outside a task. Also skipped: exception __cause__/__context__ chaining
+// (C++ has no exception context), the TaskGroup interplay (test_timeout_taskgroup, it
+// belongs to the task-group tests), the test loop's virtual clock (real small delays
+// are used instead).
+
+#include <gtest/gtest.h>
+
+#include <aio/aio.hpp>
+#include <aio/testing.hpp>
+
+#include <chrono>
+#include <exception>
+#include <limits>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+// ASSERT_* return from the function, which a coroutine cannot do: these co_return.
+#define CO_ASSERT_TRUE(cond)                        \
+  do {                                              \
+    const bool aio_ok_ = static_cast<bool>(cond);   \
+    EXPECT_TRUE(aio_ok_) << #cond;                  \
+    if (!aio_ok_) co_return;                        \
+  } while (0)
+
+namespace {
+
+constexpr double kInf = std::numeric_limits<double>::infinity();
+// A very small timeout: it passes "timeout > 0" but costs nothing (test_waitfor's _EPSILON).
+constexpr double kEpsilon = 0.0001;
+
+struct Boom : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+/// Sets *flag = false when destroyed: `finally: foo_running = False`.
+struct ClearOnExit {
+  bool* flag;
+  ~ClearOnExit() { *flag = false; }
+};
+
+double now() { return aio::get_running_loop().time(); }
+
+int my_cancelling() { return aio::current_task()->cancelling(); }
+
+aio::Coro<void> nap(double d) { co_await aio::sleep(d); }
+
+aio::Coro<std::string> done_value() { co_return "done"; }
+
+aio::Coro<int> sleep_ret(double d, int v) {
+  co_await aio::sleep(d);
+  co_return v;
+}
+
+/// Sleeps `d` but swallows every cancellation until the time is up (SlowTask).
+aio::Coro<void> slow_task(double d, bool* exited) {
+  const double exit_at = now() + d;
+  for (;;) {
+    const double left = exit_at - now();
+    if (left <= 0) break;
+    try {
+      co_await aio::sleep(left);
+    } catch (const aio::CancelledError&) {
+    }
+  }
+  *exited = true;
+}
+
+aio::Coro<std::string> foo_running_task(bool* running, aio::Future<void> started) {
+  *running = true;
+  ClearOnExit clear{running};
+  if (!started.done()) started.set_result();
+  co_await aio::sleep(10);
+  co_return "done";
+}
+
+/// On cancellation: waits a little, then re-raises (finally: task_done = True).
+aio::Coro<void> slow_to_cancel(bool* task_done) {
+  std::exception_ptr cancelled;
+  try {
+    co_await aio::sleep(10);
+  } catch (const aio::CancelledError&) {
+    cancelled = std::current_exception();
+  }
+  if (cancelled) co_await aio::sleep(kEpsilon);
+  *task_done = true;
+  if (cancelled) std::rethrow_exception(cancelled);
+}
+
+aio::Coro<int> return_42_when_cancelled() {
+  try {
+    co_await aio::sleep(10);
+  } catch (const aio::CancelledError&) {
+    co_return 42;
+  }
+  co_return 0;
+}
+
+aio::Coro<void> raise_on_cancel(double d) {
+  bool cancelled = false;
+  try {
+    co_await aio::sleep(d);
+  } catch (const aio::CancelledError&) {
+    cancelled = true;
+  }
+  if (cancelled) throw Boom("FooException");
+}
+
+aio::Coro<void> block_forever() {
+  aio::Future<void> fut;
+  co_await fut;
+}
+
+aio::Coro<std::string> shielded(aio::Task<std::string> t) { co_return co_await aio::shield(t); }
+
+}  // namespace
+
+// =======================================================================================
+// wait_for (test_waitfor.py)
+
+AIO_TEST(WaitFor, ReturnsTheValueInTime) {
+  // test_wait_for_blocking (timeout=None) and test_wait_for_race_condition
+  EXPECT_EQ(co_await aio::wait_for(done_value(), kInf), "done");
+
+  aio::Future<std::string> fut;
+  aio::get_running_loop().call_later(0.01, [fut]() mutable { fut.set_result("ok"); });
+  EXPECT_EQ(co_await aio::wait_for(fut, 5.0), "ok");
+
+  auto t = aio::create_task(sleep_ret(0.01, 7));
+  EXPECT_EQ(co_await aio::wait_for(t, 5.0), 7);
+  EXPECT_EQ(my_cancelling(), 0);
+}
+
+AIO_TEST(WaitFor, TimeoutCancelsTheTaskAndRaises) {
+  // test_wait_for
+  bool foo_running = false;
+  aio::Future<void> started;
+  auto fut = aio::create_task(foo_running_task(&foo_running, started));
+  const double t0 = now();
+  EXPECT_THROW(co_await aio::wait_for(fut, 0.05), aio::TimeoutError);
+  EXPECT_GE(now() - t0, 0.049);
+  EXPECT_TRUE(fut.done());
+  EXPECT_TRUE(fut.cancelled()) << "it should have been cancelled due to the timeout";
+  EXPECT_FALSE(foo_running);
+  EXPECT_EQ(my_cancelling(), 0);
+}
+
+AIO_TEST(WaitFor, TimeoutCancelsAFuture) {
+  aio::Future<int> fut;
+  EXPECT_THROW(co_await aio::wait_for(fut, 0.01), aio::TimeoutError);
+  EXPECT_TRUE(fut.cancelled());
+}
+
+AIO_TEST(WaitFor, TimeoutErrorIsAnAioError) {
+  bool caught = false;
+  try {
+    co_await aio::wait_for(nap(10), 0.01);
+  } catch (const aio::Error&) {
+    caught = true;
+  }
+  EXPECT_TRUE(caught);
+}
+
+AIO_TEST(WaitFor, WaitsForTheTaskToFinishCancelling) {
+  // test_wait_for_waits_for_task_cancellation
+  bool task_done = false;
+  auto inner = aio::create_task(slow_to_cancel(&task_done));
+  EXPECT_THROW(co_await aio::wait_for(inner, kEpsilon), aio::TimeoutError);
+  EXPECT_TRUE(task_done) << "wait_for returned before the task finished cancelling";
+  EXPECT_TRUE(inner.cancelled());
+}
+
+aio::Coro<void> wait_for_zero_after_start(bool* task_done) {
+  auto inner = aio::create_task(slow_to_cancel(task_done));
+  co_await aio::sleep(kEpsilon);
+  co_await aio::wait_for(inner, 0);
+}
+
+AIO_TEST(WaitFor, WaitsForTheTaskToFinishCancellingWithTimeoutZero) {
+  // test_wait_for_waits_for_task_cancellation_w_timeout_0
+  bool task_done = false;
+  EXPECT_THROW(co_await wait_for_zero_after_start(&task_done), aio::TimeoutError);
+  EXPECT_TRUE(task_done);
+}
+
+aio::Coro<void> wait_for_raise_on_cancel() {
+  auto inner = aio::create_task(raise_on_cancel(0.2));
+  co_await aio::wait_for(inner, kEpsilon);
+}
+
+AIO_TEST(WaitFor, ReraisesExceptionDuringCancellation) {
+  // test_wait_for_reraises_exception_during_cancellation
+  EXPECT_THROW(co_await wait_for_raise_on_cancel(), Boom);
+}
+
+AIO_TEST(WaitFor, TimeoutZeroFutureAlreadyDone) {
+  // test_wait_for_timeout_less_then_0_or_0_future_done
+  aio::Future<std::string> fut;
+  fut.set_result("done");
+  std::string ret;
+  try {
+    ret = co_await aio::wait_for(fut, 0);
+  } catch (const aio::TimeoutError&) {
+    ret = "<TimeoutError>";
+  }
+  EXPECT_EQ(ret, "done");
+  EXPECT_TRUE(fut.done());
+  EXPECT_FALSE(fut.cancelled());
+}
+
+AIO_TEST(WaitFor, TimeoutZeroTaskAlreadyDone) {
+  auto t = aio::create_task(done_value());
+  co_await aio::sleep(0);
+  CO_ASSERT_TRUE(t.done());
+  EXPECT_EQ(co_await aio::wait_for(t, 0), "done");
+  EXPECT_EQ(co_await aio::wait_for(t, -1), "done");
+}
+
+aio::Coro<void> set_started(bool* started) {
+  *started = true;
+  co_return;
+}
+
+AIO_TEST(WaitFor, TimeoutZeroCoroutineIsNeverStarted) {
+  // test_wait_for_timeout_less_then_0_or_0_coroutine_do_not_started
+  for (double timeout : {0.0, -1.0}) {
+    bool started = false;
+    const double t0 = now();
+    EXPECT_THROW(co_await aio::wait_for(set_started(&started), timeout), aio::TimeoutError);
+    EXPECT_FALSE(started) << "timeout " << timeout;
+    EXPECT_LT(now() - t0, 1.0);
+  }
+}
+
+AIO_TEST(WaitFor, TimeoutZeroCancelsARunningTask) {
+  // test_wait_for_timeout_less_then_0_or_0
+  for (double timeout : {0.0, -1.0}) {
+    bool foo_running = false;
+    aio::Future<void> started;
+    auto fut = aio::create_task(foo_running_task(&foo_running, started));
+    co_await started;
+    EXPECT_TRUE(foo_running);
+    EXPECT_THROW(co_await aio::wait_for(fut, timeout), aio::TimeoutError);
+    EXPECT_TRUE(fut.done());
+    EXPECT_TRUE(fut.cancelled()) << "timeout " << timeout;
+    EXPECT_FALSE(foo_running);
+  }
+}
+
+AIO_TEST(WaitFor, InnerSwallowsCancellationAndReturnsAValue) {
+  // test_wait_for_cancel_suppressed
+  EXPECT_EQ(co_await aio::wait_for(return_42_when_cancelled(), 0.01), 42);
+  EXPECT_EQ(my_cancelling(), 0);
+  // This task is not left cancelled: it can sleep again.
+  co_await aio::sleep(0.001);
+}
+
+aio::Coro<int> expects_cancellation_returns_1() {
+  bool cancelled = false;
+  try {
+    co_await aio::sleep(1);
+  } catch (const aio::CancelledError&) {
+    cancelled = true;
+  }
+  EXPECT_TRUE(cancelled);
+  co_return 1;
+}
+
+AIO_TEST(WaitFor, CancellationRaceCondition) {
+  // test_wait_for_cancellation_race_condition
+  EXPECT_EQ(co_await aio::wait_for(expects_cancellation_returns_1(), 0.01), 1);
+}
+
+AIO_TEST(WaitFor, InnerSwallowsCancellationAsATask) {
+  auto t = aio::create_task(return_42_when_cancelled());
+  EXPECT_EQ(co_await aio::wait_for(t, 0.01), 42);
+  EXPECT_FALSE(t.cancelled());
+}
+
+AIO_TEST(WaitFor, OuterCancellationPropagatesCancelledError) {
+  // _test_cancel_wait_for / test_cancel_blocking_wait_for / test_cancel_wait_for:
+  // cancelling the wait raises CancelledError (not TimeoutError) and cancels the task.
+  for (double timeout : {kInf, 60.0}) {
+    auto task = aio::create_task(block_forever());
+    auto wait = aio::create_task(aio::wait_for(task, timeout));
+    aio::get_running_loop().call_soon([wait]() mutable { wait.cancel(); });
+    bool cancelled = false, timed_out = false;
+    try {
+      co_await wait;
+    } catch (const aio::CancelledError&) {
+      cancelled = true;
+    } catch (const aio::TimeoutError&) {
+      timed_out = true;
+    }
+    EXPECT_TRUE(cancelled) << "timeout " << timeout;
+    EXPECT_FALSE(timed_out);
+    EXPECT_TRUE(wait.cancelled());
+    EXPECT_TRUE(task.cancelled()) << "Python issue #23219: cancelling the wait must also cancel the task";
+  }
+}
+
+aio::Coro<void> wait_for_coro_in_task(double timeout, aio::Future<void> started) {
+  started.set_result();
+  co_await aio::wait_for(nap(10), timeout);
+}
+
+AIO_TEST(WaitFor, OuterCancellationOfACoroutine) {
+  aio::Future<void> started;
+  auto wait = aio::create_task(wait_for_coro_in_task(5.0, started));
+  co_await started;
+  co_await aio::sleep(0);
+  wait.cancel();
+  EXPECT_THROW(co_await wait, aio::CancelledError);
+  EXPECT_TRUE(wait.cancelled());
+}
+
+aio::Coro<int> stubborn_inner() {
+  for (int i = 0; i < 2; ++i) {
+    try {
+      co_await aio::sleep(0.03);
+      break;
+    } catch (const aio::CancelledError&) {
+    }
+  }
+  co_await aio::sleep(0.001);
+  co_return 42;
+}
+
+AIO_TEST(WaitFor, SelfCancellation) {
+  // test_wait_for_self_cancellation: wait_for itself is properly cancellable even when
+  // the task holds up the initial cancellation.
+  auto inner_task = aio::create_task(stubborn_inner());
+  auto task = aio::create_task(aio::wait_for(inner_task, 0.01));
+  task.cancel();
+  EXPECT_THROW(co_await task, aio::CancelledError);
+  EXPECT_EQ(co_await inner_task, 42);
+}
+
+aio::Coro<void> wait_for_then_sleep(aio::Task<std::string> inner, bool* reached_end) {
+  co_await aio::wait_for(inner, 100);
+  co_await aio::sleep(1);
+  *reached_end = true;
+}
+
+AIO_TEST(WaitFor, Issue86296) {
+  // test_wait_for_issue86296: the task gets cancelled and does not run to completion.
+  auto inner_task = aio::create_task(done_value());
+  bool reached_end = false;
+  auto task = aio::create_task(wait_for_then_sleep(inner_task, &reached_end));
+  EXPECT_FALSE(task.done());
+  co_await aio::sleep(0);
+  task.cancel();
+  EXPECT_THROW(co_await task, aio::CancelledError);
+  EXPECT_TRUE(inner_task.done());
+  EXPECT_EQ(co_await inner_task, "done");
+  EXPECT_FALSE(reached_end);
+}
+
+AIO_TEST(WaitFor, CancelledWhileTheInnerIgnoresCancellation) {
+  // test_asyncio_wait_for_cancelled: cancelling wait_for waits for the inner to finish.
+  bool exited = false;
+  auto waitfortask = aio::create_task(aio::wait_for(slow_task(0.05, &exited), 0.1));
+  co_await aio::sleep(0);
+  waitfortask.cancel();
+  std::vector<aio::Task<void>> tasks{waitfortask};
+  (void)co_await aio::wait(tasks);
+  EXPECT_TRUE(exited);
+  if (waitfortask.cancelled()) SUCCEED();
+  else (void)waitfortask.exception();
+}
+
+AIO_TEST(WaitFor, TimeoutWhileTheInnerIgnoresCancellation) {
+  // test_asyncio_wait_for_timeout
+  bool exited = false;
+  try {
+    co_await aio::wait_for(slow_task(0.05, &exited), 0.01);
+  } catch (const aio::TimeoutError&) {
+  }
+  EXPECT_TRUE(exited);
+  EXPECT_EQ(my_cancelling(), 0);
+}
+
+AIO_TEST(WaitFor, ChronoDurations) {
+  EXPECT_EQ(co_await aio::wait_for(sleep_ret(0.001, 3), std::chrono::seconds(5)), 3);
+  EXPECT_THROW(co_await aio::wait_for(nap(10), std::chrono::milliseconds(10)), aio::TimeoutError);
+  EXPECT_THROW(co_await aio::wait_for(nap(10), std::chrono::duration<double>(0.01)), aio::TimeoutError);
+  EXPECT_THROW(co_await aio::wait_for(nap(10), std::chrono::nanoseconds(0)), aio::TimeoutError);
+}
+
+// --- WaitForShieldTests -----------------------------------------------------------------
+
+aio::Coro<std::string> sleep_done(double d) {
+  co_await aio::sleep(d);
+  co_return "done";
+}
+
+AIO_TEST(WaitForShield, ZeroTimeout) {
+  // test_zero_timeout: the shielding task is cancelled at once, the task it wraps runs on.
+  auto task = aio::create_task(sleep_done(0.01));
+  auto shielded_task = aio::create_task(shielded(task));
+  EXPECT_THROW(co_await aio::wait_for(shielded_task, 0), aio::TimeoutError);
+  EXPECT_FALSE(task.done());
+  EXPECT_FALSE(task.cancelled());
+  EXPECT_TRUE(shielded_task.cancelled());
+  EXPECT_EQ(co_await task, "done");
+}
+
+AIO_TEST(WaitForShield, NoneTimeout) {
+  // test_none_timeout
+  auto task = aio::create_task(sleep_done(0.01));
+  (void)co_await aio::wait_for(shielded(task), kInf);
+  EXPECT_TRUE(task.done());
+  EXPECT_EQ(co_await task, "done");
+}
+
+AIO_TEST(WaitForShield, ShieldedTimeout) {
+  // test_shielded_timeout: shield prevents the task from being cancelled.
+  auto task = aio::create_task(sleep_done(0.05));
+  EXPECT_THROW(co_await aio::wait_for(shielded(task), 0.01), aio::TimeoutError);
+  EXPECT_FALSE(task.done());
+  EXPECT_FALSE(task.cancelled());
+  EXPECT_EQ(co_await task, "done");
+}
+
+// =======================================================================================
+// timeout / timeout_at (test_timeouts.py)
+
+AIO_TEST(Timeout, Basic) {
+  // test_timeout_basic
+  const double t0 = now();
+  EXPECT_THROW(co_await aio::timeout(0.01, nap(10)), aio::TimeoutError);
+  EXPECT_GE(now() - t0, 0.009);
+  EXPECT_EQ(my_cancelling(), 0);
+}
+
+AIO_TEST(Timeout, AtBasic) {
+  // test_timeout_at_basic
+  const double deadline = now() + 0.01;
+  EXPECT_THROW(co_await aio::timeout_at(deadline, nap(10)), aio::TimeoutError);
+  EXPECT_GE(now(), deadline - 0.001);
+}
+
+AIO_TEST(Timeout, AtInThePastAndFarAhead) {
+  EXPECT_THROW(co_await aio::timeout_at(now() - 1, nap(10)), aio::TimeoutError);
+  EXPECT_EQ(co_await aio::timeout_at(now() + 5, sleep_ret(0.001, 5)), 5);
+  EXPECT_EQ(co_await aio::timeout_at(kInf, sleep_ret(0.001, 6)), 6);
+}
+
+AIO_TEST(Timeout, ReturnsTheValueInTime) {
+  // test_timeout_not_called
+  EXPECT_EQ(co_await aio::timeout(10, sleep_ret(0.01, 9)), 9);
+  co_await aio::timeout(10, nap(0.001));
+  EXPECT_EQ(my_cancelling(), 0);
+}
+
+AIO_TEST(Timeout, UnexpiredTimeoutNeverFiresLater) {
+  // The deadline of a scope that ended in time must be disarmed.
+  EXPECT_EQ(co_await aio::timeout(0.02, sleep_ret(0.001, 1)), 1);
+  bool cancelled = false;
+  try {
+    co_await aio::sleep(0.06);
+  } catch (const aio::CancelledError&) {
+    cancelled = true;
+  }
+  EXPECT_FALSE(cancelled) << "an old timeout cancelled the task after its scope ended";
+}
+
+AIO_TEST(Timeout, Disabled) {
+  // test_timeout_disabled / test_timeout_at_disabled: an infinite Delay never expires.
+  co_await aio::timeout(kInf, nap(0.01));
+  co_await aio::timeout(aio::Delay(kInf), nap(0.001));
+  co_await aio::timeout_at(kInf, nap(0.01));
+  EXPECT_EQ(co_await aio::timeout(std::numeric_limits<double>::infinity(), sleep_ret(0.001, 4)), 4);
+}
+
+aio::Coro<void> sleep_zero() { co_await aio::sleep(0); }
+
+AIO_TEST(Timeout, Zero) {
+  // test_timeout_zero / test_timeout_zero_sleep_zero / test_timeout_in_the_past_sleep_zero
+  const double t0 = now();
+  EXPECT_THROW(co_await aio::timeout(0, nap(10)), aio::TimeoutError);
+  EXPECT_THROW(co_await aio::timeout(0, sleep_zero()), aio::TimeoutError);
+  EXPECT_THROW(co_await aio::timeout(-11, sleep_zero()), aio::TimeoutError);
+  EXPECT_LT(now() - t0, 1.0);
+  EXPECT_EQ(my_cancelling(), 0);
+}
+
+aio::Coro<void> note_cancel_and_rethrow(bool* cancelled) {
+  std::exception_ptr e;
+  try {
+    co_await aio::sleep(10);
+  } catch (const aio::CancelledError&) {
+    *cancelled = true;
+    e = std::current_exception();
+  }
+  if (e) std::rethrow_exception(e);
+}
+
+AIO_TEST(Timeout, WaiterSeesCancelledError) {
+  // test_waiter_cancelled: inside the scope the expiry is a CancelledError.
+  bool cancelled = false;
+  EXPECT_THROW(co_await aio::timeout(0.01, note_cancel_and_rethrow(&cancelled)), aio::TimeoutError);
+  EXPECT_TRUE(cancelled);
+}
+
+aio::Coro<void> nested_same_deadline(double deadline, bool* cancelled) {
+  std::exception_ptr e;
+  try {
+    co_await aio::timeout_at(deadline, nap(10));
+  } catch (const aio::CancelledError&) {
+    *cancelled = true;
+    e = std::current_exception();
+  }
+  if (e) std::rethrow_exception(e);
+}
+
+AIO_TEST(Timeout, NestedTimeoutsSameDeadline) {
+  // test_nested_timeouts: only the outermost scope raises TimeoutError.
+  bool cancelled = false;
+  const double deadline = now() + 0.01;
+  EXPECT_THROW(co_await aio::timeout_at(deadline, nested_same_deadline(deadline, &cancelled)), aio::TimeoutError);
+  EXPECT_TRUE(cancelled);
+  EXPECT_EQ(my_cancelling(), 0);
+}
+
+aio::Coro<int> inner_expires(bool* inner_timed_out) {
+  try {
+    co_await aio::timeout(0.01, nap(10));
+  } catch (const aio::TimeoutError&) {
+    *inner_timed_out = true;
+  }
+  co_return 7;
+}
+
+AIO_TEST(Timeout, NestedInnerExpires) {
+  bool inner_timed_out = false;
+  EXPECT_EQ(co_await aio::timeout(5.0, inner_expires(&inner_timed_out)), 7);
+  EXPECT_TRUE(inner_timed_out);
+  EXPECT_EQ(my_cancelling(), 0);
+}
+
+aio::Coro<void> outer_expires_inner(bool* inner_saw_cancel, bool* inner_saw_timeout) {
+  std::exception_ptr e;
+  try {
+    co_await aio::timeout(5.0, nap(10));
+  } catch (const aio::CancelledError&) {
+    *inner_saw_cancel = true;
+    e = std::current_exception();
+  } catch (const aio::TimeoutError&) {
+    *inner_saw_timeout = true;
+    e = std::current_exception();
+  }
+  if (e) std::rethrow_exception(e);
+}
+
+AIO_TEST(Timeout, NestedOuterExpires) {
+  bool saw_cancel = false, saw_timeout = false;
+  EXPECT_THROW(co_await aio::timeout(0.01, outer_expires_inner(&saw_cancel, &saw_timeout)), aio::TimeoutError);
+  EXPECT_TRUE(saw_cancel) << "the inner (unexpired) scope must let CancelledError through";
+  EXPECT_FALSE(saw_timeout);
+  EXPECT_EQ(my_cancelling(), 0);
+}
+
+aio::Coro<void> crunch_then_sleep() {
+  std::this_thread::sleep_for(std::chrono::milliseconds(10));  // pretend we crunch numbers
+  co_await aio::sleep(1);
+}
+
+aio::Coro<void> inner_long_timeout_busy() {
+  bool inner_timeout = false;
+  try {
+    co_await aio::timeout(0.1, crunch_then_sleep());
+  } catch (const aio::TimeoutError&) {
+    inner_timeout = true;
+  }
+  EXPECT_FALSE(inner_timeout) << "the inner scope did not expire";
+}
+
+AIO_TEST(Timeout, NestedTimeoutsConcurrent) {
+  // test_nested_timeouts_concurrent
+  aio::get_running_loop().slow_callback_duration = 10;
+  EXPECT_THROW(co_await aio::timeout(0.002, inner_long_timeout_busy()), aio::TimeoutError);
+}
+
+aio::Coro<void> busy_then_sleep(double busy_s) {
+  std::this_thread::sleep_for(std::chrono::duration<double>(busy_s));  // the loop is busy
+  co_await aio::sleep(1);
+}
+
+aio::Coro<void> inner_expires_while_busy() {
+  try {
+    co_await aio::timeout(0.01, busy_then_sleep(0.1));
+  } catch (const aio::TimeoutError&) {
+  }
+  co_await aio::sleep(10);  // this sleep must be interrupted by the outer scope
+}
+
+AIO_TEST(Timeout, NestedTimeoutsLoopBusy) {
+  // test_nested_timeouts_loop_busy
+  aio::get_running_loop().slow_callback_duration = 10;
+  const double t0 = now();
+  EXPECT_THROW(co_await aio::timeout(0.1, inner_expires_while_busy()), aio::TimeoutError);
+  EXPECT_LT(now() - t0, 3.0);
+  EXPECT_EQ(my_cancelling(), 0);
+}
+
+aio::Coro<void> throw_out_of_range() {
+  throw std::out_of_range("KeyError");
+  co_return;
+}
+
+AIO_TEST(Timeout, ForeignExceptionPassesThrough) {
+  // test_foreign_exception_passed
+  EXPECT_THROW(co_await aio::timeout(0.01, throw_out_of_range()), std::out_of_range);
+  EXPECT_EQ(my_cancelling(), 0);
+}
+
+AIO_TEST(Timeout, ForeignExceptionOnTimeout) {
+  // test_foreign_exception_on_timeout: an exception raised while handling the expiry
+  // wins over TimeoutError.
+  EXPECT_THROW(co_await aio::timeout(0.01, raise_on_cancel(1)), Boom);
+  EXPECT_EQ(my_cancelling(), 0) << "the deadline's cancel() must be withdrawn";
+}
+
+aio::Coro<void> exception_replaced_by_cancellation() {
+  std::exception_ptr error;
+  try {
+    throw std::domain_error("1/0");
+  } catch (...) {
+    error = std::current_exception();
+  }
+  co_await aio::sleep(1);  // `finally:` that awaits; the expiry interrupts it
+  std::rethrow_exception(error);
+}
+
+AIO_TEST(Timeout, CancelledCleanupBecomesTimeout) {
+  // test_timeout_exception_context: the CancelledError raised in the cleanup replaced the
+  // first exception, so the scope reports a timeout.
+  EXPECT_THROW(co_await aio::timeout(0.01, exception_replaced_by_cancellation()), aio::TimeoutError);
+}
+
+/// cancel() on the running task is delivered at its next await, which it interrupts at
+/// once (asyncio's Task.__step cancels the awaited future when _must_cancel is set).
+aio::Coro<void> cancel_self_then_sleep(double d) {
+  aio::current_task()->cancel();
+  co_await aio::sleep(d);
+}
+
+aio::Coro<void> foreign_cancel_in_scope() { co_await aio::timeout(10, cancel_self_then_sleep(2.0)); }
+
+AIO_TEST(Timeout, ForeignCancelIsNotATimeoutIfNotExpired) {
+  // test_foreign_cancel_doesnt_timeout_if_not_expired
+  const double t0 = now();
+  auto t = aio::create_task(foreign_cancel_in_scope());
+  bool cancelled = false, timed_out = false;
+  try {
+    co_await t;
+  } catch (const aio::CancelledError&) {
+    cancelled = true;
+  } catch (const aio::TimeoutError&) {
+    timed_out = true;
+  }
+  EXPECT_TRUE(cancelled);
+  EXPECT_FALSE(timed_out);
+  EXPECT_TRUE(t.cancelled());
+  EXPECT_LT(now() - t0, 1.0) << "the self-cancel must interrupt the 2 s sleep at once";
+}
+
+aio::Coro<void> expire_then_keep_going(aio::Future<void> expired) {
+  bool got = false;
+  try {
+    co_await aio::sleep(10);
+  } catch (const aio::CancelledError&) {
+    got = true;
+  }
+  if (got) {
+    expired.set_result();
+    co_await aio::sleep(10);  // cleanup that someone else cancels
+  }
+}
+
+aio::Coro<void> scope_then_foreign_cancel(aio::Future<void> expired) {
+  co_await aio::timeout(0.01, expire_then_keep_going(expired));
+}
+
+AIO_TEST(Timeout, ForeignCancelAfterExpiryIsNotATimeout) {
+  // "If no other cancel() arrived meanwhile": a second, foreign cancel() after the
+  // deadline makes the scope propagate CancelledError instead of TimeoutError.
+  aio::Future<void> expired;
+  auto t = aio::create_task(scope_then_foreign_cancel(expired));
+  co_await expired;
+  t.cancel();
+  bool cancelled = false, timed_out = false;
+  try {
+    co_await t;
+  } catch (const aio::CancelledError&) {
+    cancelled = true;
+  } catch (const aio::TimeoutError&) {
+    timed_out = true;
+  }
+  EXPECT_TRUE(cancelled);
+  EXPECT_FALSE(timed_out);
+  EXPECT_TRUE(t.cancelled());
+}
+
+aio::Coro<void> outer_catches_timeout(int* cancelling_after, bool* timed_out) {
+  try {
+    co_await aio::timeout(0.001, nap(10));
+  } catch (const aio::TimeoutError&) {
+    *timed_out = true;
+  }
+  *cancelling_after = aio::current_task()->cancelling();
+  co_await aio::sleep(0.001);  // not cancelled any more
+}
+
+AIO_TEST(Timeout, OuterTaskIsNotCancelled) {
+  // test_outer_task_is_not_cancelled, and cancelling() is restored after the expiry.
+  int cancelling_after = -1;
+  bool timed_out = false;
+  auto task = aio::create_task(outer_catches_timeout(&cancelling_after, &timed_out));
+  co_await task;
+  EXPECT_TRUE(timed_out);
+  EXPECT_FALSE(task.cancelled());
+  EXPECT_TRUE(task.done());
+  EXPECT_EQ(cancelling_after, 0);
+  EXPECT_EQ(task.cancelling(), 0);
+}
+
+aio::Coro<void> nested_timeout_in_cleanup(bool* inner_timed_out) {
+  std::exception_ptr e;
+  try {
+    co_await aio::sleep(1);
+  } catch (const aio::CancelledError&) {
+    e = std::current_exception();
+  }
+  // finally:
+  try {
+    co_await aio::timeout(0.01, nap(10));
+  } catch (const aio::TimeoutError&) {
+    *inner_timed_out = true;
+  }
+  if (e) std::rethrow_exception(e);
+}
+
+AIO_TEST(Timeout, NestedTimeoutInCleanup) {
+  // test_nested_timeout_in_finally
+  bool inner_timed_out = false;
+  EXPECT_THROW(co_await aio::timeout(0.01, nested_timeout_in_cleanup(&inner_timed_out)), aio::TimeoutError);
+  EXPECT_TRUE(inner_timed_out);
+  EXPECT_EQ(my_cancelling(), 0);
+}
+
+aio::Coro<void> timeout_after_cancellation(bool* timed_out) {
+  bool cancelled = false;
+  try {
+    aio::current_task()->cancel();
+    co_await aio::sleep(1.5);  // work which will be cancelled (at once)
+  } catch (const aio::CancelledError&) {
+    cancelled = true;
+  }
+  EXPECT_TRUE(cancelled);
+  // finally: some cleanup under a timeout
+  try {
+    co_await aio::timeout(0.0, nap(1));
+  } catch (const aio::TimeoutError&) {
+    *timed_out = true;
+  }
+}
+
+AIO_TEST(Timeout, TimeoutAfterCancellation) {
+  // test_timeout_after_cancellation
+  bool timed_out = false;
+  const double t0 = now();
+  auto t = aio::create_task(timeout_after_cancellation(&timed_out));
+  try {
+    co_await t;
+  } catch (const aio::CancelledError&) {
+  }
+  EXPECT_TRUE(timed_out);
+  EXPECT_LT(now() - t0, 1.0) << "the self-cancel must interrupt the 1.5 s sleep at once";
+}
+
+aio::Coro<void> cancel_in_timeout_after_cancellation(bool* got_cancelled) {
+  bool cancelled = false;
+  try {
+    aio::current_task()->cancel();
+    co_await aio::sleep(1.5);
+  } catch (const aio::CancelledError&) {
+    cancelled = true;
+  }
+  EXPECT_TRUE(cancelled);
+  try {
+    co_await aio::timeout(1.0, cancel_self_then_sleep(1.5));
+  } catch (const aio::CancelledError&) {
+    *got_cancelled = true;
+  }
+}
+
+AIO_TEST(Timeout, CancelInTimeoutAfterCancellation) {
+  // test_cancel_in_timeout_after_cancellation
+  bool got_cancelled = false;
+  const double t0 = now();
+  auto t = aio::create_task(cancel_in_timeout_after_cancellation(&got_cancelled));
+  try {
+    co_await t;
+  } catch (const aio::CancelledError&) {
+  }
+  EXPECT_TRUE(got_cancelled);
+  EXPECT_LT(now() - t0, 1.0) << "each self-cancel must interrupt its 1.5 s sleep at once";
+}
+
+AIO_TEST(Timeout, TaskArgumentIsCancelledOnExpiry) {
+  auto t = aio::create_task(nap(10));
+  EXPECT_THROW(co_await aio::timeout(0.01, t), aio::TimeoutError);
+  EXPECT_TRUE(t.done());
+  EXPECT_TRUE(t.cancelled());
+  EXPECT_EQ(my_cancelling(), 0);
+
+  auto quick = aio::create_task(sleep_ret(0.001, 11));
+  EXPECT_EQ(co_await aio::timeout(5.0, quick), 11);
+}
+
+AIO_TEST(Timeout, TaskArgumentFinishesCancellingFirst) {
+  bool task_done = false;
+  auto t = aio::create_task(slow_to_cancel(&task_done));
+  EXPECT_THROW(co_await aio::timeout(0.01, t), aio::TimeoutError);
+  EXPECT_TRUE(task_done);
+  EXPECT_TRUE(t.cancelled());
+}
+
+AIO_TEST(Timeout, FutureArgumentIsCancelledOnExpiry) {
+  aio::Future<int> f;
+  EXPECT_THROW(co_await aio::timeout(0.01, f), aio::TimeoutError);
+  EXPECT_TRUE(f.cancelled());
+}
+
+AIO_TEST(Timeout, ChronoDurations) {
+  EXPECT_THROW(co_await aio::timeout(std::chrono::milliseconds(10), nap(10)), aio::TimeoutError);
+  EXPECT_THROW(co_await aio::timeout(std::chrono::microseconds(1), nap(10)), aio::TimeoutError);
+  EXPECT_EQ(co_await aio::timeout(std::chrono::seconds(5), sleep_ret(0.001, 2)), 2);
+  EXPECT_EQ(co_await aio::timeout(std::chrono::duration<double>(5.0), sleep_ret(0.001, 3)), 3);
+  EXPECT_EQ(co_await aio::timeout(std::chrono::hours(1), sleep_ret(0.001, 4)), 4);
+  EXPECT_EQ(my_cancelling(), 0);
+}
+
+AIO_TEST(Timeout, ScopeRestoresCancellingRepeatedly) {
+  // Many expiries in a row leave no cancel request behind.
+  for (int i = 0; i < 20; ++i) {
+    EXPECT_THROW(co_await aio::timeout(0.0005, nap(10)), aio::TimeoutError);
+    EXPECT_EQ(my_cancelling(), 0) << "iteration " << i;
+  }
+  co_await aio::sleep(0.001);
+}

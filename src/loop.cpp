@@ -115,6 +115,11 @@ EventLoop::~EventLoop() {
     std::abort();
   }
   close();
+  destroy_pending_tasks();
+  detail::unregister_loop(this);
+}
+
+void EventLoop::destroy_pending_tasks() noexcept {
   // Tasks still pending can never run again. Destroy their coroutines first (their
   // awaiters unlink themselves from timers, futures and the backend), then drop them.
   std::vector<detail::TaskBase*> pending;
@@ -126,7 +131,6 @@ EventLoop::~EventLoop() {
     t->waiting_on_ = nullptr;
   }
   for (detail::TaskBase* t : pending) t->release();
-  detail::unregister_loop(this);
 }
 
 double EventLoop::time() const noexcept { return static_cast<double>(now_ns()) / 1e9; }

@@ -178,6 +178,25 @@ AIO_TEST(WaitFor, WaitsForTheTaskToFinishCancelling) {
   EXPECT_TRUE(inner.cancelled());
 }
 
+aio::Coro<void> block_then_await(aio::Task<void> t) {
+  std::this_thread::sleep_for(std::chrono::milliseconds(2));  // the tiny deadline passes
+  co_await t;
+}
+
+AIO_TEST(WaitFor, TaskReadyBeforeTheDeadlineRunsFirst) {
+  // The deterministic form of the test above. asyncio appends the timers that fell due
+  // *after* the callbacks already in the ready queue, so a task created before the
+  // wait_for takes its first step before the expired deadline cancels it, and then
+  // cancelling it runs its cleanup (task_done). The loop is kept busy past the deadline
+  // to make the ordering visible.
+  bool task_done = false;
+  auto inner = aio::create_task(slow_to_cancel(&task_done));
+  EXPECT_THROW(co_await aio::wait_for(block_then_await(inner), kEpsilon), aio::TimeoutError);
+  EXPECT_TRUE(inner.cancelled());
+  EXPECT_TRUE(task_done) << "the expired deadline cancelled the task before its first step, "
+                            "although the task was ready before the deadline fell due";
+}
+
 aio::Coro<void> wait_for_zero_after_start(bool* task_done) {
   auto inner = aio::create_task(slow_to_cancel(task_done));
   co_await aio::sleep(kEpsilon);

@@ -44,9 +44,9 @@ struct LoopOptions {
 
 /// What went wrong, as given to the loop's exception handler (asyncio's context dict).
 struct ExceptionContext {
-  std::string message;
-  std::exception_ptr exception;  // may be null
-  std::string task_name;         // the task involved, if any
+  std::string message{};
+  std::exception_ptr exception{};  // may be null
+  std::string task_name{};         // the task involved, if any
 };
 
 /// The event loop. One per thread; touched from other threads only through
@@ -134,6 +134,7 @@ class EventLoop {
   std::int64_t now_ns() const noexcept;
   static void run_callback_node(detail::Runnable* r) noexcept;
   static void fire_callback_timer(detail::TimerNode* t) noexcept;
+  void destroy_pending_tasks() noexcept;
   void enter_run(const char* what);
   void leave_run() noexcept;
 
@@ -180,10 +181,18 @@ struct LoopAccess {
     if (t->queued()) loop.timers_.erase(t);
   }
   static std::int64_t now_ns(const EventLoop& loop) noexcept { return loop.now_ns(); }
+  /// call_at with a deadline in nanoseconds (Delay::kNever: never fires).
+  template <class F>
+  static TimerHandle call_at_ns(EventLoop& loop, std::int64_t when_ns, F&& fn) {
+    loop.check_open("call_at");
+    return TimerHandle(loop.schedule_timer(make_callback(&loop, std::forward<F>(fn)), when_ns));
+  }
   static IoBackend& backend(EventLoop& loop) noexcept { return *loop.backend_; }
   static void track_task(EventLoop& loop, TaskBase* t) noexcept;
   static void check_open(const EventLoop& loop, const char* what) { loop.check_open(what); }
   static std::size_t task_count(const EventLoop& loop) noexcept { return loop.task_count_; }
+  /// Destroys the coroutines of every task still pending (the loop is closing).
+  static void destroy_pending_tasks(EventLoop& loop) noexcept { loop.destroy_pending_tasks(); }
   /// Async-signal-safe: makes the loop run its interrupt hook soon.
   static void interrupt_from_signal(EventLoop& loop) noexcept;
   static void set_interrupt_hook(EventLoop& loop, std::function<void()> hook) {

@@ -10,7 +10,7 @@
 #include "aio/delay.hpp"
 #include "aio/detail/awaitable_traits.hpp"
 #include "aio/detail/done_awaiter.hpp"
-#include "aio/detail/timer_heap.hpp"
+#include "aio/handle.hpp"
 #include "aio/loop.hpp"
 #include "aio/outcome.hpp"
 #include "aio/task.hpp"
@@ -21,20 +21,28 @@ namespace detail {
 
 /// asyncio.Timeout's state machine: when the deadline passes, cancel the task running
 /// the scope; on exit, turn that cancellation (and only that one) into TimeoutError.
-class TimeoutScope final : public TimerNode {
+class TimeoutScope {
  public:
   TimeoutScope(TaskBase& task, std::int64_t deadline_ns) : task_(task), cancelling_at_entry_(task.cancelling()) {
     if (deadline_ns == Delay::kNever) return;
-    fire = &on_deadline;
-    LoopAccess::add_timer(*task.loop(), this, deadline_ns);
+    // A callback, not a bare timer: when due it runs in the ready batch after what was
+    // already ready (asyncio's order), so a task created just before still gets to start.
+    auto on_deadline = [this] {
+      expired_ = true;
+      task_.cancel();
+    };
+    EventLoop& loop = *task.loop();
+    // Already due: queue it now, ahead of whatever the awaited operation schedules next.
+    if (deadline_ns <= LoopAccess::now_ns(loop)) deadline_ = loop.call_soon(on_deadline);
+    else deadline_ = LoopAccess::call_at_ns(loop, deadline_ns, on_deadline);
   }
   TimeoutScope(const TimeoutScope&) = delete;
-  ~TimeoutScope() { disarm(); }
+  ~TimeoutScope() { deadline_.cancel(); }
 
   /// Call when the awaited operation ended with `error` (null on success). Throws
   /// TimeoutError if the deadline cancelled it; otherwise returns.
   void exit(const std::exception_ptr& error) {
-    disarm();
+    deadline_.cancel();
     if (!expired_) return;
     // The deadline's cancel() is withdrawn; if no other cancel() arrived meanwhile and
     // the operation ended in CancelledError, that was ours: report a timeout instead.
@@ -43,18 +51,10 @@ class TimeoutScope final : public TimerNode {
   bool expired() const noexcept { return expired_; }
 
  private:
-  static void on_deadline(TimerNode* t) noexcept {
-    auto* self = static_cast<TimeoutScope*>(t);
-    self->expired_ = true;
-    self->task_.cancel();
-  }
-  void disarm() noexcept {
-    if (queued()) LoopAccess::remove_timer(*task_.loop(), this);
-  }
-
   TaskBase& task_;
   int cancelling_at_entry_;
   bool expired_ = false;
+  Handle deadline_;
 };
 
 template <class T, class Aw>

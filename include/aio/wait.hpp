@@ -21,14 +21,14 @@ inline constexpr ReturnWhen FIRST_EXCEPTION = ReturnWhen::FIRST_EXCEPTION;
 inline constexpr ReturnWhen ALL_COMPLETED = ReturnWhen::ALL_COMPLETED;
 
 struct WaitOptions {
-  std::optional<Delay> timeout;  // none: wait as long as it takes
+  std::optional<Delay> timeout{};  // none: wait as long as it takes
   ReturnWhen return_when = ALL_COMPLETED;
 };
 
 template <class T>
 struct WaitResult {
-  std::vector<Task<T>> done;
-  std::vector<Task<T>> pending;
+  std::vector<Task<T>> done{};
+  std::vector<Task<T>> pending{};
 };
 
 namespace detail {

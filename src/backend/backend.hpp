@@ -65,7 +65,8 @@ class IoBackend {
 
   /// Makes a non-blocking fd usable with submit(). Once per fd, before its first op.
   virtual IoRegistration* attach(int fd) = 0;
-  /// Forgets the fd (call before closing it). Every op on it must have completed.
+  /// Forgets the fd (call before closing it). Operations still in flight on it
+  /// complete with -EBADF.
   virtual void detach(IoRegistration* reg) noexcept = 0;
 
   /// Starts op on a registered fd. Returns true when it completed at once (op.result is

@@ -137,6 +137,10 @@ IoRegistration* EpollBackend::attach(int fd) {
 
 void EpollBackend::detach(IoRegistration* reg) noexcept {
   if (!reg) return;
+  // Operations still parked on a closing fd end with EBADF rather than wait forever.
+  for (IntrusiveList<IoOp>* queue : {&reg->readers, &reg->writers}) {
+    while (IoOp* op = queue->pop_front()) finish(*op, -EBADF);
+  }
   if (reg->pollable) ::epoll_ctl(epfd_, EPOLL_CTL_DEL, reg->fd, nullptr);
   delete reg;
 }

@@ -56,8 +56,8 @@ bool FutureCore::cancel_future(std::string msg) {
   return true;
 }
 
-namespace {
-bool holds_cancelled_error(const std::exception_ptr& e) {
+bool is_cancelled_error(const std::exception_ptr& e) noexcept {
+  if (!e) return false;
   try {
     std::rethrow_exception(e);
   } catch (const CancelledError&) {
@@ -66,12 +66,11 @@ bool holds_cancelled_error(const std::exception_ptr& e) {
     return false;
   }
 }
-}  // namespace
 
 void FutureCore::set_exception_core(std::exception_ptr e, const char* what) {
   throw_if_done(what);
   if (!e) throw std::invalid_argument(std::string(what) + ": the exception_ptr is null");
-  bool cancelled = holds_cancelled_error(e);
+  bool cancelled = is_cancelled_error(e);
   finish_with_exception(std::move(e), cancelled);
 }
 

@@ -117,13 +117,7 @@ void TaskBase::finish_root(std::exception_ptr e) noexcept {
     finish_with_value();
     return;
   }
-  bool cancelled = false;
-  try {
-    std::rethrow_exception(e);
-  } catch (const CancelledError&) {
-    cancelled = true;
-  } catch (...) {
-  }
+  bool cancelled = is_cancelled_error(e);
   finish_with_exception(std::move(e), cancelled);
 }
 

@@ -2,19 +2,6 @@
 
 namespace aio {
 
-namespace detail {
-bool is_cancelled_error(const std::exception_ptr& e) noexcept {
-  if (!e) return false;
-  try {
-    std::rethrow_exception(e);
-  } catch (const CancelledError&) {
-    return true;
-  } catch (...) {
-    return false;
-  }
-}
-}  // namespace detail
-
 /// Suspends the parent until the group has no running task. Cancelling it only stops
 /// the wait (exit() decides what the cancellation means).
 class TaskGroup::WaitAllDone final : public detail::Suspension {

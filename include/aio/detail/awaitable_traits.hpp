@@ -74,6 +74,4 @@ Outcome<value_t<T>> take_outcome(const Task<T>& t) {
   return out;
 }
 
-bool is_cancelled_error(const std::exception_ptr& e) noexcept;
-
 }  // namespace aio::detail

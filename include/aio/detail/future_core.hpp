@@ -24,6 +24,9 @@ struct FutureWaiter : ListNode {
   void (*on_done)(FutureWaiter*) = nullptr;
 };
 
+/// True when e holds an aio::CancelledError.
+bool is_cancelled_error(const std::exception_ptr& e) noexcept;
+
 class FutureCore : public Pooled {
  public:
   enum class State : std::uint8_t { pending, finished, cancelled };

@@ -26,29 +26,11 @@
 #include <tuple>
 #include <vector>
 
-// ASSERT_* return from the function, which a coroutine cannot do: these co_return.
-#define CO_ASSERT_TRUE(cond)                        \
-  do {                                              \
-    const bool aio_ok_ = static_cast<bool>(cond);   \
-    EXPECT_TRUE(aio_ok_) << #cond;                  \
-    if (!aio_ok_) co_return;                        \
-  } while (0)
-#define CO_ASSERT_EQ(a, b)                          \
-  do {                                              \
-    const bool aio_ok_ = ((a) == (b));              \
-    EXPECT_EQ(a, b);                                \
-    if (!aio_ok_) co_return;                        \
-  } while (0)
+#include "support.hpp"
+
+using namespace aio_test;
 
 namespace {
-
-struct Boom : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
-
-aio::Coro<void> spin(int rounds = 5) {
-  for (int i = 0; i < rounds; ++i) co_await aio::sleep(0);
-}
 
 aio::Coro<std::string> sleeper(double d, std::string x) {
   co_await aio::sleep(d);
@@ -64,10 +46,6 @@ aio::Coro<std::string> fail_after_spins(int n, std::string what) {
   for (int i = 0; i < n; ++i) co_await aio::sleep(0);
   throw Boom(what);
 }
-
-aio::Coro<int> await_fut(aio::Future<int> f) { co_return co_await f; }
-
-aio::Coro<int> value(int v) { co_return v; }
 
 template <class T>
 aio::Coro<T> await_step(typename aio::AsCompleted<T>::Next& next) {
@@ -85,7 +63,7 @@ AIO_TEST(AsCompleted, ResultsInCompletionOrder) {
                                             aio::create_task(sleeper(0.01, "a"))};
   std::vector<std::string> values;
   for (auto& next : aio::as_completed(tasks)) values.push_back(co_await next);
-  CO_ASSERT_EQ(values.size(), 3u);
+  AIO_ASSERT_EQ(values.size(), 3u);
   EXPECT_TRUE(values[0] == "a" || values[0] == "b");
   EXPECT_TRUE(values[1] == "a" || values[1] == "b");
   EXPECT_NE(values[0], values[1]);
@@ -121,7 +99,7 @@ AIO_TEST(AsCompleted, ExceptionsAtTheirStep) {
 
 AIO_TEST(AsCompleted, CancelledTaskRaisesCancelledErrorAtItsStep) {
   aio::Future<int> never;
-  std::vector<aio::Task<int>> tasks{aio::create_task(await_fut(never)), aio::create_task(value(2))};
+  std::vector<aio::Task<int>> tasks{aio::create_task(await_future(never)), aio::create_task(value(2))};
   aio::Task<int> victim = tasks[0];
   aio::get_running_loop().call_soon([victim]() mutable { victim.cancel(); });
   std::vector<std::string> seen;
@@ -132,7 +110,7 @@ AIO_TEST(AsCompleted, CancelledTaskRaisesCancelledErrorAtItsStep) {
       seen.push_back("cancelled");
     }
   }
-  CO_ASSERT_EQ(seen.size(), 2u);
+  AIO_ASSERT_EQ(seen.size(), 2u);
   EXPECT_TRUE((seen == std::vector<std::string>{"2", "cancelled"}) || (seen == std::vector<std::string>{"cancelled", "2"}));
   EXPECT_EQ(aio::current_task()->cancelling(), 0) << "the awaiting task itself was not cancelled";
 }
@@ -140,13 +118,13 @@ AIO_TEST(AsCompleted, CancelledTaskRaisesCancelledErrorAtItsStep) {
 AIO_TEST(AsCompleted, AlreadyDoneTasks) {
   std::vector<aio::Task<int>> tasks{aio::create_task(value(1)), aio::create_task(value(2))};
   co_await spin();
-  CO_ASSERT_TRUE(tasks[0].done() && tasks[1].done());
+  AIO_ASSERT_TRUE(tasks[0].done() && tasks[1].done());
   aio::Future<int> later;
-  tasks.push_back(aio::create_task(await_fut(later)));
+  tasks.push_back(aio::create_task(await_future(later)));
   aio::get_running_loop().call_soon([later]() mutable { later.set_result(3); });
   std::vector<int> values;
   for (auto& next : aio::as_completed(tasks)) values.push_back(co_await next);
-  CO_ASSERT_EQ(values.size(), 3u);
+  AIO_ASSERT_EQ(values.size(), 3u);
   // The finished ones come first (in either order), then the late one.
   EXPECT_EQ(values[0] + values[1], 3);
   EXPECT_EQ(values[2], 3);
@@ -169,7 +147,7 @@ AIO_TEST(AsCompleted, CoroutineTasksOnTheRunningLoop) {
   // test_as_completed_coroutine_use_running_loop
   std::vector<aio::Task<int>> tasks{aio::create_task(value(42))};
   auto ac = aio::as_completed(tasks);
-  CO_ASSERT_EQ(ac.size(), 1u);
+  AIO_ASSERT_EQ(ac.size(), 1u);
   EXPECT_EQ(co_await *ac.begin(), 42);
 }
 
@@ -211,7 +189,7 @@ AIO_TEST(AsCompleted, TimeoutAroundAStepLosesNoResult) {
   // TimeoutError, and since as_completed is cancel-safe the late result is still
   // delivered by the next await of that step.
   aio::Future<int> fb;
-  std::vector<aio::Task<int>> tasks{aio::create_task(await_fut(fb)), aio::create_task(value(1))};
+  std::vector<aio::Task<int>> tasks{aio::create_task(await_future(fb)), aio::create_task(value(1))};
   auto ac = aio::as_completed(tasks);
   auto it = ac.begin();
   EXPECT_EQ(co_await *it, 1);
@@ -227,7 +205,7 @@ AIO_TEST(AsCompleted, StepAwaitedAgainAfterItsAwaitingTaskWasCancelled) {
   // Cancel-safety across tasks: the step is first awaited by a task that gets cancelled
   // (and is gone), then by this task.
   aio::Future<int> fb;
-  std::vector<aio::Task<int>> tasks{aio::create_task(await_fut(fb))};
+  std::vector<aio::Task<int>> tasks{aio::create_task(await_future(fb))};
   auto ac = aio::as_completed(tasks);
   auto& step = *ac.begin();
   {
@@ -264,13 +242,13 @@ AIO_TEST(AsCompleted, AwaitingMoreStepsThanTasksIsAUsageError) {
 AIO_TEST(AsCompleted, TwoTasksAwaitingConcurrentlyIsAUsageError) {
   // Documented aio behaviour (asyncio's test_as_completed_concurrent allows it).
   aio::Future<int> f1, f2;
-  std::vector<aio::Task<int>> tasks{aio::create_task(await_fut(f1)), aio::create_task(await_fut(f2))};
+  std::vector<aio::Task<int>> tasks{aio::create_task(await_future(f1)), aio::create_task(await_future(f2))};
   auto ac = aio::as_completed(tasks);
   auto it = ac.begin();
   auto t1 = aio::create_task(await_step<int>(*it));
   auto t2 = aio::create_task(await_step<int>(*(it + 1)));
   co_await spin();
-  CO_ASSERT_TRUE(t2.done());
+  AIO_ASSERT_TRUE(t2.done());
   EXPECT_THROW(t2.result(), aio::UsageError);
   f1.set_result(1);
   EXPECT_EQ(co_await t1, 1);
@@ -295,7 +273,7 @@ AIO_TEST(Shield, Shortcut) {
   EXPECT_EQ(co_await aio::shield(fut), 42);
   auto t = aio::create_task(value(43));
   co_await spin();
-  CO_ASSERT_TRUE(t.done());
+  AIO_ASSERT_TRUE(t.done());
   EXPECT_EQ(co_await aio::shield(t), 43);
 }
 
@@ -320,7 +298,7 @@ aio::Coro<int> await_shielded_future(aio::Future<int> f) { co_return co_await ai
 AIO_TEST(Shield, CancelInnerTask) {
   // test_shield_cancel_inner: the inner's CancelledError reaches the awaiter.
   aio::Future<int> never;
-  auto inner = aio::create_task(await_fut(never));
+  auto inner = aio::create_task(await_future(never));
   auto outer = aio::create_task(await_shielded_task(inner));
   co_await spin();
   inner.cancel();
@@ -342,7 +320,7 @@ AIO_TEST(Shield, CancelOuter) {
   // test_shield_cancel_outer: the outer raises CancelledError, the inner keeps running
   // and its result can still be had later.
   aio::Future<int> release;
-  auto inner = aio::create_task(await_fut(release));
+  auto inner = aio::create_task(await_future(release));
   auto outer = aio::create_task(await_shielded_task(inner));
   co_await spin();
   EXPECT_TRUE(outer.cancel());
@@ -358,7 +336,7 @@ AIO_TEST(Shield, CancelOuter) {
 
 AIO_TEST(Shield, CancelOuterWithMessage) {
   aio::Future<int> release;
-  auto inner = aio::create_task(await_fut(release));
+  auto inner = aio::create_task(await_future(release));
   auto outer = aio::create_task(await_shielded_task(inner));
   co_await spin();
   outer.cancel("outer only");
@@ -388,7 +366,7 @@ aio::Coro<int> shield_then_collect(aio::Task<int> t, bool* saw_cancel) {
 AIO_TEST(Shield, ResultObtainableAfterOuterCancellation) {
   aio::Future<int> release;
   bool saw_cancel = false;
-  auto inner = aio::create_task(await_fut(release));
+  auto inner = aio::create_task(await_future(release));
   auto outer = aio::create_task(shield_then_collect(inner, &saw_cancel));
   co_await spin();
   outer.cancel();
@@ -400,13 +378,8 @@ AIO_TEST(Shield, ResultObtainableAfterOuterCancellation) {
   EXPECT_FALSE(inner.cancelled());
 }
 
-aio::Coro<void> inner_proof(aio::Future<void> waiter, int* proof) {
-  co_await waiter;
-  *proof += 1;
-}
-
 aio::Coro<void> outer_shield_coro(aio::Future<void> waiter, int* proof) {
-  co_await aio::shield(inner_proof(waiter, proof));
+  co_await aio::shield(wait_then_prove(waiter, proof));
   *proof += 100;
 }
 
@@ -430,7 +403,7 @@ AIO_TEST(Shield, OfACoroutine) {
   int proof = 0;
   aio::Future<void> waiter;
   aio::get_running_loop().call_soon([waiter]() mutable { waiter.set_result(); });
-  co_await aio::shield(inner_proof(waiter, &proof));
+  co_await aio::shield(wait_then_prove(waiter, &proof));
   EXPECT_EQ(proof, 1);
 }
 
@@ -453,7 +426,7 @@ AIO_TEST(Shield, ShieldGather) {
   child1.set_result(1);
   child2.set_result(2);
   co_await spin();
-  CO_ASSERT_TRUE(parent.done());
+  AIO_ASSERT_TRUE(parent.done());
   EXPECT_EQ(parent.result(), std::make_tuple(1, 2));
 }
 
@@ -479,7 +452,7 @@ AIO_TEST(Shield, GatherShield) {
 
 AIO_TEST(Shield, OuterCancelledTwiceInnerUntouched) {
   aio::Future<int> release;
-  auto inner = aio::create_task(await_fut(release));
+  auto inner = aio::create_task(await_future(release));
   for (int i = 0; i < 2; ++i) {
     auto outer = aio::create_task(await_shielded_task(inner));
     co_await spin();

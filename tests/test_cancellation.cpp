@@ -32,57 +32,13 @@
 #include <type_traits>
 #include <vector>
 
+#include "support.hpp"
+
+using namespace aio_test;
+
 namespace {
 
-// gtest's ASSERT_* use `return`, which a coroutine cannot: these stop the body with co_return.
-#define CO_ASSERT_TRUE(c)       \
-  do {                          \
-    const bool aio_ok_ = (c);   \
-    EXPECT_TRUE(aio_ok_) << #c; \
-    if (!aio_ok_) co_return;    \
-  } while (0)
-
 // --- helpers -----------------------------------------------------------------------------
-
-template <class A>
-aio::Coro<std::exception_ptr> capture(A aw) {
-  try {
-    co_await std::move(aw);
-  } catch (...) {
-    co_return std::current_exception();
-  }
-  co_return nullptr;
-}
-
-std::optional<aio::CancelledError> as_cancelled(const std::exception_ptr& e) {
-  if (!e) return std::nullopt;
-  try {
-    std::rethrow_exception(e);
-  } catch (const aio::CancelledError& c) {
-    return c;
-  } catch (...) {
-  }
-  return std::nullopt;
-}
-
-std::string what_of(const std::exception_ptr& e) {
-  if (!e) return "<null>";
-  try {
-    std::rethrow_exception(e);
-  } catch (const std::exception& x) {
-    return x.what();
-  } catch (const aio::CancelledError& c) {
-    return std::string("CancelledError: ") + c.what();
-  } catch (...) {
-  }
-  return "<unknown>";
-}
-
-aio::Coro<void> run_briefly() { co_await aio::sleep(0); }
-
-aio::Coro<void> until_done(aio::TaskRef t, int max_iterations = 10000) {
-  for (int i = 0; i < max_iterations && !t.done(); ++i) co_await aio::sleep(0);
-}
 
 /// Fires `on_fire` after `delay` unless destroyed first. Tests that must not hang when the
 /// library misbehaves use it to end the wait, and then assert that it did not fire.
@@ -104,19 +60,6 @@ class Watchdog {
   aio::TimerHandle handle_;
 };
 
-struct HandlerLog {
-  std::vector<aio::ExceptionContext> contexts;
-  void install() {
-    aio::get_running_loop().set_exception_handler(
-        [this](aio::EventLoop&, const aio::ExceptionContext& c) { contexts.push_back(c); });
-  }
-};
-
-aio::Coro<int> sleep_then(double d, int v) {
-  co_await aio::sleep(d);
-  co_return v;
-}
-aio::Coro<int> await_future(aio::Future<int> f) { co_return co_await f; }
 
 // --- CancelledError is not a std::exception ---------------------------------------------
 
@@ -136,8 +79,8 @@ AIO_TEST(Cancel, CancelledErrorIsNotCaughtByStdException) {
   aio::Task<void> t = aio::create_task(swallow_std_exceptions(swallowed));
   co_await run_briefly();
   EXPECT_TRUE(t.cancel());
-  std::exception_ptr e = co_await capture(t);
-  EXPECT_TRUE(as_cancelled(e).has_value()) << what_of(e);
+  std::exception_ptr e = co_await error_of(t);
+  EXPECT_TRUE(exception_as<aio::CancelledError>(e).has_value()) << what_of(e);
   EXPECT_FALSE(swallowed);
   EXPECT_TRUE(t.cancelled());
 }
@@ -156,8 +99,8 @@ AIO_TEST(Cancel, BeforeFirstStepTheBodyNeverRuns) {
   EXPECT_TRUE(t.cancel());
   EXPECT_FALSE(t.done());  // cancel() only requests it
   EXPECT_EQ(t.cancelling(), 1);
-  std::exception_ptr e = co_await capture(t);
-  EXPECT_TRUE(as_cancelled(e).has_value()) << what_of(e);
+  std::exception_ptr e = co_await error_of(t);
+  EXPECT_TRUE(exception_as<aio::CancelledError>(e).has_value()) << what_of(e);
   EXPECT_FALSE(ran);
   EXPECT_TRUE(t.done());
   EXPECT_TRUE(t.cancelled());
@@ -172,7 +115,7 @@ AIO_TEST(Cancel, MessageBeforeStartingTask) {
   aio::Task<int> t = aio::create_task(flag_and_sleep(ran));
   t.cancel("my message");
   co_await until_done(t);
-  CO_ASSERT_TRUE(t.done());
+  AIO_ASSERT_TRUE(t.done());
   EXPECT_FALSE(ran);
   try {
     (void)t.exception();
@@ -191,7 +134,7 @@ AIO_TEST(Cancel, MessageBeforeStartingTask) {
 TEST(CancelPlain, CancelSoonThenRunUntilComplete) {
   // test_cancel: loop.call_soon(t.cancel) while the task sleeps for 10 s.
   aio::EventLoop loop;
-  aio::Task<int> t = loop.create_task(sleep_then(10.0, 12));
+  aio::Task<int> t = loop.create_task(value_after(10.0, 12));
   loop.call_soon([t]() mutable { t.cancel(); });
   double t0 = loop.time();
   EXPECT_THROW(loop.run_until_complete(t), aio::CancelledError);
@@ -214,8 +157,8 @@ AIO_TEST(Cancel, CancelYield) {
   aio::Task<int> t = aio::create_task(two_yields());
   co_await run_briefly();  // start the coroutine
   EXPECT_TRUE(t.cancel());
-  std::exception_ptr e = co_await capture(t);
-  EXPECT_TRUE(as_cancelled(e).has_value()) << what_of(e);
+  std::exception_ptr e = co_await error_of(t);
+  EXPECT_TRUE(exception_as<aio::CancelledError>(e).has_value()) << what_of(e);
   EXPECT_TRUE(t.done());
   EXPECT_TRUE(t.cancelled());
   EXPECT_FALSE(t.cancel());
@@ -233,11 +176,11 @@ aio::Coro<std::string> sleeper_catching(double d) {
 AIO_TEST(Cancel, WhileSleeping) {
   // test_task_cancel_sleeping_task: a 5000 s sleep cancelled after 0.01 s.
   aio::EventLoop& loop = aio::get_running_loop();
-  aio::Task<int> sleeper = aio::create_task(sleep_then(5000, 1));
+  aio::Task<int> sleeper = aio::create_task(value_after(5000, 1));
   double t0 = loop.time();
   loop.call_later(0.01, [sleeper]() mutable { sleeper.cancel(); });
-  std::exception_ptr e = co_await capture(sleeper);
-  EXPECT_TRUE(as_cancelled(e).has_value()) << what_of(e);
+  std::exception_ptr e = co_await error_of(sleeper);
+  EXPECT_TRUE(exception_as<aio::CancelledError>(e).has_value()) << what_of(e);
   EXPECT_TRUE(sleeper.cancelled());
   double took = loop.time() - t0;
   EXPECT_GE(took, 0.009);
@@ -257,8 +200,8 @@ AIO_TEST(Cancel, InnerFutureCancelledByItsOwner) {
   aio::Task<int> t = aio::create_task(await_future(f));
   co_await run_briefly();
   EXPECT_TRUE(f.cancel());
-  std::exception_ptr e = co_await capture(t);
-  EXPECT_TRUE(as_cancelled(e).has_value()) << what_of(e);
+  std::exception_ptr e = co_await error_of(t);
+  EXPECT_TRUE(exception_as<aio::CancelledError>(e).has_value()) << what_of(e);
   EXPECT_TRUE(f.cancelled());
   EXPECT_TRUE(t.cancelled());
 }
@@ -270,8 +213,8 @@ AIO_TEST(Cancel, BothTaskAndInnerFuture) {
   co_await run_briefly();
   f.cancel();
   t.cancel();
-  std::exception_ptr e = co_await capture(t);
-  EXPECT_TRUE(as_cancelled(e).has_value()) << what_of(e);
+  std::exception_ptr e = co_await error_of(t);
+  EXPECT_TRUE(exception_as<aio::CancelledError>(e).has_value()) << what_of(e);
   EXPECT_TRUE(t.done());
   EXPECT_TRUE(f.cancelled());
   EXPECT_TRUE(t.cancelled());
@@ -287,8 +230,8 @@ AIO_TEST(Cancel, WaiterFutureIsCancelled) {
   EXPECT_TRUE(t.cancel());
   EXPECT_TRUE(f.cancelled());
   co_await run_briefly();
-  std::exception_ptr e = co_await capture(t);
-  EXPECT_TRUE(as_cancelled(e).has_value()) << what_of(e);
+  std::exception_ptr e = co_await error_of(t);
+  EXPECT_TRUE(exception_as<aio::CancelledError>(e).has_value()) << what_of(e);
   EXPECT_TRUE(t.cancelled());
 }
 
@@ -412,8 +355,8 @@ AIO_TEST(Cancel, WhileAwaitingAnotherTask) {
   co_await run_briefly();
   EXPECT_TRUE(outer.cancel());
   EXPECT_EQ(inner.cancelling(), 1);  // forwarded at once
-  std::exception_ptr e = co_await capture(outer);
-  EXPECT_TRUE(as_cancelled(e).has_value()) << what_of(e);
+  std::exception_ptr e = co_await error_of(outer);
+  EXPECT_TRUE(exception_as<aio::CancelledError>(e).has_value()) << what_of(e);
   EXPECT_TRUE(inner.cancelled());
   EXPECT_TRUE(outer.cancelled());
   EXPECT_EQ(log, (std::vector<std::string>{"inner cleanup start", "inner cleanup end",
@@ -457,13 +400,13 @@ AIO_TEST(Cancel, PropagatesDownAChainOfTasks) {
   std::vector<aio::Task<int>> tasks;
   aio::Task<int> top = aio::create_task(chain_level(leaf, 4, tasks));
   for (int i = 0; i < 6; ++i) co_await run_briefly();
-  CO_ASSERT_TRUE(tasks.size() == 4u);
+  AIO_ASSERT_TRUE(tasks.size() == 4u);
   EXPECT_FALSE(leaf.done());
   top.cancel("from the top");
   EXPECT_TRUE(leaf.cancelled());  // forwarded synchronously all the way down
-  std::exception_ptr e = co_await capture(top);
-  auto c = as_cancelled(e);
-  CO_ASSERT_TRUE(c.has_value());
+  std::exception_ptr e = co_await error_of(top);
+  auto c = exception_as<aio::CancelledError>(e);
+  AIO_ASSERT_TRUE(c.has_value());
   EXPECT_EQ(c->message(), "from the top");
   EXPECT_TRUE(top.cancelled());
   for (auto& t : tasks) {
@@ -515,13 +458,13 @@ AIO_TEST(Cancel, CancelTwiceDeliversOneCancelledError) {
 }
 
 AIO_TEST(Cancel, CancelTwiceThenCancelled) {
-  aio::Task<int> t = aio::create_task(sleep_then(10, 0));
+  aio::Task<int> t = aio::create_task(value_after(10, 0));
   EXPECT_FALSE(t.cancelling());
   EXPECT_TRUE(t.cancel());
   EXPECT_TRUE(t.cancelling());
   EXPECT_TRUE(t.cancel());
-  std::exception_ptr e = co_await capture(t);
-  EXPECT_TRUE(as_cancelled(e).has_value()) << what_of(e);
+  std::exception_ptr e = co_await error_of(t);
+  EXPECT_TRUE(exception_as<aio::CancelledError>(e).has_value()) << what_of(e);
   EXPECT_TRUE(t.cancelled());
 }
 
@@ -539,7 +482,7 @@ AIO_TEST(Cancel, ExceptionRaisedWhileHandlingCancel) {
   co_await run_briefly();
   t.cancel();
   EXPECT_FALSE(t.done());
-  std::exception_ptr e = co_await capture(t);
+  std::exception_ptr e = co_await error_of(t);
   EXPECT_EQ(what_of(e), "converted");
   EXPECT_TRUE(t.done());
   EXPECT_FALSE(t.cancelled());
@@ -549,7 +492,7 @@ AIO_TEST(Cancel, ExceptionRaisedWhileHandlingCancel) {
 // --- cancel(), done tasks, messages ----------------------------------------------------------
 
 AIO_TEST(Cancel, CancelOfADoneTaskReturnsFalse) {
-  aio::Task<int> ok = aio::create_task(sleep_then(0, 1));
+  aio::Task<int> ok = aio::create_task(value_after(0, 1));
   co_await ok;
   EXPECT_FALSE(ok.cancel());
   EXPECT_FALSE(ok.cancelled());
@@ -559,7 +502,7 @@ AIO_TEST(Cancel, CancelOfADoneTaskReturnsFalse) {
   aio::Future<int> f;
   f.set_exception(std::runtime_error("failed"));
   aio::Task<int> failed = aio::create_task(await_future(f));
-  std::exception_ptr e = co_await capture(failed);
+  std::exception_ptr e = co_await error_of(failed);
   EXPECT_EQ(what_of(e), "failed");
   EXPECT_FALSE(failed.cancel());
   EXPECT_FALSE(failed.cancelled());
@@ -584,7 +527,7 @@ AIO_TEST(CancelMessage, SeenInsideAndInTheResult) {
   co_await run_briefly();
   t.cancel("my message");
   co_await until_done(t);
-  CO_ASSERT_TRUE(t.done());
+  AIO_ASSERT_TRUE(t.done());
   EXPECT_EQ(inside, "my message");
   try {
     t.result();
@@ -598,9 +541,9 @@ AIO_TEST(CancelMessage, SeenInsideAndInTheResult) {
   } catch (const aio::CancelledError& c) {
     EXPECT_EQ(c.message(), "my message");
   }
-  std::exception_ptr e = co_await capture(t);
-  auto c = as_cancelled(e);
-  CO_ASSERT_TRUE(c.has_value());
+  std::exception_ptr e = co_await error_of(t);
+  auto c = exception_as<aio::CancelledError>(e);
+  AIO_ASSERT_TRUE(c.has_value());
   EXPECT_EQ(c->message(), "my message");
 }
 
@@ -609,9 +552,9 @@ AIO_TEST(CancelMessage, EmptyByDefault) {
   aio::Task<void> t = aio::create_task(sleep_and_report(inside));
   co_await run_briefly();
   t.cancel();
-  std::exception_ptr e = co_await capture(t);
-  auto c = as_cancelled(e);
-  CO_ASSERT_TRUE(c.has_value());
+  std::exception_ptr e = co_await error_of(t);
+  auto c = exception_as<aio::CancelledError>(e);
+  AIO_ASSERT_TRUE(c.has_value());
   EXPECT_EQ(c->message(), "");
   EXPECT_EQ(inside, "");
 }
@@ -638,7 +581,7 @@ AIO_TEST(CancelMessage, ThroughAnAwaitedTask) {
   aio::Future<void> started;
   aio::Task<void> inner = aio::create_task(set_then_sleep(started));
   aio::Task<void> t = aio::create_task(convert_inner_cancel(started, inner));
-  std::exception_ptr e = co_await capture(t);
+  std::exception_ptr e = co_await error_of(t);
   EXPECT_EQ(what_of(e), "cancelled: msg");
   EXPECT_FALSE(t.cancelled());
   EXPECT_TRUE(inner.cancelled());
@@ -659,8 +602,8 @@ AIO_TEST(CancelMessage, ForwardedToTheAwaitedTask) {
   aio::Task<void> outer = aio::create_task(report_message_of(inner, outer_msg));
   co_await run_briefly();
   outer.cancel("stop now");
-  std::exception_ptr e = co_await capture(outer);
-  EXPECT_TRUE(as_cancelled(e).has_value());
+  std::exception_ptr e = co_await error_of(outer);
+  EXPECT_TRUE(exception_as<aio::CancelledError>(e).has_value());
   EXPECT_EQ(inner_msg, "stop now");
   EXPECT_EQ(outer_msg, "stop now");
 }
@@ -670,14 +613,14 @@ AIO_TEST(CancelMessage, ForwardedToTheAwaitedFuture) {
   aio::Task<int> t = aio::create_task(await_future(f));
   co_await run_briefly();
   t.cancel("future msg");
-  CO_ASSERT_TRUE(f.cancelled());
-  std::exception_ptr fe = co_await capture(f);
-  auto fc = as_cancelled(fe);
-  CO_ASSERT_TRUE(fc.has_value());
+  AIO_ASSERT_TRUE(f.cancelled());
+  std::exception_ptr fe = co_await error_of(f);
+  auto fc = exception_as<aio::CancelledError>(fe);
+  AIO_ASSERT_TRUE(fc.has_value());
   EXPECT_EQ(fc->message(), "future msg");
-  std::exception_ptr te = co_await capture(t);
-  auto tc = as_cancelled(te);
-  CO_ASSERT_TRUE(tc.has_value());
+  std::exception_ptr te = co_await error_of(t);
+  auto tc = exception_as<aio::CancelledError>(te);
+  AIO_ASSERT_TRUE(tc.has_value());
   EXPECT_EQ(tc->message(), "future msg");
 }
 
@@ -697,9 +640,9 @@ AIO_TEST(CancelSelf, ThenAwaitSleep) {
   t = aio::create_task(cancel_self_then_sleep(&t, reached_end));
   EXPECT_FALSE(t.cancelled());
   Watchdog dog(1.0, [t]() mutable { t.cancel("watchdog"); });
-  std::exception_ptr e = co_await capture(t);
+  std::exception_ptr e = co_await error_of(t);
   EXPECT_FALSE(dog.fired()) << "the self-cancelled task went to sleep instead of being cancelled at once";
-  EXPECT_TRUE(as_cancelled(e).has_value()) << what_of(e);
+  EXPECT_TRUE(exception_as<aio::CancelledError>(e).has_value()) << what_of(e);
   EXPECT_TRUE(t.done());
   EXPECT_TRUE(t.cancelled());
   EXPECT_FALSE(reached_end);
@@ -718,10 +661,10 @@ AIO_TEST(CancelSelf, ThenAwaitFuture) {
   aio::Task<int> t;
   t = aio::create_task(cancel_self_then_await_future(&t, f));
   Watchdog dog(1.0, [t]() mutable { t.cancel("watchdog"); });
-  std::exception_ptr e = co_await capture(t);
+  std::exception_ptr e = co_await error_of(t);
   EXPECT_FALSE(dog.fired()) << "the self-cancelled task blocked on the future";
-  auto c = as_cancelled(e);
-  CO_ASSERT_TRUE(c.has_value());
+  auto c = exception_as<aio::CancelledError>(e);
+  AIO_ASSERT_TRUE(c.has_value());
   EXPECT_EQ(c->message(), "self");
   EXPECT_TRUE(t.cancelled());
   EXPECT_TRUE(f.cancelled());
@@ -737,8 +680,8 @@ AIO_TEST(CancelSelf, AtEnd) {
   // cancelled all the same.
   aio::Task<int> t;
   t = aio::create_task(cancel_self_at_end(&t));
-  std::exception_ptr e = co_await capture(t);
-  EXPECT_TRUE(as_cancelled(e).has_value()) << what_of(e);
+  std::exception_ptr e = co_await error_of(t);
+  EXPECT_TRUE(exception_as<aio::CancelledError>(e).has_value()) << what_of(e);
   EXPECT_TRUE(t.done());
   EXPECT_TRUE(t.cancelled());
   EXPECT_FALSE(t.cancel());
@@ -761,11 +704,11 @@ AIO_TEST(CancelSelf, ThenAwaitTask) {
   aio::Task<void> t;
   t = aio::create_task(cancel_self_then_await_task(&t, fut, nested));
   Watchdog dog(1.0, [t]() mutable { t.cancel("watchdog"); });
-  std::exception_ptr e = co_await capture(t);
+  std::exception_ptr e = co_await error_of(t);
   EXPECT_FALSE(dog.fired()) << "the self-cancelled task blocked on the nested task";
-  EXPECT_TRUE(as_cancelled(e).has_value()) << what_of(e);
+  EXPECT_TRUE(exception_as<aio::CancelledError>(e).has_value()) << what_of(e);
   EXPECT_TRUE(t.cancelled());
-  CO_ASSERT_TRUE(nested.has_value());
+  AIO_ASSERT_TRUE(nested.has_value());
   co_await until_done(*nested);
   EXPECT_TRUE(nested->cancelled());
   EXPECT_TRUE(fut.cancelled());
@@ -787,7 +730,7 @@ AIO_TEST(CancelSelf, AndCatch) {
   aio::Task<int> t;
   t = aio::create_task(cancel_self_and_catch(&t));
   Watchdog dog(1.0, [t]() mutable { t.cancel("watchdog"); });
-  std::exception_ptr e = co_await capture(t);
+  std::exception_ptr e = co_await error_of(t);
   EXPECT_FALSE(dog.fired()) << "the self-cancelled task went to sleep instead of being cancelled at once";
   EXPECT_EQ(e, nullptr) << what_of(e);
   if (!e) {
@@ -805,8 +748,8 @@ aio::Coro<int> cancel_self_then_sleep_zero(aio::Task<int>* self) {
 AIO_TEST(CancelSelf, ThenSleepZero) {
   aio::Task<int> t;
   t = aio::create_task(cancel_self_then_sleep_zero(&t));
-  std::exception_ptr e = co_await capture(t);
-  EXPECT_TRUE(as_cancelled(e).has_value()) << what_of(e);
+  std::exception_ptr e = co_await error_of(t);
+  EXPECT_TRUE(exception_as<aio::CancelledError>(e).has_value()) << what_of(e);
   EXPECT_TRUE(t.cancelled());
 }
 
@@ -842,8 +785,8 @@ AIO_TEST(Uncancel, Basic) {
   EXPECT_TRUE(t.cancel());  // cancel the second sleep
   EXPECT_EQ(t.cancelling(), 1);
   EXPECT_FALSE(t.cancelled());
-  std::exception_ptr e = co_await capture(t);
-  EXPECT_TRUE(as_cancelled(e).has_value()) << what_of(e);
+  std::exception_ptr e = co_await error_of(t);
+  EXPECT_TRUE(exception_as<aio::CancelledError>(e).has_value()) << what_of(e);
   EXPECT_TRUE(t.cancelled());
   EXPECT_TRUE(t.done());
   EXPECT_EQ(phase, 2);
@@ -855,14 +798,14 @@ AIO_TEST(Uncancel, Basic) {
 }
 
 AIO_TEST(Uncancel, NeverBelowZero) {
-  aio::Task<int> t = aio::create_task(sleep_then(0, 3));
+  aio::Task<int> t = aio::create_task(value_after(0, 3));
   EXPECT_EQ(t.uncancel(), 0);
   EXPECT_EQ(t.cancelling(), 0);
   EXPECT_EQ(co_await t, 3);
 }
 
 AIO_TEST(Uncancel, ReturnsTheNewCount) {
-  aio::Task<int> t = aio::create_task(sleep_then(10, 3));
+  aio::Task<int> t = aio::create_task(value_after(10, 3));
   co_await run_briefly();
   t.cancel();
   t.cancel();
@@ -871,8 +814,8 @@ AIO_TEST(Uncancel, ReturnsTheNewCount) {
   EXPECT_EQ(t.uncancel(), 2);
   EXPECT_EQ(t.uncancel(), 1);
   EXPECT_EQ(t.cancelling(), 1);
-  std::exception_ptr e = co_await capture(t);
-  EXPECT_TRUE(as_cancelled(e).has_value()) << what_of(e);
+  std::exception_ptr e = co_await error_of(t);
+  EXPECT_TRUE(exception_as<aio::CancelledError>(e).has_value()) << what_of(e);
 }
 
 AIO_TEST(Uncancel, ResetsAPendingCancellation) {
@@ -890,7 +833,7 @@ AIO_TEST(Uncancel, ResetsAPendingCancellation) {
   EXPECT_EQ(task.cancelling(), 1);
   task.uncancel();  // undoes it
   EXPECT_EQ(task.cancelling(), 0);
-  std::exception_ptr e = co_await capture(task);
+  std::exception_ptr e = co_await error_of(task);
   EXPECT_EQ(e, nullptr) << what_of(e);
   if (!e) {
     EXPECT_EQ(task.result(), 42);
@@ -920,7 +863,7 @@ aio::Coro<std::tuple<bool, bool, bool>> make_request_with_timeout(double sleep_f
   // The "finally:" of the Python test.
   timeout_handle.cancel();
   if (err) {
-    bool is_cancel = as_cancelled(err).has_value();
+    bool is_cancel = exception_as<aio::CancelledError>(err).has_value();
     if (!(timed_out && task.uncancel() == 0 && is_cancel)) std::rethrow_exception(err);
     // else: it was our timeout; swallow it (the Python test raises and catches TimeoutError)
   }
@@ -961,9 +904,9 @@ AIO_TEST(CancelCallbacks, CancelAfterWakeupBeforeStep) {
     f.set_result(1);
     EXPECT_TRUE(t.cancel("late"));
   });
-  std::exception_ptr e = co_await capture(t);
-  auto c = as_cancelled(e);
-  CO_ASSERT_TRUE(c.has_value());
+  std::exception_ptr e = co_await error_of(t);
+  auto c = exception_as<aio::CancelledError>(e);
+  AIO_ASSERT_TRUE(c.has_value());
   EXPECT_EQ(c->message(), "late");
   EXPECT_TRUE(t.cancelled());
   EXPECT_FALSE(f.cancelled());
@@ -986,9 +929,9 @@ AIO_TEST(CancelCallbacks, DoneCallbackChainCancelsATask) {
   });
   co_await run_briefly();
   f1.set_result();
-  std::exception_ptr e = co_await capture(t);
-  auto c = as_cancelled(e);
-  CO_ASSERT_TRUE(c.has_value());
+  std::exception_ptr e = co_await error_of(t);
+  auto c = exception_as<aio::CancelledError>(e);
+  AIO_ASSERT_TRUE(c.has_value());
   EXPECT_EQ(c->message(), "chain");
   EXPECT_TRUE(t.cancelled());
   EXPECT_TRUE(f3.cancelled());
@@ -996,25 +939,25 @@ AIO_TEST(CancelCallbacks, DoneCallbackChainCancelsATask) {
 }
 
 AIO_TEST(CancelCallbacks, DoneCallbacksOfACancelledTaskRun) {
-  aio::Task<int> t = aio::create_task(sleep_then(10, 0));
+  aio::Task<int> t = aio::create_task(value_after(10, 0));
   std::vector<std::string> log;
   t.add_done_callback([&](aio::Task<int>& x) { log.push_back(x.cancelled() ? "cancelled" : "not cancelled"); });
   co_await run_briefly();
   t.cancel();
-  std::exception_ptr e = co_await capture(t);
-  EXPECT_TRUE(as_cancelled(e).has_value());
+  std::exception_ptr e = co_await error_of(t);
+  EXPECT_TRUE(exception_as<aio::CancelledError>(e).has_value());
   co_await run_briefly();
   EXPECT_EQ(log, (std::vector<std::string>{"cancelled"}));
 }
 
 AIO_TEST(CancelCallbacks, CancelFromADoneCallbackOfAnotherTask) {
-  aio::Task<int> quick = aio::create_task(sleep_then(0, 1));
-  aio::Task<int> slow = aio::create_task(sleep_then(10, 2));
+  aio::Task<int> quick = aio::create_task(value_after(0, 1));
+  aio::Task<int> slow = aio::create_task(value_after(10, 2));
   quick.add_done_callback([slow](aio::Task<int>&) mutable { slow.cancel("quick finished"); });
   EXPECT_EQ(co_await quick, 1);
-  std::exception_ptr e = co_await capture(slow);
-  auto c = as_cancelled(e);
-  CO_ASSERT_TRUE(c.has_value());
+  std::exception_ptr e = co_await error_of(slow);
+  auto c = exception_as<aio::CancelledError>(e);
+  AIO_ASSERT_TRUE(c.has_value());
   EXPECT_EQ(c->message(), "quick finished");
 }
 
@@ -1028,12 +971,12 @@ AIO_TEST(CancelCallbacks, ManyAwaitersOfACancelledTask) {
   bool finished = false;
   aio::Task<void> target = aio::create_task(waits_forever_for(never, finished));
   std::vector<aio::Task<std::exception_ptr>> watchers;
-  for (int i = 0; i < 3; ++i) watchers.push_back(aio::create_task(capture(target)));
+  for (int i = 0; i < 3; ++i) watchers.push_back(aio::create_task(error_of(target)));
   co_await run_briefly();
   target.cancel("bye");
   for (auto& w : watchers) {
     std::exception_ptr e = co_await w;
-    auto c = as_cancelled(e);
+    auto c = exception_as<aio::CancelledError>(e);
     EXPECT_TRUE(c.has_value());
     if (c) {
       EXPECT_EQ(c->message(), "bye");
@@ -1082,7 +1025,7 @@ AIO_TEST(CancelNeverRetrieved, CancelledTaskThatFailsAnywayIsReported) {
     EXPECT_FALSE(t.cancelled());
   }
   for (int i = 0; i < 3; ++i) co_await run_briefly();
-  CO_ASSERT_TRUE(log.contexts.size() == 1u);
+  AIO_ASSERT_TRUE(log.contexts.size() == 1u);
   EXPECT_NE(log.contexts[0].message.find("never retrieved"), std::string::npos) << log.contexts[0].message;
   EXPECT_EQ(log.contexts[0].task_name, "converter");
   EXPECT_EQ(what_of(log.contexts[0].exception), "converted");
@@ -1263,7 +1206,7 @@ aio::Coro<void> controller(Victim& v, aio::Task<int> target) {
 
 aio::Coro<void> run_every_await_point(bool async_cleanup) {
   std::optional<aio::TaskRef> me = aio::current_task();
-  CO_ASSERT_TRUE(me.has_value());
+  AIO_ASSERT_TRUE(me.has_value());
   for (int k = 0; k <= kVictimSuspensions + 1; ++k) {
     SCOPED_TRACE("cancel at suspension " + std::to_string(k) + (async_cleanup ? " (async cleanup)" : ""));
     Victim v;
@@ -1275,9 +1218,9 @@ aio::Coro<void> run_every_await_point(bool async_cleanup) {
     } else if (k <= kVictimSuspensions) {
       ctl = aio::create_task(controller(v, t));
     }
-    std::exception_ptr e = co_await capture(t);
+    std::exception_ptr e = co_await error_of(t);
     if (ctl) {
-      std::exception_ptr ce = co_await capture(*ctl);
+      std::exception_ptr ce = co_await error_of(*ctl);
       EXPECT_EQ(ce, nullptr) << what_of(ce);
     }
     // Children are done once the victim is: cancelling it cancelled the one it awaited.
@@ -1290,7 +1233,7 @@ aio::Coro<void> run_every_await_point(bool async_cleanup) {
 
     EXPECT_EQ(v.guards.constructed, v.guards.destroyed) << "RAII objects leaked in the cancelled frames";
     if (k <= kVictimSuspensions) {
-      auto c = as_cancelled(e);
+      auto c = exception_as<aio::CancelledError>(e);
       EXPECT_TRUE(c.has_value()) << what_of(e);
       if (c) {
         EXPECT_EQ(c->message(), "at point " + std::to_string(k));
@@ -1333,10 +1276,10 @@ AIO_TEST(CancelEverywhere, ChildAwaitedAtTheCancelledPointIsCancelled) {
   v.k = 4;
   aio::Task<int> t = aio::create_task(victim(v));
   aio::Task<void> ctl = aio::create_task(controller(v, t));
-  std::exception_ptr e = co_await capture(t);
+  std::exception_ptr e = co_await error_of(t);
   co_await ctl;
-  EXPECT_TRUE(as_cancelled(e).has_value());
-  CO_ASSERT_TRUE(v.children.size() == 1u);
+  EXPECT_TRUE(exception_as<aio::CancelledError>(e).has_value());
+  AIO_ASSERT_TRUE(v.children.size() == 1u);
   EXPECT_TRUE(v.children[0].cancelled());
   EXPECT_EQ(v.children[0].cancelling(), 1);
 }

@@ -21,6 +21,10 @@
 #include <thread>
 #include <vector>
 
+#include "support.hpp"
+
+using namespace aio_test;
+
 // External linkage on purpose: gives the "never awaited" report its best chance to find a
 // symbol name (names of functions in an executable resolve only if it exports them).
 aio::Coro<int> aio_debug_test_forgotten_coroutine(int x);
@@ -33,49 +37,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-#define CO_ASSERT_TRUE(cond)                       \
-  do {                                             \
-    if (!(cond)) {                                 \
-      ADD_FAILURE() << "Assertion failed: " #cond; \
-      co_return;                                   \
-    }                                              \
-  } while (0)
-
-/// Captures aio's log lines for the scope, then restores the default sink.
-struct LogCapture {
-  std::vector<std::string> lines;
-  LogCapture() {
-    aio::set_log_sink([this](std::string_view line) { lines.emplace_back(line); });
-  }
-  ~LogCapture() { aio::set_log_sink({}); }
-  LogCapture(const LogCapture&) = delete;
-  LogCapture& operator=(const LogCapture&) = delete;
-
-  std::vector<std::string> matching(const std::string& needle) const {
-    std::vector<std::string> out;
-    for (const std::string& l : lines)
-      if (l.find(needle) != std::string::npos) out.push_back(l);
-    return out;
-  }
-};
-
-/// Sets (or unsets, for nullptr) an environment variable for the scope, then restores it.
-class ScopedEnv {
- public:
-  ScopedEnv(const char* name, const char* value) : name_(name) {
-    if (const char* old = std::getenv(name)) old_ = old;
-    if (value) ::setenv(name, value, 1); else ::unsetenv(name);
-  }
-  ~ScopedEnv() {
-    if (old_) ::setenv(name_.c_str(), old_->c_str(), 1); else ::unsetenv(name_.c_str());
-  }
-  ScopedEnv(const ScopedEnv&) = delete;
-  ScopedEnv& operator=(const ScopedEnv&) = delete;
-
- private:
-  std::string name_;
-  std::optional<std::string> old_;
-};
 
 // --- coroutine never awaited ------------------------------------------------------------------
 
@@ -156,39 +117,31 @@ aio::Coro<void> fail_now() {
   co_return;
 }
 
-struct HandlerCapture {
-  std::vector<aio::ExceptionContext> contexts;
-  void install() {
-    aio::get_running_loop().set_exception_handler(
-        [this](aio::EventLoop&, const aio::ExceptionContext& c) { contexts.push_back(c); });
-  }
-};
-
 AIO_TEST(DebugNeverRetrieved, ReportedWithTheTaskName) {
-  HandlerCapture h;
+  HandlerLog h;
   h.install();
   {
     aio::Task<void> t = aio::create_task(fail_now(), "doomed-task");
   }  // every handle dropped while it is still pending: the loop keeps it alive
   for (int i = 0; i < 3; ++i) co_await aio::sleep(0);
-  CO_ASSERT_TRUE(h.contexts.size() == 1u);
+  AIO_ASSERT_TRUE(h.contexts.size() == 1u);
   const aio::ExceptionContext& c = h.contexts[0];
   EXPECT_NE(c.message.find("never retrieved"), std::string::npos) << c.message;
   EXPECT_EQ(c.task_name, "doomed-task");
   EXPECT_NE((c.message + " " + c.task_name).find("doomed-task"), std::string::npos);
-  CO_ASSERT_TRUE(c.exception != nullptr);
+  AIO_ASSERT_TRUE(c.exception != nullptr);
   EXPECT_THROW(std::rethrow_exception(c.exception), std::runtime_error);
 }
 
 AIO_TEST(DebugNeverRetrieved, ReportedWhenTheLastHandleGoes) {
-  HandlerCapture h;
+  HandlerLog h;
   h.install();
   aio::Task<void> t = aio::create_task(fail_now(), "kept-task");
   for (int i = 0; i < 3; ++i) co_await aio::sleep(0);
   EXPECT_TRUE(t.done());
   EXPECT_TRUE(h.contexts.empty());  // someone may still look at it
   t = aio::Task<void>();            // ... now nobody can
-  CO_ASSERT_TRUE(h.contexts.size() == 1u);
+  AIO_ASSERT_TRUE(h.contexts.size() == 1u);
   EXPECT_EQ(h.contexts[0].task_name, "kept-task");
 }
 
@@ -198,7 +151,7 @@ aio::Coro<void> fail_later() {
 }
 
 AIO_TEST(DebugNeverRetrieved, NotReportedOnceRetrieved) {
-  HandlerCapture h;
+  HandlerLog h;
   h.install();
   {
     aio::Task<void> awaited = aio::create_task(fail_later(), "awaited");

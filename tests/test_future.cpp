@@ -26,73 +26,11 @@
 #include <string>
 #include <vector>
 
+#include "support.hpp"
+
+using namespace aio_test;
+
 namespace {
-
-// --- helpers -----------------------------------------------------------------------------
-
-// gtest's ASSERT_* use `return`, which a coroutine cannot: these stop the body with co_return.
-#define CO_ASSERT_TRUE(c)              \
-  do {                                 \
-    const bool aio_ok_ = (c);          \
-    EXPECT_TRUE(aio_ok_) << #c;        \
-    if (!aio_ok_) co_return;           \
-  } while (0)
-#define CO_ASSERT_EQ(a, b)      \
-  do {                          \
-    EXPECT_EQ(a, b);            \
-    if (!((a) == (b))) co_return; \
-  } while (0)
-#define CO_ASSERT_NE(a, b)      \
-  do {                          \
-    EXPECT_NE(a, b);            \
-    if (!((a) != (b))) co_return; \
-  } while (0)
-
-/// Awaits `aw` and returns the exception it ended with (null if none). Keeps co_await
-/// out of catch handlers and out of gtest macros.
-template <class A>
-aio::Coro<std::exception_ptr> capture(A aw) {
-  try {
-    co_await std::move(aw);
-  } catch (...) {
-    co_return std::current_exception();
-  }
-  co_return nullptr;
-}
-
-template <class E>
-std::optional<E> as(const std::exception_ptr& e) {
-  if (!e) return std::nullopt;
-  try {
-    std::rethrow_exception(e);
-  } catch (const E& x) {
-    return x;
-  } catch (...) {
-  }
-  return std::nullopt;
-}
-
-std::string what_of(const std::exception_ptr& e) {
-  try {
-    std::rethrow_exception(e);
-  } catch (const std::exception& x) {
-    return x.what();
-  } catch (...) {
-  }
-  return "<not a std::exception>";
-}
-
-/// One loop iteration for everything that is ready now (test_utils.run_briefly).
-aio::Coro<void> run_briefly() { co_await aio::sleep(0); }
-
-/// Collects what the loop's exception handler receives.
-struct HandlerLog {
-  std::vector<aio::ExceptionContext> contexts;
-  void install() {
-    aio::get_running_loop().set_exception_handler(
-        [this](aio::EventLoop&, const aio::ExceptionContext& c) { contexts.push_back(c); });
-  }
-};
 
 // --- state -----------------------------------------------------------------------------
 
@@ -197,9 +135,9 @@ AIO_TEST(Future, Exception) {
   EXPECT_TRUE(f.done());
   EXPECT_THROW(f.result(), std::runtime_error);
   std::exception_ptr e = f.exception();
-  CO_ASSERT_NE(e, nullptr);
+  AIO_ASSERT_NE(e, nullptr);
   EXPECT_EQ(what_of(e), "boom");
-  EXPECT_TRUE(as<std::runtime_error>(e).has_value());
+  EXPECT_TRUE(exception_as<std::runtime_error>(e).has_value());
   EXPECT_THROW(f.set_result(1), aio::InvalidStateError);
   EXPECT_THROW(f.set_exception(std::runtime_error("again")), aio::InvalidStateError);
   EXPECT_FALSE(f.cancel());
@@ -232,9 +170,9 @@ AIO_TEST(Future, SetExceptionWithCancelledErrorCancels) {
   f.set_exception(aio::CancelledError("via set_exception"));
   EXPECT_TRUE(f.done());
   EXPECT_TRUE(f.cancelled());
-  std::exception_ptr e = co_await capture(f);
-  auto ce = as<aio::CancelledError>(e);
-  CO_ASSERT_TRUE(ce.has_value());
+  std::exception_ptr e = co_await error_of(f);
+  auto ce = exception_as<aio::CancelledError>(e);
+  AIO_ASSERT_TRUE(ce.has_value());
   EXPECT_EQ(ce->message(), "via set_exception");
 }
 
@@ -265,10 +203,10 @@ AIO_TEST(Future, CopiesShareState) {
 AIO_TEST(Future, MoveOnlyValue) {
   aio::Future<std::unique_ptr<int>> f;
   f.set_result(std::make_unique<int>(5));
-  CO_ASSERT_NE(f.result(), nullptr);
+  AIO_ASSERT_NE(f.result(), nullptr);
   EXPECT_EQ(*f.result(), 5);
   std::unique_ptr<int> p = co_await f;
-  CO_ASSERT_NE(p, nullptr);
+  AIO_ASSERT_NE(p, nullptr);
   EXPECT_EQ(*p, 5);
 }
 
@@ -277,9 +215,9 @@ AIO_TEST(Future, MoveOnlyValue) {
 AIO_TEST(Future, CancelMessage) {
   aio::Future<int> f;
   EXPECT_TRUE(f.cancel("my message"));
-  std::exception_ptr e = co_await capture(f);
-  auto c = as<aio::CancelledError>(e);
-  CO_ASSERT_TRUE(c.has_value());
+  std::exception_ptr e = co_await error_of(f);
+  auto c = exception_as<aio::CancelledError>(e);
+  AIO_ASSERT_TRUE(c.has_value());
   EXPECT_EQ(c->message(), "my message");
   EXPECT_STREQ(c->what(), "my message");
 
@@ -298,17 +236,17 @@ AIO_TEST(Future, CancelMessage) {
   }
   // A second cancel() does not replace the message.
   EXPECT_FALSE(f.cancel("other"));
-  std::exception_ptr e2 = co_await capture(f);
-  CO_ASSERT_TRUE(as<aio::CancelledError>(e2).has_value());
-  EXPECT_EQ(as<aio::CancelledError>(e2)->message(), "my message");
+  std::exception_ptr e2 = co_await error_of(f);
+  AIO_ASSERT_TRUE(exception_as<aio::CancelledError>(e2).has_value());
+  EXPECT_EQ(exception_as<aio::CancelledError>(e2)->message(), "my message");
 }
 
 AIO_TEST(Future, CancelWithoutMessage) {
   aio::Future<int> f;
   f.cancel();
-  std::exception_ptr e = co_await capture(f);
-  auto c = as<aio::CancelledError>(e);
-  CO_ASSERT_TRUE(c.has_value());
+  std::exception_ptr e = co_await error_of(f);
+  auto c = exception_as<aio::CancelledError>(e);
+  AIO_ASSERT_TRUE(c.has_value());
   EXPECT_EQ(c->message(), "");
 }
 
@@ -346,8 +284,8 @@ AIO_TEST(Future, AwaitDoneFutureTwice) {
 AIO_TEST(Future, AwaitCancelledFuture) {
   aio::Future<int> f;
   aio::get_running_loop().call_soon([f]() mutable { f.cancel(); });
-  std::exception_ptr e = co_await capture(f);
-  EXPECT_TRUE(as<aio::CancelledError>(e).has_value());
+  std::exception_ptr e = co_await error_of(f);
+  EXPECT_TRUE(exception_as<aio::CancelledError>(e).has_value());
   EXPECT_TRUE(f.cancelled());
   // The awaiting task was not cancelled itself: it can go on.
   co_await aio::sleep(0);
@@ -357,11 +295,11 @@ AIO_TEST(Future, AwaitCancelledFuture) {
 AIO_TEST(Future, AwaitFailedFuture) {
   aio::Future<int> f;
   aio::get_running_loop().call_soon([f]() mutable { f.set_exception(std::logic_error("bad")); });
-  std::exception_ptr e = co_await capture(f);
-  CO_ASSERT_TRUE(as<std::logic_error>(e).has_value());
+  std::exception_ptr e = co_await error_of(f);
+  AIO_ASSERT_TRUE(exception_as<std::logic_error>(e).has_value());
   EXPECT_EQ(what_of(e), "bad");
   // Awaiting again rethrows the same exception.
-  std::exception_ptr e2 = co_await capture(f);
+  std::exception_ptr e2 = co_await error_of(f);
   EXPECT_EQ(what_of(e2), "bad");
 }
 
@@ -430,19 +368,17 @@ AIO_TEST(Future, CancelWakesEveryAwaiter) {
   EXPECT_FALSE(t2.cancelled());
 }
 
-aio::Coro<int> await_value(aio::Future<int> f) { co_return co_await f; }
-
 AIO_TEST(Future, AwaiterThatIsCancelledCancelsTheFuture) {
   // A task awaiting a future is cancelled: the future is cancelled too (asyncio), and the
   // other awaiters see the cancellation.
   aio::Future<int> f;
-  auto waiter = aio::create_task(await_value(f));
+  auto waiter = aio::create_task(await_future(f));
   auto other = aio::create_task(await_expect_cancel(f));
   co_await run_briefly();
   EXPECT_TRUE(waiter.cancel());
   EXPECT_TRUE(f.cancelled());
-  std::exception_ptr e = co_await capture(waiter);
-  EXPECT_TRUE(as<aio::CancelledError>(e).has_value());
+  std::exception_ptr e = co_await error_of(waiter);
+  EXPECT_TRUE(exception_as<aio::CancelledError>(e).has_value());
   EXPECT_TRUE(waiter.cancelled());
   EXPECT_TRUE(co_await other);
 }
@@ -666,7 +602,7 @@ AIO_TEST(FutureDoneCallback, ThrowingCallbackIsReportedAndOthersStillRun) {
   f.set_result(0);
   co_await run_briefly();
   EXPECT_EQ(bag, (std::vector<int>{1, 3}));
-  CO_ASSERT_EQ(log.contexts.size(), 1u);
+  AIO_ASSERT_EQ(log.contexts.size(), 1u);
   EXPECT_EQ(what_of(log.contexts[0].exception), "callback failed");
 }
 
@@ -718,11 +654,11 @@ AIO_TEST(FutureNeverRetrieved, UnretrievedExceptionIsReported) {
     f.set_exception(std::runtime_error("boom"));
   }
   co_await run_briefly();
-  CO_ASSERT_EQ(log.contexts.size(), 1u);
+  AIO_ASSERT_EQ(log.contexts.size(), 1u);
   EXPECT_NE(log.contexts[0].message.find("exception was never retrieved"), std::string::npos)
       << log.contexts[0].message;
   EXPECT_NE(log.contexts[0].message.find("Future"), std::string::npos) << log.contexts[0].message;
-  CO_ASSERT_NE(log.contexts[0].exception, nullptr);
+  AIO_ASSERT_NE(log.contexts[0].exception, nullptr);
   EXPECT_EQ(what_of(log.contexts[0].exception), "boom");
 }
 
@@ -772,7 +708,7 @@ AIO_TEST(FutureNeverRetrieved, RetrievedByAwaitingIsNotReported) {
   {
     aio::Future<int> f;
     f.set_exception(std::runtime_error("boom"));
-    std::exception_ptr e = co_await capture(f);
+    std::exception_ptr e = co_await error_of(f);
     EXPECT_NE(e, nullptr);
   }
   co_await run_briefly();

@@ -23,57 +23,11 @@
 #include <type_traits>
 #include <vector>
 
-// ASSERT_* return from the function, which a coroutine cannot do: these co_return.
-#define CO_ASSERT_TRUE(cond)                 \
-  do {                                       \
-    const bool aio_ok_ = static_cast<bool>(cond); \
-    EXPECT_TRUE(aio_ok_) << #cond;           \
-    if (!aio_ok_) co_return;                 \
-  } while (0)
-#define CO_ASSERT_EQ(a, b)                   \
-  do {                                       \
-    const bool aio_ok_ = ((a) == (b));       \
-    EXPECT_EQ(a, b);                         \
-    if (!aio_ok_) co_return;                 \
-  } while (0)
+#include "support.hpp"
+
+using namespace aio_test;
 
 namespace {
-
-struct Boom : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
-
-/// Lets every ready task run `rounds` times.
-aio::Coro<void> spin(int rounds = 5) {
-  for (int i = 0; i < rounds; ++i) co_await aio::sleep(0);
-}
-
-bool holds_cancelled(const std::exception_ptr& e) {
-  if (!e) return false;
-  try {
-    std::rethrow_exception(e);
-  } catch (const aio::CancelledError&) {
-    return true;
-  } catch (...) {
-    return false;
-  }
-}
-
-std::string message_of(const std::exception_ptr& e) {
-  try {
-    std::rethrow_exception(e);
-  } catch (const std::exception& ex) {
-    return ex.what();
-  } catch (const aio::CancelledError& c) {
-    return std::string("CancelledError: ") + c.message();
-  } catch (...) {
-    return "?";
-  }
-}
-
-aio::Coro<int> value(int v) { co_return v; }
-
-aio::Coro<int> await_fut(aio::Future<int> f) { co_return co_await f; }
 
 aio::Coro<std::string> echo(std::string s) { co_return s; }
 
@@ -115,7 +69,7 @@ aio::Coro<std::tuple<int, int, int>> gather_futures3(aio::Future<int> a, aio::Fu
 }
 
 aio::Coro<std::tuple<int, int, int>> gather_coros3(aio::Future<int> a, aio::Future<int> b, aio::Future<int> c) {
-  co_return co_await aio::gather(await_fut(a), await_fut(b), await_fut(c));
+  co_return co_await aio::gather(await_future(a), await_future(b), await_future(c));
 }
 
 aio::Coro<std::tuple<aio::Outcome<int>, aio::Outcome<int>, aio::Outcome<int>>> gather_outcomes3(aio::Future<int> a,
@@ -166,9 +120,9 @@ AIO_TEST(Gather, ReturnExceptionsAllSucceed) {
   EXPECT_FALSE(g.done());
   c.set_result(3);
   auto r = co_await g;
-  CO_ASSERT_TRUE(std::get<0>(r).ok());
-  CO_ASSERT_TRUE(std::get<1>(r).ok());
-  CO_ASSERT_TRUE(std::get<2>(r).ok());
+  AIO_ASSERT_TRUE(std::get<0>(r).ok());
+  AIO_ASSERT_TRUE(std::get<1>(r).ok());
+  AIO_ASSERT_TRUE(std::get<2>(r).ok());
   EXPECT_EQ(std::get<0>(r).value(), 2);
   EXPECT_EQ(std::get<1>(r).value(), 1);
   EXPECT_EQ(std::get<2>(r).value(), 3);
@@ -275,10 +229,10 @@ AIO_TEST(Gather, VectorOfCorosInArgumentOrder) {
   for (int i = 0; i < n; ++i) coros.push_back(after_spins(n - i, i * 10, &completed));
   auto r = co_await aio::gather(std::move(coros));
   static_assert(std::is_same_v<decltype(r), std::vector<int>>);
-  CO_ASSERT_EQ(r.size(), static_cast<std::size_t>(n));
+  AIO_ASSERT_EQ(r.size(), static_cast<std::size_t>(n));
   for (int i = 0; i < n; ++i) EXPECT_EQ(r[i], i * 10);
   // They completed in reverse order, yet the results are in argument order.
-  CO_ASSERT_EQ(completed.size(), static_cast<std::size_t>(n));
+  AIO_ASSERT_EQ(completed.size(), static_cast<std::size_t>(n));
   EXPECT_EQ(completed.front(), (n - 1) * 10);
   EXPECT_EQ(completed.back(), 0);
 }
@@ -290,7 +244,7 @@ AIO_TEST(Gather, VectorOfTasksInArgumentOrder) {
   co_await aio::sleep(0);
   tasks.push_back(aio::create_task(value(99)));
   auto r = co_await aio::gather(tasks);
-  CO_ASSERT_EQ(r.size(), static_cast<std::size_t>(n + 1));
+  AIO_ASSERT_EQ(r.size(), static_cast<std::size_t>(n + 1));
   for (int i = 0; i < n; ++i) EXPECT_EQ(r[i], i + 1);
   EXPECT_EQ(r[n], 99);
   for (auto& t : tasks) EXPECT_TRUE(t.done());
@@ -302,18 +256,18 @@ AIO_TEST(Gather, VectorReturnExceptions) {
   coros.push_back(fail_after_spins(2, "second"));
   coros.push_back(after_spins(3, 3, nullptr));
   auto r = co_await aio::gather(aio::return_exceptions, std::move(coros));
-  CO_ASSERT_EQ(r.size(), 3u);
+  AIO_ASSERT_EQ(r.size(), 3u);
   EXPECT_EQ(r[0].value(), 1);
-  CO_ASSERT_TRUE(!(r[1].ok()));
-  EXPECT_EQ(message_of(r[1].exception()), "second");
+  AIO_ASSERT_TRUE(!(r[1].ok()));
+  EXPECT_EQ(what_of(r[1].exception()), "second");
   EXPECT_EQ(r[2].value(), 3);
 
   std::vector<aio::Task<int>> tasks;
   tasks.push_back(aio::create_task(fail_after_spins(1, "first")));
   tasks.push_back(aio::create_task(value(2)));
   auto rt = co_await aio::gather(aio::return_exceptions, tasks);
-  CO_ASSERT_EQ(rt.size(), 2u);
-  EXPECT_EQ(message_of(rt[0].exception()), "first");
+  AIO_ASSERT_EQ(rt.size(), 2u);
+  EXPECT_EQ(what_of(rt[0].exception()), "first");
   EXPECT_EQ(rt[1].value(), 2);
 }
 
@@ -340,7 +294,7 @@ AIO_TEST(Gather, TenThousandCoroutines) {
   coros.reserve(n);
   for (int i = 0; i < n; ++i) coros.push_back(after_spins(1 + i % 3, i, nullptr));
   auto r = co_await aio::gather(std::move(coros));
-  CO_ASSERT_EQ(r.size(), static_cast<std::size_t>(n));
+  AIO_ASSERT_EQ(r.size(), static_cast<std::size_t>(n));
   bool in_order = true;
   for (int i = 0; i < n; ++i) in_order = in_order && r[i] == i;
   EXPECT_TRUE(in_order);
@@ -392,7 +346,7 @@ AIO_TEST(Gather, OneExceptionPropagatesAtOnce) {
   a.set_result(1);
   b.set_exception(exc);
   co_await spin();
-  CO_ASSERT_TRUE(g.done());  // the exception propagates without waiting for c, d, e
+  AIO_ASSERT_TRUE(g.done());  // the exception propagates without waiting for c, d, e
   EXPECT_EQ(g.exception(), exc);
   EXPECT_FALSE(c.done());
   // Does nothing to the finished gather:
@@ -445,7 +399,7 @@ AIO_TEST(Gather, ExceptionMarkingOfTheLaterChild) {
   co_await spin();
   b.set_result();
   co_await spin();
-  CO_ASSERT_TRUE(f.done());
+  AIO_ASSERT_TRUE(f.done());
   EXPECT_THROW(f.result(), Boom);
 }
 
@@ -487,7 +441,8 @@ AIO_TEST(Gather, FirstRaisedExceptionWinsWhenChildrenFailBeforeTheAwait) {
 
 aio::Coro<std::tuple<aio::Outcome<int>, aio::Outcome<int>, aio::Outcome<int>, aio::Outcome<int>>> gather_outcomes4(
     aio::Future<int> a, aio::Future<int> b, aio::Future<int> c, aio::Future<int> d) {
-  co_return co_await aio::gather(aio::return_exceptions, await_fut(a), await_fut(b), await_fut(c), await_fut(d));
+  co_return co_await aio::gather(aio::return_exceptions, await_future(a), await_future(b), await_future(c),
+                                 await_future(d));
 }
 
 AIO_TEST(Gather, ReturnExceptions) {
@@ -512,7 +467,7 @@ AIO_TEST(Gather, ReturnExceptions) {
 
 aio::Coro<std::vector<aio::Outcome<int>>> gather_futures_outcomes(std::vector<aio::Future<int>> futs) {
   std::vector<aio::Coro<int>> coros;
-  for (auto& f : futs) coros.push_back(await_fut(f));
+  for (auto& f : futs) coros.push_back(await_future(f));
   co_return co_await aio::gather(aio::return_exceptions, std::move(coros));
 }
 
@@ -532,13 +487,14 @@ AIO_TEST(Gather, ReturnExceptionsWithCancelledChildren) {
   f[4].cancel();
   f[5].set_exception(rte);
   auto r = co_await g;
-  CO_ASSERT_EQ(r.size(), 6u);
+  AIO_ASSERT_EQ(r.size(), 6u);
   EXPECT_EQ(r[0].value(), 1);
   EXPECT_EQ(r[1].exception(), zde);
-  EXPECT_TRUE(holds_cancelled(r[2].exception())) << "a cancelled child gives an Outcome holding CancelledError";
+  EXPECT_TRUE(holds<aio::CancelledError>(r[2].exception()))
+      << "a cancelled child gives an Outcome holding CancelledError";
   EXPECT_THROW((void)r[2].value(), aio::CancelledError);
   EXPECT_EQ(r[3].value(), 3);
-  EXPECT_TRUE(holds_cancelled(r[4].exception()));
+  EXPECT_TRUE(holds<aio::CancelledError>(r[4].exception()));
   EXPECT_EQ(r[5].exception(), rte);
 }
 
@@ -548,7 +504,7 @@ AIO_TEST(Gather, ReturnExceptionsWithCancelledTaskChild) {
   aio::get_running_loop().call_soon([victim]() mutable { victim.cancel(); });
   auto r = co_await aio::gather(aio::return_exceptions, value(1), victim);
   EXPECT_EQ(std::get<0>(r).value(), 1);
-  EXPECT_TRUE(holds_cancelled(std::get<1>(r).exception()));
+  EXPECT_TRUE(holds<aio::CancelledError>(std::get<1>(r).exception()));
   EXPECT_TRUE(victim.cancelled());
   EXPECT_TRUE(never.cancelled()) << "cancelling the child task cancels the future it awaited";
 }
@@ -578,7 +534,7 @@ AIO_TEST(Gather, OneCancellation) {
   a.set_result(1);
   b.cancel();
   co_await spin();
-  CO_ASSERT_TRUE(g.done());
+  AIO_ASSERT_TRUE(g.done());
   EXPECT_EQ(outcome, 2) << "the gather must raise CancelledError";
   EXPECT_EQ(cancelling, 0) << "nobody asked the awaiting task itself to cancel";
   // Does nothing:
@@ -609,11 +565,6 @@ AIO_TEST(Gather, TaskChildCancelledFromOutside) {
 
 // ---------------------------------------------------------------------------------------
 // Cancelling the awaiting task cancels every child; the gather ends with CancelledError.
-
-aio::Coro<void> wait_then_prove(aio::Future<void> waiter, int* proof) {
-  co_await waiter;
-  *proof += 1;
-}
 
 aio::Coro<void> gather_tasks_then_prove(aio::Task<void> c1, aio::Task<void> c2, int* proof) {
   (void)co_await aio::gather(c1, c2);
@@ -650,8 +601,6 @@ AIO_TEST(Gather, CancellingTheAwaiterCancelsFutureChildren) {
   EXPECT_TRUE(b.cancelled());
 }
 
-aio::Coro<void> nap(double d) { co_await aio::sleep(d); }
-
 aio::Coro<void> gather_loop(bool return_exceptions) {
   for (int i = 0; i < 10'000; ++i) {
     if (return_exceptions) {
@@ -668,7 +617,7 @@ AIO_TEST(Gather, CancelMessageReachesTheAwaiter) {
   for (bool re : {false, true}) {
     auto t = aio::create_task(gather_loop(re));
     co_await aio::sleep(0.02);
-    CO_ASSERT_TRUE(!(t.done()));
+    AIO_ASSERT_TRUE(!(t.done()));
     t.cancel("my message");
     std::string msg = "<not cancelled>";
     try {

@@ -28,6 +28,10 @@
 #include <thread>
 #include <vector>
 
+#include "support.hpp"
+
+using namespace aio_test;
+
 namespace {
 
 using namespace std::chrono_literals;
@@ -359,8 +363,6 @@ TEST(RunForever, IsRunningInsideAndNotReentrant) {
   EXPECT_FALSE(loop.is_running());
 }
 
-aio::Coro<int> one() { co_return 1; }
-
 aio::Coro<void> nesting(aio::EventLoop& loop, bool& error) {  // test_run_until_complete_nesting
   try {
     loop.run_until_complete(one());
@@ -466,19 +468,6 @@ TEST(ExceptionHandler, CallbackErrorGoesToTheHandlerAndTheLoopGoesOn) {
   }
   EXPECT_THROW(std::rethrow_exception(contexts[1].exception), std::out_of_range);
 }
-
-struct LogCapture {
-  std::vector<std::string> lines;
-  LogCapture() {
-    aio::set_log_sink([this](std::string_view line) { lines.emplace_back(line); });
-  }
-  ~LogCapture() { aio::set_log_sink({}); }
-  bool contains(const std::string& needle) const {
-    for (const std::string& l : lines)
-      if (l.find(needle) != std::string::npos) return true;
-    return false;
-  }
-};
 
 TEST(ExceptionHandler, EmptyHandlerRestoresTheDefault) {
   LogCapture log;

@@ -29,31 +29,14 @@
 #include <thread>
 #include <vector>
 
+#include "support.hpp"
+
+using namespace aio_test;
+
 namespace {
 
-struct ZeroDivisionError : std::runtime_error {
-  ZeroDivisionError() : std::runtime_error("division by zero") {}
-};
 struct FancyExit : std::runtime_error {
   FancyExit() : std::runtime_error("fancy exit") {}
-};
-
-/// Sets (or unsets, for nullptr) an environment variable for the scope, then restores it.
-class ScopedEnv {
- public:
-  ScopedEnv(const char* name, const char* value) : name_(name) {
-    if (const char* old = std::getenv(name)) old_ = old;
-    if (value) ::setenv(name, value, 1); else ::unsetenv(name);
-  }
-  ~ScopedEnv() {
-    if (old_) ::setenv(name_.c_str(), old_->c_str(), 1); else ::unsetenv(name_.c_str());
-  }
-  ScopedEnv(const ScopedEnv&) = delete;
-  ScopedEnv& operator=(const ScopedEnv&) = delete;
-
- private:
-  std::string name_;
-  std::optional<std::string> old_;
 };
 
 // --- return value and exception ---------------------------------------------------------

@@ -4,9 +4,11 @@
 
 #include <aio/testing.hpp>
 
-namespace {
+#include "support.hpp"
 
-aio::Coro<int> one() { co_return 1; }
+using namespace aio_test;
+
+namespace {
 
 aio::Coro<long> nested(int depth) {
   if (depth == 0) co_return 0;

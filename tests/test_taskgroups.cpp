@@ -26,20 +26,12 @@
 #include <string>
 #include <vector>
 
+#include "support.hpp"
+
+using namespace aio_test;
+
 namespace {
 
-// Fails the current test and leaves the coroutine (ASSERT_* cannot be used in coroutines).
-#define CO_ASSERT_TRUE(cond)                                  \
-  do {                                                        \
-    if (!(cond)) {                                            \
-      ADD_FAILURE() << "Assertion failed: " #cond;            \
-      co_return;                                              \
-    }                                                         \
-  } while (0)
-
-struct ZeroDivisionError : std::runtime_error {
-  ZeroDivisionError() : std::runtime_error("division by zero") {}
-};
 struct MyExc : std::runtime_error {
   MyExc() : std::runtime_error("MyExc") {}
 };
@@ -76,18 +68,6 @@ std::string kind(const std::exception_ptr& e) {
   }
 }
 
-/// The ExceptionGroup held by e, if it holds one.
-std::optional<aio::ExceptionGroup> as_group(const std::exception_ptr& e) {
-  if (!e) return std::nullopt;
-  try {
-    std::rethrow_exception(e);
-  } catch (const aio::ExceptionGroup& g) {
-    return g;
-  } catch (...) {
-  }
-  return std::nullopt;
-}
-
 /// The set of exception types in a group (CPython's get_error_types).
 std::set<std::string> error_types(const aio::ExceptionGroup& g) {
   std::set<std::string> out;
@@ -101,18 +81,6 @@ std::multiset<std::string> error_kinds(const aio::ExceptionGroup& g) {
   return out;
 }
 
-/// Awaits `aw` (a Task or a Coro) and returns what it threw (null if nothing).
-template <class Awaitable>
-aio::Coro<std::exception_ptr> error_of(Awaitable aw) {
-  std::exception_ptr error;
-  try {
-    co_await std::move(aw);
-  } catch (...) {
-    error = std::current_exception();
-  }
-  co_return error;
-}
-
 /// The message of a CancelledError held by e (nullopt when e holds something else).
 std::optional<std::string> cancel_message(const std::exception_ptr& e) {
   if (!e) return std::nullopt;
@@ -123,13 +91,6 @@ std::optional<std::string> cancel_message(const std::exception_ptr& e) {
   } catch (...) {
   }
   return std::nullopt;
-}
-
-aio::Coro<void> sleep_coro(double delay) { co_await aio::sleep(delay); }
-
-aio::Coro<int> return_after(double delay, int value) {
-  co_await aio::sleep(delay);
-  co_return value;
 }
 
 aio::Coro<void> fail_after(double delay) {
@@ -174,11 +135,11 @@ aio::Coro<void> divide_by_zero_when_cancelled(double delay) {
 AIO_TEST(TaskGroup, ReturnsAfterEveryTaskFinished) {
   aio::Task<int> t1, t2;
   co_await aio::task_group([&](aio::TaskGroup& g) -> aio::Coro<void> {
-    t1 = g.create_task(return_after(0.01, 42));
-    t2 = g.create_task(return_after(0.02, 11));
+    t1 = g.create_task(value_after(0.01, 42));
+    t2 = g.create_task(value_after(0.02, 11));
     co_return;
   });
-  CO_ASSERT_TRUE(t1 && t2);
+  AIO_ASSERT_TRUE(t1 && t2);
   EXPECT_TRUE(t1.done());
   EXPECT_TRUE(t2.done());
   EXPECT_EQ(t1.result(), 42);
@@ -188,11 +149,11 @@ AIO_TEST(TaskGroup, ReturnsAfterEveryTaskFinished) {
 AIO_TEST(TaskGroup, TaskCreatedAfterTheBodyAwaited) {
   aio::Task<int> t1, t2;
   co_await aio::task_group([&](aio::TaskGroup& g) -> aio::Coro<void> {
-    t1 = g.create_task(return_after(0.01, 42));
+    t1 = g.create_task(value_after(0.01, 42));
     co_await aio::sleep(0.015);
-    t2 = g.create_task(return_after(0.02, 11));
+    t2 = g.create_task(value_after(0.02, 11));
   });
-  CO_ASSERT_TRUE(t1 && t2);
+  AIO_ASSERT_TRUE(t1 && t2);
   EXPECT_EQ(t1.result(), 42);
   EXPECT_EQ(t2.result(), 11);
 }
@@ -200,12 +161,12 @@ AIO_TEST(TaskGroup, TaskCreatedAfterTheBodyAwaited) {
 AIO_TEST(TaskGroup, CancellingOneChildDoesNotAbortTheGroup) {
   aio::Task<int> t1, t2;
   co_await aio::task_group([&](aio::TaskGroup& g) -> aio::Coro<void> {
-    t1 = g.create_task(return_after(10, 42));
+    t1 = g.create_task(value_after(10, 42));
     co_await aio::sleep(0.01);
     t1.cancel();  // everything else goes on as usual
-    t2 = g.create_task(return_after(0.01, 11));
+    t2 = g.create_task(value_after(0.01, 11));
   });
-  CO_ASSERT_TRUE(t1 && t2);
+  AIO_ASSERT_TRUE(t1 && t2);
   EXPECT_TRUE(t1.cancelled());
   EXPECT_EQ(t2.result(), 11);
 }
@@ -238,8 +199,8 @@ aio::Coro<void> child_error_runner(ChildErrorState& s) {
 AIO_TEST(TaskGroup, FailingChildCancelsSiblingsAndBody) {
   ChildErrorState s;
   std::exception_ptr e = co_await error_of(aio::create_task(child_error_runner(s)));
-  std::optional<aio::ExceptionGroup> eg = as_group(e);
-  CO_ASSERT_TRUE(eg.has_value());
+  std::optional<aio::ExceptionGroup> eg = exception_as<aio::ExceptionGroup>(e);
+  AIO_ASSERT_TRUE(eg.has_value());
   EXPECT_EQ(error_types(*eg), (std::set<std::string>{"ZeroDivisionError"}));
   // The three failing children race with the cancellation (as in CPython): 1 to 3 errors.
   EXPECT_GE(eg->exceptions().size(), 1u);
@@ -248,7 +209,7 @@ AIO_TEST(TaskGroup, FailingChildCancelsSiblingsAndBody) {
   EXPECT_EQ(s.num, 0);
   EXPECT_TRUE(s.t2_cancelled);
   EXPECT_TRUE(s.body_cancelled);
-  CO_ASSERT_TRUE(s.t2);
+  AIO_ASSERT_TRUE(s.t2);
   EXPECT_TRUE(s.t2.cancelled());
 }
 
@@ -275,8 +236,8 @@ AIO_TEST(TaskGroup, EveryNonCancellationErrorIsCollected) {
     plain = g.create_task(sleep_flag_on_cancel(10, plain_cancelled));
     co_return;
   }));
-  std::optional<aio::ExceptionGroup> eg = as_group(e);
-  CO_ASSERT_TRUE(eg.has_value());
+  std::optional<aio::ExceptionGroup> eg = exception_as<aio::ExceptionGroup>(e);
+  AIO_ASSERT_TRUE(eg.has_value());
   EXPECT_EQ(error_kinds(*eg), (std::multiset<std::string>{"MyExc", "ValueError", "ZeroDivisionError"}));
   EXPECT_EQ(eg->exceptions().size(), 3u);
   bool saw_value_error = false;
@@ -291,7 +252,7 @@ AIO_TEST(TaskGroup, EveryNonCancellationErrorIsCollected) {
   }
   EXPECT_TRUE(saw_value_error);
   EXPECT_TRUE(plain_cancelled);
-  CO_ASSERT_TRUE(plain);
+  AIO_ASSERT_TRUE(plain);
   EXPECT_TRUE(plain.cancelled());
 }
 
@@ -312,10 +273,10 @@ AIO_TEST(TaskGroup, ChildThatSwallowsCancellationFinishesNormally) {
     g.create_task(fail_after(0.01));
     co_return;
   }));
-  std::optional<aio::ExceptionGroup> eg = as_group(e);
-  CO_ASSERT_TRUE(eg.has_value());
+  std::optional<aio::ExceptionGroup> eg = exception_as<aio::ExceptionGroup>(e);
+  AIO_ASSERT_TRUE(eg.has_value());
   EXPECT_EQ(error_kinds(*eg), (std::multiset<std::string>{"ZeroDivisionError"}));
-  CO_ASSERT_TRUE(stubborn);
+  AIO_ASSERT_TRUE(stubborn);
   EXPECT_TRUE(stubborn.done());  // the group waited for its cleanup
   EXPECT_FALSE(stubborn.cancelled());
   EXPECT_EQ(stubborn.result(), 7);
@@ -376,8 +337,8 @@ AIO_TEST(TaskGroup, ParentCancelledFromOutsideCancelsChildrenAndPropagates) {
 // test_taskgroup_22: the children never ran far; the body awaited nothing.
 aio::Coro<void> two_long_children_runner() {
   co_await aio::task_group([](aio::TaskGroup& g) -> aio::Coro<void> {
-    g.create_task(return_after(1, 42));
-    g.create_task(return_after(2, 11));
+    g.create_task(value_after(1, 42));
+    g.create_task(value_after(2, 11));
     co_return;
   });
 }
@@ -430,8 +391,8 @@ AIO_TEST(TaskGroup, ChildErrorsDuringOutsideCancellationRaiseExceptionGroup) {
   EXPECT_FALSE(r.done());
   r.cancel();
   std::exception_ptr e = co_await error_of(r);
-  std::optional<aio::ExceptionGroup> eg = as_group(e);
-  CO_ASSERT_TRUE(eg.has_value());
+  std::optional<aio::ExceptionGroup> eg = exception_as<aio::ExceptionGroup>(e);
+  AIO_ASSERT_TRUE(eg.has_value());
   EXPECT_EQ(error_types(*eg), (std::set<std::string>{"ZeroDivisionError"}));
   EXPECT_EQ(eg->exceptions().size(), 5u);
 }
@@ -441,15 +402,15 @@ AIO_TEST(TaskGroup, ChildErrorsDuringOutsideCancellationRaiseExceptionGroup) {
 AIO_TEST(TaskGroup, BodyErrorAfterAwaitCancelsChildrenAndIsInTheGroup) {
   aio::Task<int> t1, t2;
   std::exception_ptr e = co_await error_of(aio::task_group([&](aio::TaskGroup& g) -> aio::Coro<void> {
-    t1 = g.create_task(return_after(1, 42));
-    t2 = g.create_task(return_after(2, 11));
+    t1 = g.create_task(value_after(1, 42));
+    t2 = g.create_task(value_after(2, 11));
     co_await aio::sleep(0.01);
     throw ZeroDivisionError();
   }));
-  std::optional<aio::ExceptionGroup> eg = as_group(e);
-  CO_ASSERT_TRUE(eg.has_value());
+  std::optional<aio::ExceptionGroup> eg = exception_as<aio::ExceptionGroup>(e);
+  AIO_ASSERT_TRUE(eg.has_value());
   EXPECT_EQ(error_kinds(*eg), (std::multiset<std::string>{"ZeroDivisionError"}));
-  CO_ASSERT_TRUE(t1 && t2);
+  AIO_ASSERT_TRUE(t1 && t2);
   EXPECT_TRUE(t1.cancelled());
   EXPECT_TRUE(t2.cancelled());
 }
@@ -457,15 +418,15 @@ AIO_TEST(TaskGroup, BodyErrorAfterAwaitCancelsChildrenAndIsInTheGroup) {
 AIO_TEST(TaskGroup, BodyErrorBeforeAnyAwait) {
   aio::Task<int> t1, t2;
   std::exception_ptr e = co_await error_of(aio::task_group([&](aio::TaskGroup& g) -> aio::Coro<void> {
-    t1 = g.create_task(return_after(1, 42));
-    t2 = g.create_task(return_after(2, 11));
+    t1 = g.create_task(value_after(1, 42));
+    t2 = g.create_task(value_after(2, 11));
     throw ZeroDivisionError();
     co_return;
   }));
-  std::optional<aio::ExceptionGroup> eg = as_group(e);
-  CO_ASSERT_TRUE(eg.has_value());
+  std::optional<aio::ExceptionGroup> eg = exception_as<aio::ExceptionGroup>(e);
+  AIO_ASSERT_TRUE(eg.has_value());
   EXPECT_EQ(error_kinds(*eg), (std::multiset<std::string>{"ZeroDivisionError"}));
-  CO_ASSERT_TRUE(t1 && t2);
+  AIO_ASSERT_TRUE(t1 && t2);
   EXPECT_TRUE(t1.cancelled());
   EXPECT_TRUE(t2.cancelled());
 }
@@ -485,11 +446,11 @@ AIO_TEST(TaskGroup, BodyAndChildErrorsAreBothReported) {
     g.create_task(fail_after(0.01));
     co_await raise_myexc_when_cancelled();
   }));
-  std::optional<aio::ExceptionGroup> eg = as_group(e);
-  CO_ASSERT_TRUE(eg.has_value());
+  std::optional<aio::ExceptionGroup> eg = exception_as<aio::ExceptionGroup>(e);
+  AIO_ASSERT_TRUE(eg.has_value());
   EXPECT_EQ(error_kinds(*eg), (std::multiset<std::string>{"MyExc", "ZeroDivisionError"}));
   std::optional<aio::TaskRef> me = aio::current_task();
-  CO_ASSERT_TRUE(me.has_value());
+  AIO_ASSERT_TRUE(me.has_value());
   EXPECT_EQ(me->cancelling(), 0);
 }
 
@@ -497,7 +458,7 @@ AIO_TEST(TaskGroup, BodyAndChildErrorsAreBothReported) {
 
 aio::Coro<void> nested_cancel_runner(bool outer_has_child) {
   co_await aio::task_group([outer_has_child](aio::TaskGroup& g1) -> aio::Coro<void> {
-    if (outer_has_child) g1.create_task(return_after(10, 0));  // asyncio.sleep(10) as a task
+    if (outer_has_child) g1.create_task(value_after(10, 0));  // asyncio.sleep(10) as a task
     co_await aio::task_group([](aio::TaskGroup& g2) -> aio::Coro<void> {
       for (int i = 0; i < 5; ++i) g2.create_task(divide_by_zero_when_cancelled(10));
       co_await aio::sleep(10);
@@ -506,11 +467,11 @@ aio::Coro<void> nested_cancel_runner(bool outer_has_child) {
 }
 
 void expect_group_of_group_of(const std::exception_ptr& e, const std::string& inner_kind) {
-  std::optional<aio::ExceptionGroup> eg = as_group(e);
+  std::optional<aio::ExceptionGroup> eg = exception_as<aio::ExceptionGroup>(e);
   ASSERT_TRUE(eg.has_value()) << kind(e);
   EXPECT_EQ(error_types(*eg), (std::set<std::string>{"ExceptionGroup"}));
   ASSERT_EQ(eg->exceptions().size(), 1u);
-  std::optional<aio::ExceptionGroup> inner = as_group(eg->exceptions()[0]);
+  std::optional<aio::ExceptionGroup> inner = exception_as<aio::ExceptionGroup>(eg->exceptions()[0]);
   ASSERT_TRUE(inner.has_value());
   EXPECT_EQ(error_types(*inner), (std::set<std::string>{inner_kind}));
 }
@@ -538,8 +499,8 @@ aio::Coro<void> nested_crash_runner(double outer_delay, double inner_delay) {
 
 AIO_TEST(TaskGroup, OuterChildFailureCancelsInnerGroup) {  // test_taskgroup_13
   std::exception_ptr e = co_await error_of(aio::create_task(nested_crash_runner(0.01, 10)));
-  std::optional<aio::ExceptionGroup> eg = as_group(e);
-  CO_ASSERT_TRUE(eg.has_value());
+  std::optional<aio::ExceptionGroup> eg = exception_as<aio::ExceptionGroup>(e);
+  AIO_ASSERT_TRUE(eg.has_value());
   EXPECT_EQ(error_kinds(*eg), (std::multiset<std::string>{"ValueError"}));
 }
 
@@ -591,7 +552,7 @@ AIO_TEST(TaskGroup, ChildFailsWhileBodyHandlesOutsideCancel) {
     EXPECT_FALSE(r.done());
     r.cancel();
     std::exception_ptr e = co_await error_of(r);
-    std::optional<aio::ExceptionGroup> eg = as_group(e);
+    std::optional<aio::ExceptionGroup> eg = exception_as<aio::ExceptionGroup>(e);
     EXPECT_TRUE(eg.has_value()) << "via_inner_task=" << via_inner_task << ": " << kind(e);
     if (eg) {
       EXPECT_EQ(error_kinds(*eg), (std::multiset<std::string>{"ZeroDivisionError"}));
@@ -631,7 +592,7 @@ AIO_TEST(TaskGroup, BodyTurningCancellationIntoErrorGivesExceptionGroup) {
   EXPECT_FALSE(r.done());
   r.cancel();
   std::exception_ptr e = co_await error_of(r);
-  std::optional<aio::ExceptionGroup> eg = as_group(e);
+  std::optional<aio::ExceptionGroup> eg = exception_as<aio::ExceptionGroup>(e);
   EXPECT_TRUE(eg.has_value()) << kind(e);
   if (eg) {
     EXPECT_EQ(error_kinds(*eg), (std::multiset<std::string>{"MyExc"}));
@@ -646,12 +607,12 @@ AIO_TEST(TaskGroup, ChildrenMayAddTasksWhileTheGroupExits) {
   co_await aio::task_group([&](aio::TaskGroup& g) -> aio::Coro<void> {
     g.create_task([](aio::TaskGroup& group, std::vector<aio::Task<int>>& out) -> aio::Coro<void> {
       co_await aio::sleep(0.01);  // the body has finished by now: the group is exiting
-      out.push_back(group.create_task(return_after(0.01, 1)));
-      out.push_back(group.create_task(return_after(0.02, 2)));
+      out.push_back(group.create_task(value_after(0.01, 1)));
+      out.push_back(group.create_task(value_after(0.02, 2)));
     }(g, grandchildren));
     co_return;
   });
-  CO_ASSERT_TRUE(grandchildren.size() == 2);
+  AIO_ASSERT_TRUE(grandchildren.size() == 2);
   EXPECT_EQ(grandchildren[0].result(), 1);
   EXPECT_EQ(grandchildren[1].result(), 2);
 }
@@ -676,8 +637,8 @@ AIO_TEST(TaskGroup, Hydra) {
     g.create_task(hercules(nhydras));
     co_return;
   }));
-  std::optional<aio::ExceptionGroup> eg = as_group(e);
-  CO_ASSERT_TRUE(eg.has_value());
+  std::optional<aio::ExceptionGroup> eg = exception_as<aio::ExceptionGroup>(e);
+  AIO_ASSERT_TRUE(eg.has_value());
   EXPECT_EQ(error_types(*eg), (std::set<std::string>{"ZeroDivisionError"}));
   EXPECT_GE(nhydras, 10);
 }
@@ -723,8 +684,8 @@ AIO_TEST(TaskGroup, CreateTaskWhileShuttingDownThrowsUsageError) {
     }(g, usage_error, reached));
     co_return;
   }));
-  std::optional<aio::ExceptionGroup> eg = as_group(e);
-  CO_ASSERT_TRUE(eg.has_value());
+  std::optional<aio::ExceptionGroup> eg = exception_as<aio::ExceptionGroup>(e);
+  AIO_ASSERT_TRUE(eg.has_value());
   EXPECT_EQ(error_kinds(*eg), (std::multiset<std::string>{"ZeroDivisionError"}));
   EXPECT_TRUE(reached);
   EXPECT_TRUE(usage_error);
@@ -788,7 +749,7 @@ AIO_TEST(TaskGroup, RefusedCoroutineIsNotReportedAsNeverAwaited) {
     }(g, usage_error));
     co_return;
   }));
-  EXPECT_TRUE(as_group(e).has_value());
+  EXPECT_TRUE(exception_as<aio::ExceptionGroup>(e).has_value());
   EXPECT_TRUE(usage_error);
   for (const std::string& line : log)
     EXPECT_EQ(line.find("never awaited"), std::string::npos) << "logged: " << line;
@@ -815,8 +776,8 @@ AIO_TEST(TaskGroup, TaskCreatedByAChildIsPartOfTheAbort) {
     }(g, ran));
     co_return;
   }));
-  std::optional<aio::ExceptionGroup> eg = as_group(e);
-  CO_ASSERT_TRUE(eg.has_value());
+  std::optional<aio::ExceptionGroup> eg = exception_as<aio::ExceptionGroup>(e);
+  AIO_ASSERT_TRUE(eg.has_value());
   EXPECT_EQ(error_kinds(*eg), (std::multiset<std::string>{"MyExc"}));
   EXPECT_TRUE(ran);
 }
@@ -836,12 +797,12 @@ AIO_TEST(TaskGroup, CancellingIsBackToZeroAfterTheGroupHandledAFailure) {
   }));
   EXPECT_EQ(kind(e), "ExceptionGroup");
   std::optional<aio::TaskRef> me = aio::current_task();
-  CO_ASSERT_TRUE(me.has_value());
+  AIO_ASSERT_TRUE(me.has_value());
   EXPECT_EQ(me->cancelling(), 0);
   // The group's internal cancel of this task must not leak out of it.
-  std::exception_ptr after = co_await error_of(sleep_coro(0));
+  std::exception_ptr after = co_await error_of(nap(0));
   EXPECT_EQ(after, nullptr) << kind(after);
-  after = co_await error_of(sleep_coro(0.001));
+  after = co_await error_of(nap(0.001));
   EXPECT_EQ(after, nullptr) << kind(after);
 }
 
@@ -857,7 +818,7 @@ aio::Coro<void> raise_value_now() {
 // test_nested_groups_both_cancelled
 AIO_TEST(TaskGroup, NestedGroupsBothFail) {
   std::optional<aio::TaskRef> me = aio::current_task();
-  CO_ASSERT_TRUE(me.has_value());
+  AIO_ASSERT_TRUE(me.has_value());
   int cancelling_between = -1;
   std::string inner_kinds;
   std::exception_ptr e = co_await error_of(aio::task_group([&](aio::TaskGroup& outer) -> aio::Coro<void> {
@@ -866,7 +827,7 @@ AIO_TEST(TaskGroup, NestedGroupsBothFail) {
       outer.create_task(raise_value_now());
       co_return;
     }));
-    if (auto g = as_group(inner_error)) {
+    if (auto g = exception_as<aio::ExceptionGroup>(inner_error)) {
       for (const std::string& k : error_kinds(*g)) inner_kinds += k;
     } else {
       inner_kinds = "not a group: " + kind(inner_error);
@@ -875,7 +836,7 @@ AIO_TEST(TaskGroup, NestedGroupsBothFail) {
   }));
   EXPECT_EQ(inner_kinds, "RuntimeErr");
   EXPECT_EQ(cancelling_between, 1);
-  std::optional<aio::ExceptionGroup> eg = as_group(e);
+  std::optional<aio::ExceptionGroup> eg = exception_as<aio::ExceptionGroup>(e);
   EXPECT_TRUE(eg.has_value()) << kind(e);
   if (eg) {
     EXPECT_EQ(error_kinds(*eg), (std::multiset<std::string>{"ValueError"}));
@@ -908,7 +869,7 @@ aio::Coro<void> error_and_cancel_inner(ErrorAndCancelState& s) {
     s.sleep_in_group_finished = true;
   }));
   s.group_error = kind(e);
-  if (auto eg = as_group(e)) {
+  if (auto eg = exception_as<aio::ExceptionGroup>(e)) {
     s.group_error.clear();
     for (const std::string& k : error_kinds(*eg)) s.group_error += k;
   }
@@ -960,7 +921,7 @@ AIO_TEST(TaskGroup, EmptyGroup) {
   });
   EXPECT_EQ(body_runs, 2);
   std::optional<aio::TaskRef> me = aio::current_task();
-  CO_ASSERT_TRUE(me.has_value());
+  AIO_ASSERT_TRUE(me.has_value());
   EXPECT_EQ(me->cancelling(), 0);
 }
 
@@ -968,8 +929,8 @@ AIO_TEST(TaskGroup, EmptyGroup) {
 aio::Coro<int> sum_in_group() {
   aio::Task<int> a, b;
   co_await aio::task_group([&](aio::TaskGroup& g) -> aio::Coro<void> {
-    a = g.create_task(return_after(0.001, 20));
-    b = g.create_task(return_after(0.002, 22));
+    a = g.create_task(value_after(0.001, 20));
+    b = g.create_task(value_after(0.002, 22));
     co_return;
   });
   co_return a.result() + b.result();

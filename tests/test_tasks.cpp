@@ -36,34 +36,15 @@
 #include <string>
 #include <vector>
 
-namespace {
+#include "support.hpp"
 
-// gtest's ASSERT_* use `return`, which a coroutine cannot: these stop the body with co_return.
-#define CO_ASSERT_TRUE(c)       \
-  do {                          \
-    const bool aio_ok_ = (c);   \
-    EXPECT_TRUE(aio_ok_) << #c; \
-    if (!aio_ok_) co_return;    \
-  } while (0)
-#define CO_ASSERT_EQ(a, b)        \
-  do {                            \
-    EXPECT_EQ(a, b);              \
-    if (!((a) == (b))) co_return; \
-  } while (0)
+using namespace aio_test;
+
+namespace {
 
 // --- helpers -----------------------------------------------------------------------------
 
-template <class A>
-aio::Coro<std::exception_ptr> capture(A aw) {
-  try {
-    co_await std::move(aw);
-  } catch (...) {
-    co_return std::current_exception();
-  }
-  co_return nullptr;
-}
-
-/// Like capture, but awaits `aw` in place (an lvalue), e.g. a Coro awaited a second time.
+/// Like error_of, but awaits `aw` in place (an lvalue), e.g. a Coro awaited a second time.
 template <class A>
 aio::Coro<std::exception_ptr> capture_ref(A& aw) {
   try {
@@ -73,46 +54,6 @@ aio::Coro<std::exception_ptr> capture_ref(A& aw) {
   }
   co_return nullptr;
 }
-
-template <class E>
-bool holds(const std::exception_ptr& e) {
-  if (!e) return false;
-  try {
-    std::rethrow_exception(e);
-  } catch (const E&) {
-    return true;
-  } catch (...) {
-  }
-  return false;
-}
-
-std::string what_of(const std::exception_ptr& e) {
-  if (!e) return "<null>";
-  try {
-    std::rethrow_exception(e);
-  } catch (const std::exception& x) {
-    return x.what();
-  } catch (const aio::CancelledError& c) {
-    return std::string("CancelledError: ") + c.what();
-  } catch (...) {
-  }
-  return "<unknown>";
-}
-
-aio::Coro<void> run_briefly() { co_await aio::sleep(0); }
-
-/// Yields until `t` is done (bounded, so a library bug cannot hang the test).
-aio::Coro<void> until_done(aio::TaskRef t, int max_iterations = 10000) {
-  for (int i = 0; i < max_iterations && !t.done(); ++i) co_await aio::sleep(0);
-}
-
-struct HandlerLog {
-  std::vector<aio::ExceptionContext> contexts;
-  void install() {
-    aio::get_running_loop().set_exception_handler(
-        [this](aio::EventLoop&, const aio::ExceptionContext& c) { contexts.push_back(c); });
-  }
-};
 
 /// Parses the N of "Task-N"; -1 if the name has another shape.
 long task_number(const std::string& name) {
@@ -249,7 +190,7 @@ AIO_TEST(Task, ResultBeforeDoneIsInvalidStateError) {
 
 AIO_TEST(Task, TaskException) {
   aio::Task<int> t = aio::create_task(fail_with("boom"));
-  std::exception_ptr e = co_await capture(t);
+  std::exception_ptr e = co_await error_of(t);
   EXPECT_TRUE(holds<std::runtime_error>(e));
   EXPECT_EQ(what_of(e), "boom");
   EXPECT_TRUE(t.done());
@@ -264,7 +205,7 @@ AIO_TEST(Task, ExceptionOfAFailedTaskWithoutAwaiting) {
   // test_exception_traceback: after one loop iteration the failed task holds its exception.
   aio::Task<int> t = aio::create_task(fail_with("zero division"));
   co_await run_briefly();
-  CO_ASSERT_TRUE(t.done());
+  AIO_ASSERT_TRUE(t.done());
   std::exception_ptr e = t.exception();
   EXPECT_NE(e, nullptr);
   EXPECT_EQ(what_of(e), "zero division");
@@ -335,16 +276,16 @@ aio::Coro<std::unique_ptr<int>> make_unique_later(int v) {
 AIO_TEST(Task, MoveOnlyResultByAwait) {
   aio::Task<std::unique_ptr<int>> t = aio::create_task(make_unique_later(5));
   std::unique_ptr<int> p = co_await t;
-  CO_ASSERT_TRUE(p != nullptr);
+  AIO_ASSERT_TRUE(p != nullptr);
   EXPECT_EQ(*p, 5);
 }
 
 AIO_TEST(Task, MoveOnlyResultByResult) {
   aio::Task<std::unique_ptr<int>> t = aio::create_task(make_unique_later(6));
   co_await until_done(t);
-  CO_ASSERT_TRUE(t.done());
+  AIO_ASSERT_TRUE(t.done());
   const std::unique_ptr<int>& p = t.result();
-  CO_ASSERT_TRUE(p != nullptr);
+  AIO_ASSERT_TRUE(p != nullptr);
   EXPECT_EQ(*p, 6);
 }
 
@@ -358,7 +299,7 @@ aio::Coro<std::unique_ptr<int>> forward_unique() { co_return co_await make_uniqu
 
 AIO_TEST(Task, MoveOnlyResultThroughCoroChain) {
   std::unique_ptr<int> p = co_await forward_unique();
-  CO_ASSERT_TRUE(p != nullptr);
+  AIO_ASSERT_TRUE(p != nullptr);
   EXPECT_EQ(*p, 3);
 }
 
@@ -478,7 +419,7 @@ AIO_TEST(CurrentTask, InsideATask) {
   EXPECT_TRUE(co_await t);
   // And in the test body, the body's task is current (not t).
   std::optional<aio::TaskRef> cur = aio::current_task();
-  CO_ASSERT_TRUE(cur.has_value());
+  AIO_ASSERT_TRUE(cur.has_value());
   EXPECT_FALSE(*cur == aio::TaskRef(t));
   EXPECT_FALSE(cur->done());
 }
@@ -535,13 +476,9 @@ AIO_TEST(CurrentTask, InsideADoneCallbackIsEmpty) {
 
 aio::Coro<void> wait_on(aio::Future<void> f) { co_await f; }
 
-bool contains(const std::vector<aio::TaskRef>& v, const aio::TaskRef& t) {
-  return std::find(v.begin(), v.end(), t) != v.end();
-}
-
 AIO_TEST(AllTasks, ListsPendingTasksOnly) {
   std::optional<aio::TaskRef> me = aio::current_task();
-  CO_ASSERT_TRUE(me.has_value());
+  AIO_ASSERT_TRUE(me.has_value());
   std::vector<aio::TaskRef> before = aio::all_tasks();
   EXPECT_TRUE(contains(before, *me));  // the running task is not done: it is listed
 
@@ -573,7 +510,7 @@ AIO_TEST(AllTasks, TaskRefReportsState) {
   std::optional<aio::TaskRef> found;
   for (aio::TaskRef& r : aio::all_tasks())
     if (r.get_name() == "watched") found = r;
-  CO_ASSERT_TRUE(found.has_value());
+  AIO_ASSERT_TRUE(found.has_value());
   EXPECT_FALSE(found->done());
   EXPECT_FALSE(found->cancelled());
   gate.set_result();
@@ -635,7 +572,7 @@ AIO_TEST(Task, ManyAwaitersSeeTheSameFailure) {
 AIO_TEST(Task, AwaitingADoneTaskReturnsAtOnce) {
   aio::Task<int> t = aio::create_task(inner1());
   co_await until_done(t);
-  CO_ASSERT_TRUE(t.done());
+  AIO_ASSERT_TRUE(t.done());
   EXPECT_EQ(co_await t, 42);
   EXPECT_EQ(co_await t, 42);
 }
@@ -646,7 +583,7 @@ AIO_TEST(Task, TaskAwaitingItselfIsUsageError) {
   // test_task_awaits_on_itself: asyncio raises RuntimeError('Task cannot await on itself').
   aio::Task<void> t;
   t = aio::create_task(await_self(&t));
-  std::exception_ptr e = co_await capture(t);
+  std::exception_ptr e = co_await error_of(t);
   EXPECT_TRUE(holds<aio::UsageError>(e)) << what_of(e);
   EXPECT_TRUE(t.done());
   EXPECT_FALSE(t.cancelled());
@@ -747,10 +684,10 @@ AIO_TEST(CoroMisuse, AwaitedTwiceIsUsageError) {
 AIO_TEST(CoroMisuse, AwaitingAnEmptyCoroIsUsageError) {
   aio::Coro<int> moved = inner1();
   aio::Coro<int> taker = std::move(moved);
-  std::exception_ptr e = co_await capture(std::move(moved));  // NOLINT: use after move on purpose
+  std::exception_ptr e = co_await error_of(std::move(moved));  // NOLINT: use after move on purpose
   EXPECT_TRUE(holds<aio::UsageError>(e)) << what_of(e);
   aio::Coro<int> empty;
-  std::exception_ptr e2 = co_await capture(std::move(empty));
+  std::exception_ptr e2 = co_await error_of(std::move(empty));
   EXPECT_TRUE(holds<aio::UsageError>(e2)) << what_of(e2);
   EXPECT_EQ(co_await taker, 42);
 }
@@ -828,7 +765,7 @@ AIO_TEST(TaskDoneCallback, CalledForAFailedTask) {
   std::string seen;
   aio::Task<int> t = aio::create_task(fail_with("cb sees this"));
   t.add_done_callback([&](aio::Task<int>& x) { seen = what_of(x.exception()); });
-  std::exception_ptr e = co_await capture(t);
+  std::exception_ptr e = co_await error_of(t);
   EXPECT_NE(e, nullptr);
   co_await run_briefly();
   EXPECT_EQ(seen, "cb sees this");
@@ -845,7 +782,7 @@ AIO_TEST(TaskDoneCallback, CallbackCanStartAnotherTask) {
     }(chained, x.result()));
   });
   EXPECT_EQ(co_await chained, 43);
-  CO_ASSERT_TRUE(follow.has_value());
+  AIO_ASSERT_TRUE(follow.has_value());
   co_await *follow;
 }
 
@@ -871,7 +808,7 @@ AIO_TEST(TaskNeverRetrieved, ReportedWhenNobodyLooks) {
   log.install();
   (void)aio::create_task(fail_with("lost"), "lost-task");
   for (int i = 0; i < 3; ++i) co_await run_briefly();
-  CO_ASSERT_EQ(log.contexts.size(), 1u);
+  AIO_ASSERT_EQ(log.contexts.size(), 1u);
   EXPECT_NE(log.contexts[0].message.find("never retrieved"), std::string::npos) << log.contexts[0].message;
   EXPECT_EQ(log.contexts[0].task_name, "lost-task");
   EXPECT_EQ(what_of(log.contexts[0].exception), "lost");
@@ -894,7 +831,7 @@ AIO_TEST(TaskNeverRetrieved, NotReportedWhenAwaited) {
   log.install();
   {
     aio::Task<int> t = aio::create_task(fail_with("seen"));
-    std::exception_ptr e = co_await capture(t);
+    std::exception_ptr e = co_await error_of(t);
     EXPECT_NE(e, nullptr);
   }
   co_await run_briefly();

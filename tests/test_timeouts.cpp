@@ -23,23 +23,15 @@
 #include <thread>
 #include <vector>
 
-// ASSERT_* return from the function, which a coroutine cannot do: these co_return.
-#define CO_ASSERT_TRUE(cond)                        \
-  do {                                              \
-    const bool aio_ok_ = static_cast<bool>(cond);   \
-    EXPECT_TRUE(aio_ok_) << #cond;                  \
-    if (!aio_ok_) co_return;                        \
-  } while (0)
+#include "support.hpp"
+
+using namespace aio_test;
 
 namespace {
 
 constexpr double kInf = std::numeric_limits<double>::infinity();
 // A very small timeout: it passes "timeout > 0" but costs nothing (test_waitfor's _EPSILON).
 constexpr double kEpsilon = 0.0001;
-
-struct Boom : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
 
 /// Sets *flag = false when destroyed: `finally: foo_running = False`.
 struct ClearOnExit {
@@ -51,14 +43,7 @@ double now() { return aio::get_running_loop().time(); }
 
 int my_cancelling() { return aio::current_task()->cancelling(); }
 
-aio::Coro<void> nap(double d) { co_await aio::sleep(d); }
-
 aio::Coro<std::string> done_value() { co_return "done"; }
-
-aio::Coro<int> sleep_ret(double d, int v) {
-  co_await aio::sleep(d);
-  co_return v;
-}
 
 /// Sleeps `d` but swallows every cancellation until the time is up (SlowTask).
 aio::Coro<void> slow_task(double d, bool* exited) {
@@ -134,7 +119,7 @@ AIO_TEST(WaitFor, ReturnsTheValueInTime) {
   aio::get_running_loop().call_later(0.01, [fut]() mutable { fut.set_result("ok"); });
   EXPECT_EQ(co_await aio::wait_for(fut, 5.0), "ok");
 
-  auto t = aio::create_task(sleep_ret(0.01, 7));
+  auto t = aio::create_task(value_after(0.01, 7));
   EXPECT_EQ(co_await aio::wait_for(t, 5.0), 7);
   EXPECT_EQ(my_cancelling(), 0);
 }
@@ -238,7 +223,7 @@ AIO_TEST(WaitFor, TimeoutZeroFutureAlreadyDone) {
 AIO_TEST(WaitFor, TimeoutZeroTaskAlreadyDone) {
   auto t = aio::create_task(done_value());
   co_await aio::sleep(0);
-  CO_ASSERT_TRUE(t.done());
+  AIO_ASSERT_TRUE(t.done());
   EXPECT_EQ(co_await aio::wait_for(t, 0), "done");
   EXPECT_EQ(co_await aio::wait_for(t, -1), "done");
 }
@@ -408,7 +393,7 @@ AIO_TEST(WaitFor, TimeoutWhileTheInnerIgnoresCancellation) {
 }
 
 AIO_TEST(WaitFor, ChronoDurations) {
-  EXPECT_EQ(co_await aio::wait_for(sleep_ret(0.001, 3), std::chrono::seconds(5)), 3);
+  EXPECT_EQ(co_await aio::wait_for(value_after(0.001, 3), std::chrono::seconds(5)), 3);
   EXPECT_THROW(co_await aio::wait_for(nap(10), std::chrono::milliseconds(10)), aio::TimeoutError);
   EXPECT_THROW(co_await aio::wait_for(nap(10), std::chrono::duration<double>(0.01)), aio::TimeoutError);
   EXPECT_THROW(co_await aio::wait_for(nap(10), std::chrono::nanoseconds(0)), aio::TimeoutError);
@@ -469,20 +454,20 @@ AIO_TEST(Timeout, AtBasic) {
 
 AIO_TEST(Timeout, AtInThePastAndFarAhead) {
   EXPECT_THROW(co_await aio::timeout_at(now() - 1, nap(10)), aio::TimeoutError);
-  EXPECT_EQ(co_await aio::timeout_at(now() + 5, sleep_ret(0.001, 5)), 5);
-  EXPECT_EQ(co_await aio::timeout_at(kInf, sleep_ret(0.001, 6)), 6);
+  EXPECT_EQ(co_await aio::timeout_at(now() + 5, value_after(0.001, 5)), 5);
+  EXPECT_EQ(co_await aio::timeout_at(kInf, value_after(0.001, 6)), 6);
 }
 
 AIO_TEST(Timeout, ReturnsTheValueInTime) {
   // test_timeout_not_called
-  EXPECT_EQ(co_await aio::timeout(10, sleep_ret(0.01, 9)), 9);
+  EXPECT_EQ(co_await aio::timeout(10, value_after(0.01, 9)), 9);
   co_await aio::timeout(10, nap(0.001));
   EXPECT_EQ(my_cancelling(), 0);
 }
 
 AIO_TEST(Timeout, UnexpiredTimeoutNeverFiresLater) {
   // The deadline of a scope that ended in time must be disarmed.
-  EXPECT_EQ(co_await aio::timeout(0.02, sleep_ret(0.001, 1)), 1);
+  EXPECT_EQ(co_await aio::timeout(0.02, value_after(0.001, 1)), 1);
   bool cancelled = false;
   try {
     co_await aio::sleep(0.06);
@@ -497,17 +482,15 @@ AIO_TEST(Timeout, Disabled) {
   co_await aio::timeout(kInf, nap(0.01));
   co_await aio::timeout(aio::Delay(kInf), nap(0.001));
   co_await aio::timeout_at(kInf, nap(0.01));
-  EXPECT_EQ(co_await aio::timeout(std::numeric_limits<double>::infinity(), sleep_ret(0.001, 4)), 4);
+  EXPECT_EQ(co_await aio::timeout(std::numeric_limits<double>::infinity(), value_after(0.001, 4)), 4);
 }
-
-aio::Coro<void> sleep_zero() { co_await aio::sleep(0); }
 
 AIO_TEST(Timeout, Zero) {
   // test_timeout_zero / test_timeout_zero_sleep_zero / test_timeout_in_the_past_sleep_zero
   const double t0 = now();
   EXPECT_THROW(co_await aio::timeout(0, nap(10)), aio::TimeoutError);
-  EXPECT_THROW(co_await aio::timeout(0, sleep_zero()), aio::TimeoutError);
-  EXPECT_THROW(co_await aio::timeout(-11, sleep_zero()), aio::TimeoutError);
+  EXPECT_THROW(co_await aio::timeout(0, run_briefly()), aio::TimeoutError);
+  EXPECT_THROW(co_await aio::timeout(-11, run_briefly()), aio::TimeoutError);
   EXPECT_LT(now() - t0, 1.0);
   EXPECT_EQ(my_cancelling(), 0);
 }
@@ -843,7 +826,7 @@ AIO_TEST(Timeout, TaskArgumentIsCancelledOnExpiry) {
   EXPECT_TRUE(t.cancelled());
   EXPECT_EQ(my_cancelling(), 0);
 
-  auto quick = aio::create_task(sleep_ret(0.001, 11));
+  auto quick = aio::create_task(value_after(0.001, 11));
   EXPECT_EQ(co_await aio::timeout(5.0, quick), 11);
 }
 
@@ -864,9 +847,9 @@ AIO_TEST(Timeout, FutureArgumentIsCancelledOnExpiry) {
 AIO_TEST(Timeout, ChronoDurations) {
   EXPECT_THROW(co_await aio::timeout(std::chrono::milliseconds(10), nap(10)), aio::TimeoutError);
   EXPECT_THROW(co_await aio::timeout(std::chrono::microseconds(1), nap(10)), aio::TimeoutError);
-  EXPECT_EQ(co_await aio::timeout(std::chrono::seconds(5), sleep_ret(0.001, 2)), 2);
-  EXPECT_EQ(co_await aio::timeout(std::chrono::duration<double>(5.0), sleep_ret(0.001, 3)), 3);
-  EXPECT_EQ(co_await aio::timeout(std::chrono::hours(1), sleep_ret(0.001, 4)), 4);
+  EXPECT_EQ(co_await aio::timeout(std::chrono::seconds(5), value_after(0.001, 2)), 2);
+  EXPECT_EQ(co_await aio::timeout(std::chrono::duration<double>(5.0), value_after(0.001, 3)), 3);
+  EXPECT_EQ(co_await aio::timeout(std::chrono::hours(1), value_after(0.001, 4)), 4);
   EXPECT_EQ(my_cancelling(), 0);
 }
 

@@ -26,39 +26,15 @@
 #include <string>
 #include <vector>
 
+#include "support.hpp"
+
+using namespace aio_test;
+
 // Note: `{.return_when = ...}` alone trips GCC 12's -Wmissing-field-initializers
 // (WaitOptions::timeout has no default member initializer), hence the explicit nullopt.
 
-// ASSERT_* return from the function, which a coroutine cannot do: these co_return.
-#define CO_ASSERT_TRUE(cond)                        \
-  do {                                              \
-    const bool aio_ok_ = static_cast<bool>(cond);   \
-    EXPECT_TRUE(aio_ok_) << #cond;                  \
-    if (!aio_ok_) co_return;                        \
-  } while (0)
-#define CO_ASSERT_EQ(a, b)                          \
-  do {                                              \
-    const bool aio_ok_ = ((a) == (b));              \
-    EXPECT_EQ(a, b);                                \
-    if (!aio_ok_) co_return;                        \
-  } while (0)
 
 namespace {
-
-struct Boom : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
-
-aio::Coro<void> spin(int rounds = 5) {
-  for (int i = 0; i < rounds; ++i) co_await aio::sleep(0);
-}
-
-aio::Coro<int> sleep_ret(double d, int v) {
-  co_await aio::sleep(d);
-  co_return v;
-}
-
-aio::Coro<int> await_fut(aio::Future<int> f) { co_return co_await f; }
 
 aio::Coro<int> fail_now(std::string what) {
   throw Boom(what);
@@ -68,15 +44,6 @@ aio::Coro<int> fail_now(std::string what) {
 aio::Coro<int> fail_after(double d, std::string what) {
   co_await aio::sleep(d);
   throw Boom(what);
-}
-
-aio::Coro<void> yields(int n) {
-  for (int i = 0; i < n; ++i) co_await aio::sleep(0);
-}
-
-template <class T>
-bool contains(const std::vector<aio::Task<T>>& v, const aio::Task<T>& t) {
-  return std::find(v.begin(), v.end(), t) != v.end();
 }
 
 template <class T>
@@ -93,8 +60,8 @@ std::set<int> results_of(const std::vector<aio::Task<T>>& v) {
 
 AIO_TEST(Wait, AllCompleted) {
   // test_wait
-  auto a = aio::create_task(sleep_ret(0.01, 1));
-  auto b = aio::create_task(sleep_ret(0.02, 2));
+  auto a = aio::create_task(value_after(0.01, 1));
+  auto b = aio::create_task(value_after(0.02, 2));
   const double t0 = aio::get_running_loop().time();
   std::vector<aio::Task<int>> tasks{b, a};
   auto [done, pending] = co_await aio::wait(tasks);
@@ -113,7 +80,7 @@ AIO_TEST(Wait, AllCompleted) {
 
 AIO_TEST(Wait, AllCompletedWithException) {
   // test_wait_with_exception: wait() itself never raises for the tasks.
-  auto a = aio::create_task(sleep_ret(0.01, 1));
+  auto a = aio::create_task(value_after(0.01, 1));
   auto b = aio::create_task(fail_after(0.02, "really"));
   std::vector<aio::Task<int>> tasks{b, a};
   auto [done, pending] = co_await aio::wait(tasks);
@@ -127,7 +94,7 @@ AIO_TEST(Wait, AllCompletedWithException) {
 }
 
 AIO_TEST(Wait, VoidTasks) {
-  std::vector<aio::Task<void>> tasks{aio::create_task(yields(1)), aio::create_task(yields(3))};
+  std::vector<aio::Task<void>> tasks{aio::create_task(spin(1)), aio::create_task(spin(3))};
   auto r = co_await aio::wait(tasks);
   EXPECT_EQ(r.done.size(), 2u);
   EXPECT_TRUE(r.pending.empty());
@@ -136,8 +103,8 @@ AIO_TEST(Wait, VoidTasks) {
 
 AIO_TEST(Wait, DuplicateTasks) {
   // test_wait_duplicate_coroutines: the same task twice is fine.
-  auto c = aio::create_task(sleep_ret(0.001, 1));
-  auto s = aio::create_task(sleep_ret(0.002, 2));
+  auto c = aio::create_task(value_after(0.001, 1));
+  auto s = aio::create_task(value_after(0.002, 2));
   std::vector<aio::Task<int>> tasks{c, c, s};
   auto [done, pending] = co_await aio::wait(tasks);
   EXPECT_TRUE(pending.empty());
@@ -146,7 +113,7 @@ AIO_TEST(Wait, DuplicateTasks) {
 
 AIO_TEST(Wait, ManyTasks) {
   std::vector<aio::Task<void>> tasks;
-  for (int i = 0; i < 1000; ++i) tasks.push_back(aio::create_task(yields(1 + i % 4)));
+  for (int i = 0; i < 1000; ++i) tasks.push_back(aio::create_task(spin(1 + i % 4)));
   auto r = co_await aio::wait(tasks);
   EXPECT_EQ(r.done.size(), 1000u);
   EXPECT_TRUE(r.pending.empty());
@@ -158,13 +125,16 @@ AIO_TEST(Wait, ManyTasks) {
 AIO_TEST(Wait, FirstCompleted) {
   // test_wait_first_completed
   aio::Future<int> fa;
-  auto a = aio::create_task(await_fut(fa));
-  auto b = aio::create_task(sleep_ret(0.01, 2));
+  auto a = aio::create_task(await_future(fa));
+  auto b = aio::create_task(value_after(0.01, 2));
   std::vector<aio::Task<int>> tasks{b, a};
-  auto [done, pending] = co_await aio::wait(tasks, {.timeout = std::nullopt, .return_when = aio::FIRST_COMPLETED});
-  CO_ASSERT_EQ(done.size(), 1u);
+  // Named, not a structured binding: Clang 14 cannot capture those in AIO_ASSERT_*.
+  auto waited = co_await aio::wait(tasks, {.timeout = std::nullopt, .return_when = aio::FIRST_COMPLETED});
+  auto& done = waited.done;
+  auto& pending = waited.pending;
+  AIO_ASSERT_EQ(done.size(), 1u);
   EXPECT_TRUE(done[0] == b);
-  CO_ASSERT_EQ(pending.size(), 1u);
+  AIO_ASSERT_EQ(pending.size(), 1u);
   EXPECT_TRUE(pending[0] == a);
   EXPECT_FALSE(a.done());
   EXPECT_FALSE(a.cancelled());
@@ -177,8 +147,8 @@ AIO_TEST(Wait, FirstCompleted) {
 AIO_TEST(Wait, FirstCompletedReallyDone) {
   // test_wait_really_done: whatever is in `done` is really done, whatever is in
   // `pending` really is not.
-  auto a = aio::create_task(yields(1));
-  auto b = aio::create_task(yields(2));
+  auto a = aio::create_task(spin(1));
+  auto b = aio::create_task(spin(2));
   std::vector<aio::Task<void>> tasks{b, a};
   auto [done, pending] = co_await aio::wait(tasks, {.timeout = std::nullopt, .return_when = aio::FIRST_COMPLETED});
   EXPECT_TRUE(contains(done, a));
@@ -189,16 +159,19 @@ AIO_TEST(Wait, FirstCompletedReallyDone) {
 }
 
 AIO_TEST(Wait, FirstCompletedAlreadyDone) {
-  auto a = aio::create_task(sleep_ret(0, 1));
+  auto a = aio::create_task(value_after(0, 1));
   aio::Future<int> never;
-  auto b = aio::create_task(await_fut(never));
+  auto b = aio::create_task(await_future(never));
   co_await spin();
-  CO_ASSERT_TRUE(a.done());
+  AIO_ASSERT_TRUE(a.done());
   std::vector<aio::Task<int>> tasks{b, a};
-  auto [done, pending] = co_await aio::wait(tasks, {.timeout = std::nullopt, .return_when = aio::FIRST_COMPLETED});
-  CO_ASSERT_EQ(done.size(), 1u);
+  // Named, not a structured binding: Clang 14 cannot capture those in AIO_ASSERT_*.
+  auto waited = co_await aio::wait(tasks, {.timeout = std::nullopt, .return_when = aio::FIRST_COMPLETED});
+  auto& done = waited.done;
+  auto& pending = waited.pending;
+  AIO_ASSERT_EQ(done.size(), 1u);
   EXPECT_TRUE(done[0] == a);
-  CO_ASSERT_EQ(pending.size(), 1u);
+  AIO_ASSERT_EQ(pending.size(), 1u);
   EXPECT_TRUE(pending[0] == b);
   b.cancel();
   EXPECT_THROW(co_await b, aio::CancelledError);
@@ -210,15 +183,18 @@ AIO_TEST(Wait, FirstCompletedAlreadyDone) {
 AIO_TEST(Wait, FirstExceptionAlreadyFailed) {
   // test_wait_first_exception: the task already has an exception.
   aio::Future<int> fa;
-  auto a = aio::create_task(await_fut(fa));
+  auto a = aio::create_task(await_future(fa));
   auto b = aio::create_task(fail_now("err"));
   co_await aio::sleep(0);
-  CO_ASSERT_TRUE(b.done());
+  AIO_ASSERT_TRUE(b.done());
   std::vector<aio::Task<int>> tasks{b, a};
-  auto [done, pending] = co_await aio::wait(tasks, {.timeout = std::nullopt, .return_when = aio::FIRST_EXCEPTION});
-  CO_ASSERT_EQ(done.size(), 1u);
+  // Named, not a structured binding: Clang 14 cannot capture those in AIO_ASSERT_*.
+  auto waited = co_await aio::wait(tasks, {.timeout = std::nullopt, .return_when = aio::FIRST_EXCEPTION});
+  auto& done = waited.done;
+  auto& pending = waited.pending;
+  AIO_ASSERT_EQ(done.size(), 1u);
   EXPECT_TRUE(done[0] == b);
-  CO_ASSERT_EQ(pending.size(), 1u);
+  AIO_ASSERT_EQ(pending.size(), 1u);
   EXPECT_TRUE(pending[0] == a);
   EXPECT_THROW(b.result(), Boom);
   fa.set_result(1);
@@ -228,15 +204,18 @@ AIO_TEST(Wait, FirstExceptionAlreadyFailed) {
 AIO_TEST(Wait, FirstExceptionDuringTheWait) {
   // test_wait_first_exception_in_wait
   aio::Future<int> fa;
-  auto a = aio::create_task(await_fut(fa));
+  auto a = aio::create_task(await_future(fa));
   auto b = aio::create_task(fail_after(0.01, "err"));
   std::vector<aio::Task<int>> tasks{b, a};
   const double t0 = aio::get_running_loop().time();
-  auto [done, pending] = co_await aio::wait(tasks, {.timeout = std::nullopt, .return_when = aio::FIRST_EXCEPTION});
+  // Named, not a structured binding: Clang 14 cannot capture those in AIO_ASSERT_*.
+  auto waited = co_await aio::wait(tasks, {.timeout = std::nullopt, .return_when = aio::FIRST_EXCEPTION});
+  auto& done = waited.done;
+  auto& pending = waited.pending;
   EXPECT_GE(aio::get_running_loop().time() - t0, 0.009);
-  CO_ASSERT_EQ(done.size(), 1u);
+  AIO_ASSERT_EQ(done.size(), 1u);
   EXPECT_TRUE(done[0] == b);
-  CO_ASSERT_EQ(pending.size(), 1u);
+  AIO_ASSERT_EQ(pending.size(), 1u);
   EXPECT_TRUE(pending[0] == a);
   EXPECT_THROW(b.result(), Boom);
   fa.set_result(1);
@@ -244,8 +223,8 @@ AIO_TEST(Wait, FirstExceptionDuringTheWait) {
 }
 
 AIO_TEST(Wait, FirstExceptionWithoutAnyExceptionWaitsForAll) {
-  auto a = aio::create_task(sleep_ret(0.01, 1));
-  auto b = aio::create_task(sleep_ret(0.02, 2));
+  auto a = aio::create_task(value_after(0.01, 1));
+  auto b = aio::create_task(value_after(0.02, 2));
   std::vector<aio::Task<int>> tasks{a, b};
   auto [done, pending] = co_await aio::wait(tasks, {.timeout = std::nullopt, .return_when = aio::FIRST_EXCEPTION});
   EXPECT_EQ(done.size(), 2u);
@@ -260,8 +239,8 @@ aio::Coro<aio::WaitResult<int>> wait_first_exception(std::vector<aio::Task<int>>
 AIO_TEST(Wait, FirstExceptionIgnoresCancellation) {
   // asyncio's FIRST_EXCEPTION counts only tasks that raised, not cancelled ones.
   aio::Future<int> fa, fb;
-  auto a = aio::create_task(await_fut(fa));
-  auto b = aio::create_task(await_fut(fb));
+  auto a = aio::create_task(await_future(fa));
+  auto b = aio::create_task(await_future(fb));
   std::vector<aio::Task<int>> tasks{a, b};
   auto w = aio::create_task(wait_first_exception(tasks));
   co_await spin();
@@ -281,15 +260,18 @@ AIO_TEST(Wait, FirstExceptionIgnoresCancellation) {
 AIO_TEST(Wait, TimeoutReturnsPendingTasks) {
   // test_wait_with_timeout / test_wait_concurrent_complete
   aio::Future<int> fb;
-  auto a = aio::create_task(sleep_ret(0.01, 1));
-  auto b = aio::create_task(await_fut(fb));
+  auto a = aio::create_task(value_after(0.01, 1));
+  auto b = aio::create_task(await_future(fb));
   std::vector<aio::Task<int>> tasks{b, a};
   const double t0 = aio::get_running_loop().time();
-  auto [done, pending] = co_await aio::wait(tasks, {.timeout = 0.05});
+  // Named, not a structured binding: Clang 14 cannot capture those in AIO_ASSERT_*.
+  auto waited = co_await aio::wait(tasks, {.timeout = 0.05});
+  auto& done = waited.done;
+  auto& pending = waited.pending;
   EXPECT_GE(aio::get_running_loop().time() - t0, 0.049);
-  CO_ASSERT_EQ(done.size(), 1u);
+  AIO_ASSERT_EQ(done.size(), 1u);
   EXPECT_TRUE(done[0] == a);
-  CO_ASSERT_EQ(pending.size(), 1u);
+  AIO_ASSERT_EQ(pending.size(), 1u);
   EXPECT_TRUE(pending[0] == b);
   EXPECT_FALSE(b.done());
   EXPECT_FALSE(b.cancelled()) << "wait() never cancels";
@@ -300,8 +282,8 @@ AIO_TEST(Wait, TimeoutReturnsPendingTasks) {
 
 AIO_TEST(Wait, TimeoutWithFirstCompletedNobodyCompletes) {
   aio::Future<int> f1, f2;
-  auto a = aio::create_task(await_fut(f1));
-  auto b = aio::create_task(await_fut(f2));
+  auto a = aio::create_task(await_future(f1));
+  auto b = aio::create_task(await_future(f2));
   std::vector<aio::Task<int>> tasks{a, b};
   auto [done, pending] = co_await aio::wait(tasks, {.timeout = 0.01, .return_when = aio::FIRST_COMPLETED});
   EXPECT_TRUE(done.empty());
@@ -314,7 +296,7 @@ AIO_TEST(Wait, TimeoutWithFirstCompletedNobodyCompletes) {
 
 AIO_TEST(Wait, TimeoutZero) {
   aio::Future<int> f;
-  auto a = aio::create_task(await_fut(f));
+  auto a = aio::create_task(await_future(f));
   std::vector<aio::Task<int>> tasks{a};
   auto [done, pending] = co_await aio::wait(tasks, {.timeout = 0});
   EXPECT_TRUE(done.empty());
@@ -326,7 +308,7 @@ AIO_TEST(Wait, TimeoutZero) {
 
 AIO_TEST(Wait, TimeoutAsChronoDuration) {
   aio::Future<int> f;
-  auto a = aio::create_task(await_fut(f));
+  auto a = aio::create_task(await_future(f));
   std::vector<aio::Task<int>> tasks{a};
   const double t0 = aio::get_running_loop().time();
   auto r = co_await aio::wait(tasks, {.timeout = std::chrono::milliseconds(20)});
@@ -337,7 +319,7 @@ AIO_TEST(Wait, TimeoutAsChronoDuration) {
 }
 
 AIO_TEST(Wait, EverythingDoneBeforeTheTimeout) {
-  auto a = aio::create_task(sleep_ret(0.01, 1));
+  auto a = aio::create_task(value_after(0.01, 1));
   std::vector<aio::Task<int>> tasks{a};
   const double t0 = aio::get_running_loop().time();
   auto r = co_await aio::wait(tasks, {.timeout = 5.0});
@@ -348,7 +330,7 @@ AIO_TEST(Wait, EverythingDoneBeforeTheTimeout) {
 }
 
 AIO_TEST(Wait, InfiniteTimeout) {
-  auto a = aio::create_task(sleep_ret(0.001, 1));
+  auto a = aio::create_task(value_after(0.001, 1));
   std::vector<aio::Task<int>> tasks{a};
   auto r = co_await aio::wait(tasks, {.timeout = std::numeric_limits<double>::infinity()});
   EXPECT_EQ(r.done.size(), 1u);
@@ -358,7 +340,7 @@ AIO_TEST(Wait, InfiniteTimeout) {
 // Already-done tasks, and the empty vector.
 
 AIO_TEST(Wait, AllAlreadyDone) {
-  auto a = aio::create_task(sleep_ret(0, 1));
+  auto a = aio::create_task(value_after(0, 1));
   auto b = aio::create_task(fail_now("done already"));
   co_await spin();
   std::vector<aio::Task<int>> tasks{a, b};
@@ -380,11 +362,6 @@ AIO_TEST(Wait, EmptyVectorIsInvalidArgument) {
 
 // ---------------------------------------------------------------------------------------
 // Cancelling the waiter leaves the tasks running.
-
-aio::Coro<void> wait_then_prove(aio::Future<void> waiter, int* proof) {
-  co_await waiter;
-  *proof += 1;
-}
 
 aio::Coro<void> wait_on_task(aio::Task<void> t, int* proof, aio::WaitOptions opts) {
   std::vector<aio::Task<void>> tasks{t};

@@ -123,8 +123,8 @@ void EventLoop::destroy_pending_tasks() noexcept {
   // Tasks still pending can never run again. Destroy their coroutines first (their
   // awaiters unlink themselves from timers, futures and the backend), then drop them.
   std::vector<detail::TaskBase*> pending;
-  while (detail::TaskBase* t = tasks_.pop_front()) pending.push_back(t);
-  task_count_ = 0;
+  pending.swap(tasks_);
+  for (detail::TaskBase* t : pending) t->registry_index_ = detail::TaskBase::kUnregistered;
   for (detail::TaskBase* t : pending) {
     if (debug_) log_line("Task was destroyed but it is pending: " + t->describe());
     t->destroy_root();

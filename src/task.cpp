@@ -8,11 +8,23 @@
 namespace aio::detail {
 
 namespace {
-std::atomic<std::uint32_t> next_task_id{1};
+std::atomic<std::uint32_t> next_task_id_block{1};
+
+// Task ids ("Task-N") are unique per process. Each thread takes them in blocks, so that
+// creating a task costs no atomic read-modify-write.
+std::uint32_t new_task_id() noexcept {
+  constexpr std::uint32_t kBlock = 1024;
+  thread_local std::uint32_t next = 0, end = 0;
+  if (next == end) {
+    next = next_task_id_block.fetch_add(kBlock, std::memory_order_relaxed);
+    end = next + kBlock;
+  }
+  return next++;
 }
+}  // namespace
 
 TaskBase::TaskBase(EventLoop* loop, std::string name)
-    : FutureCore(loop), id_(next_task_id.fetch_add(1, std::memory_order_relaxed)) {
+    : FutureCore(loop), id_(new_task_id()) {
   run_fn = &TaskBase::run_step;
   if (!name.empty()) extras().name = std::move(name);
 }
@@ -94,10 +106,8 @@ void TaskBase::step() noexcept {
     }
   }
   ctx.task = outer;
-  if (done() && ListNode::linked()) {
-    EventLoop& l = *loop();
-    l.tasks_.erase(this);
-    --l.task_count_;
+  if (done() && registry_index_ != kUnregistered) {
+    LoopAccess::untrack_task(*loop(), this);
     release();  // the loop's reference
   }
   release();
@@ -128,10 +138,19 @@ TaskBase& require_task(const char* what) {
                    "create_task() or loop.run_until_complete()");
 }
 
-void LoopAccess::track_task(EventLoop& loop, TaskBase* t) noexcept {
+void LoopAccess::track_task(EventLoop& loop, TaskBase* t) {
+  t->registry_index_ = static_cast<std::uint32_t>(loop.tasks_.size());
   loop.tasks_.push_back(t);
-  ++loop.task_count_;
   loop.ready_.push(t);
+}
+
+void LoopAccess::untrack_task(EventLoop& loop, TaskBase* t) noexcept {
+  std::uint32_t i = t->registry_index_;
+  TaskBase* last = loop.tasks_.back();
+  loop.tasks_[i] = last;
+  last->registry_index_ = i;
+  loop.tasks_.pop_back();
+  t->registry_index_ = TaskBase::kUnregistered;
 }
 
 }  // namespace aio::detail

@@ -141,8 +141,8 @@ class EventLoop {
   detail::ReadyQueue ready_;
   detail::TimerHeap timers_;
   std::unique_ptr<detail::IoBackend> backend_;
-  detail::IntrusiveList<detail::TaskBase> tasks_;  // every task not yet done
-  std::size_t task_count_ = 0;
+  // Every task not yet done; each knows its index, so removal is a swap with the last.
+  std::vector<detail::TaskBase*> tasks_;
 
   std::mutex threadsafe_mutex_;
   std::vector<std::function<void()>> threadsafe_queue_;
@@ -188,9 +188,10 @@ struct LoopAccess {
     return TimerHandle(loop.schedule_timer(make_callback(&loop, std::forward<F>(fn)), when_ns));
   }
   static IoBackend& backend(EventLoop& loop) noexcept { return *loop.backend_; }
-  static void track_task(EventLoop& loop, TaskBase* t) noexcept;
+  static void track_task(EventLoop& loop, TaskBase* t);
   static void check_open(const EventLoop& loop, const char* what) { loop.check_open(what); }
-  static std::size_t task_count(const EventLoop& loop) noexcept { return loop.task_count_; }
+  static std::size_t task_count(const EventLoop& loop) noexcept { return loop.tasks_.size(); }
+  static void untrack_task(EventLoop& loop, TaskBase* t) noexcept;
   /// Destroys the coroutines of every task still pending (the loop is closing).
   static void destroy_pending_tasks(EventLoop& loop) noexcept { loop.destroy_pending_tasks(); }
   /// Async-signal-safe: makes the loop run its interrupt hook soon.
@@ -200,7 +201,7 @@ struct LoopAccess {
   }
   template <class F>
   static void for_each_task(EventLoop& loop, F&& f) {
-    loop.tasks_.for_each(std::forward<F>(f));
+    for (TaskBase* t : std::vector<TaskBase*>(loop.tasks_)) f(t);  // f may end tasks
   }
 };
 

@@ -181,7 +181,12 @@ Task<T> EventLoop::create_task(Coro<T> coro, std::string name) {
   if (coro.started()) throw UsageError("create_task: this Coro was already awaited; a Coro runs once");
   auto* state = new detail::TaskState<T>(this, std::move(coro), std::move(name));
   Task<T> task(state);  // the handle's reference; the loop keeps the creation one
-  detail::LoopAccess::track_task(*this, state);
+  try {
+    detail::LoopAccess::track_task(*this, state);
+  } catch (...) {
+    state->release();
+    throw;
+  }
   return task;
 }
 

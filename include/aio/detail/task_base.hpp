@@ -26,7 +26,7 @@ struct Suspension {
   ~Suspension() = default;
 };
 
-class TaskBase : public FutureCore, public Runnable, public ListNode {
+class TaskBase : public FutureCore, public Runnable {
  public:
   TaskBase(EventLoop* loop, std::string name);
   ~TaskBase() override;
@@ -69,12 +69,16 @@ class TaskBase : public FutureCore, public Runnable, public ListNode {
 
   std::string take_cancel_message() noexcept;
 
+  static constexpr std::uint32_t kUnregistered = 0xffffffffu;
+
   Suspension* waiting_on_ = nullptr;
   int cancel_requests_ = 0;
-  std::uint32_t id_;  // the N of the default name "Task-N"
+  std::uint32_t id_;                              // the N of the default name "Task-N"
+  std::uint32_t registry_index_ = kUnregistered;  // place in the loop's list of live tasks
   bool must_cancel_ = false;
   bool started_ = false;
   friend class aio::EventLoop;
+  friend struct LoopAccess;
 };
 
 /// The task whose step is running, or null.

@@ -103,10 +103,14 @@ int main(int argc, char** argv) {
     return 2;
   }
   double v;
-  if (bench == "task") v = aio::run(bench_task(n));
-  else if (bench == "sleep0") v = aio::run(bench_sleep0(n));
-  else if (bench == "gather") v = aio::run(bench_gather(n));
-  else if (bench == "memory") v = aio::run(bench_memory(n));
+  if (bench == "task")
+    v = aio::run(bench_task(n));
+  else if (bench == "sleep0")
+    v = aio::run(bench_sleep0(n));
+  else if (bench == "gather")
+    v = aio::run(bench_gather(n));
+  else if (bench == "memory")
+    v = aio::run(bench_memory(n));
   else {
     std::fprintf(stderr, "unknown benchmark '%s'\n", bench.c_str());
     return 2;

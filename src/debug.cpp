@@ -35,8 +35,9 @@ void report_never_awaited(const char* name) noexcept {
 void throw_bad_coro_await(bool empty) {
   if (empty)
     throw UsageError("co_await on an empty Coro: it was moved from or handed to a task; await the task instead");
-  throw UsageError("co_await on a Coro that was already awaited: a Coro runs once; to await a result from "
-                   "several places, wrap it in aio::create_task() and await the task");
+  throw UsageError(
+      "co_await on a Coro that was already awaited: a Coro runs once; to await a result from "
+      "several places, wrap it in aio::create_task() and await the task");
 }
 
 }  // namespace aio::detail

@@ -21,8 +21,9 @@ std::string FutureCore::describe() const { return "Future"; }
 
 void FutureCore::throw_if_done(const char* what) const {
   if (done())
-    throw InvalidStateError(std::string(what) + ": the future is already done (its result, exception or "
-                                                "cancellation was set before; check done() first)");
+    throw InvalidStateError(std::string(what) +
+                            ": the future is already done (its result, exception or "
+                            "cancellation was set before; check done() first)");
 }
 
 void FutureCore::rethrow_if_not_ok(const char* what) {
@@ -133,8 +134,9 @@ void FutureCore::report_unretrieved() noexcept {
 
 EventLoop& loop_for_new_future() {
   if (!tls_run.loop)
-    throw UsageError("aio::Future: a default-constructed Future needs a running loop; "
-                     "use loop.create_future<T>() or Future<T>(loop) outside one");
+    throw UsageError(
+        "aio::Future: a default-constructed Future needs a running loop; "
+        "use loop.create_future<T>() or Future<T>(loop) outside one");
   return *tls_run.loop;
 }
 

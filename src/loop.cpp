@@ -63,8 +63,7 @@ void run_loop_until(EventLoop& loop, FutureCore* core) {
     throw;
   }
   FutureCore::remove_waiter(&stopper);
-  if (!core->done())
-    throw Error("run_until_complete: the event loop was stopped before the task completed");
+  if (!core->done()) throw Error("run_until_complete: the event loop was stopped before the task completed");
 }
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop
@@ -144,7 +143,8 @@ std::int64_t EventLoop::now_ns() const noexcept {
 std::string_view EventLoop::backend_name() const noexcept { return backend_->name(); }
 
 void EventLoop::check_open(const char* what) const {
-  if (closed_) throw UsageError(std::string(what) + ": the event loop is closed; create a new EventLoop (or use aio::run)");
+  if (closed_)
+    throw UsageError(std::string(what) + ": the event loop is closed; create a new EventLoop (or use aio::run)");
 }
 
 detail::CallbackCore* EventLoop::schedule_callback(detail::CallbackCore* cb) {

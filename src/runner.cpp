@@ -18,10 +18,14 @@ LoopOptions loop_options_for_run(const RunOptions& opts, bool& debug) {
   if (const char* d = std::getenv("AIO_DEBUG"); d && *d) debug = std::string(d) != "0";
   if (const char* b = std::getenv("AIO_BACKEND"); b && *b) {
     std::string v(b);
-    if (v == "epoll") lo.backend = Backend::epoll;
-    else if (v == "io_uring") lo.backend = Backend::io_uring;
-    else if (v == "auto" || v == "automatic") lo.backend = Backend::automatic;
-    else throw std::invalid_argument("AIO_BACKEND='" + v + "': expected epoll, io_uring or automatic");
+    if (v == "epoll")
+      lo.backend = Backend::epoll;
+    else if (v == "io_uring")
+      lo.backend = Backend::io_uring;
+    else if (v == "auto" || v == "automatic")
+      lo.backend = Backend::automatic;
+    else
+      throw std::invalid_argument("AIO_BACKEND='" + v + "': expected epoll, io_uring or automatic");
   }
   return lo;
 }
@@ -55,7 +59,8 @@ bool in_main_thread() { return ::syscall(SYS_gettid) == ::getpid(); }
 SigintGuard::SigintGuard(EventLoop& loop, TaskRef main) : loop_(loop) {
   if (!in_main_thread()) return;
   struct sigaction current {};
-  if (::sigaction(SIGINT, nullptr, &current) != 0 || current.sa_handler != SIG_DFL) return;  // the user's own handler wins
+  if (::sigaction(SIGINT, nullptr, &current) != 0 || current.sa_handler != SIG_DFL)
+    return;  // the user's own handler wins
   EventLoop* expected = nullptr;
   if (!sigint_loop.compare_exchange_strong(expected, &loop)) return;
   LoopAccess::set_interrupt_hook(loop, [this, main]() mutable {

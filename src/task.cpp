@@ -23,8 +23,7 @@ std::uint32_t new_task_id() noexcept {
 }
 }  // namespace
 
-TaskBase::TaskBase(EventLoop* loop, std::string name)
-    : FutureCore(loop), id_(new_task_id()) {
+TaskBase::TaskBase(EventLoop* loop, std::string name) : FutureCore(loop), id_(new_task_id()) {
   run_fn = &TaskBase::run_step;
   if (!name.empty()) extras().name = std::move(name);
 }
@@ -54,8 +53,10 @@ bool TaskBase::cancel(std::string msg) {
     if (waiting->cancel_wait(msg)) return true;
   }
   must_cancel_ = true;
-  if (!msg.empty()) extras().cancel_message = std::move(msg);
-  else if (extras_) extras_->cancel_message.clear();
+  if (!msg.empty())
+    extras().cancel_message = std::move(msg);
+  else if (extras_)
+    extras_->cancel_message.clear();
   return true;
 }
 

@@ -71,10 +71,9 @@ AIO_TEST(AsCompleted, ResultsInCompletionOrder) {
 }
 
 AIO_TEST(AsCompleted, DeterministicCompletionOrder) {
-  std::vector<aio::Task<std::string>> tasks{aio::create_task(after_spins(4, "fourth")),
-                                            aio::create_task(after_spins(1, "first")),
-                                            aio::create_task(after_spins(3, "third")),
-                                            aio::create_task(after_spins(2, "second"))};
+  std::vector<aio::Task<std::string>> tasks{
+      aio::create_task(after_spins(4, "fourth")), aio::create_task(after_spins(1, "first")),
+      aio::create_task(after_spins(3, "third")), aio::create_task(after_spins(2, "second"))};
   auto ac = aio::as_completed(tasks);
   EXPECT_EQ(ac.size(), 4u);
   std::vector<std::string> values;
@@ -111,7 +110,8 @@ AIO_TEST(AsCompleted, CancelledTaskRaisesCancelledErrorAtItsStep) {
     }
   }
   AIO_ASSERT_EQ(seen.size(), 2u);
-  EXPECT_TRUE((seen == std::vector<std::string>{"2", "cancelled"}) || (seen == std::vector<std::string>{"cancelled", "2"}));
+  EXPECT_TRUE((seen == std::vector<std::string>{"2", "cancelled"}) ||
+              (seen == std::vector<std::string>{"cancelled", "2"}));
   EXPECT_EQ(aio::current_task()->cancelling(), 0) << "the awaiting task itself was not cancelled";
 }
 
@@ -154,7 +154,8 @@ AIO_TEST(AsCompleted, CoroutineTasksOnTheRunningLoop) {
 AIO_TEST(AsCompleted, ReverseWait) {
   // test_as_completed_reverse_wait: whichever step is awaited first gets the first
   // result to complete.
-  std::vector<aio::Task<std::string>> tasks{aio::create_task(after_spins(1, "a")), aio::create_task(after_spins(4, "b"))};
+  std::vector<aio::Task<std::string>> tasks{aio::create_task(after_spins(1, "a")),
+                                            aio::create_task(after_spins(4, "b"))};
   auto ac = aio::as_completed(tasks);
   auto it = ac.begin();
   auto& first = *it;
@@ -407,7 +408,9 @@ AIO_TEST(Shield, OfACoroutine) {
   EXPECT_EQ(proof, 1);
 }
 
-aio::Coro<std::tuple<int, int>> gather2(aio::Future<int> a, aio::Future<int> b) { co_return co_await aio::gather(a, b); }
+aio::Coro<std::tuple<int, int>> gather2(aio::Future<int> a, aio::Future<int> b) {
+  co_return co_await aio::gather(a, b);
+}
 
 aio::Coro<std::tuple<int, int>> await_shielded_gather(aio::Task<std::tuple<int, int>> parent) {
   co_return co_await aio::shield(parent);

@@ -48,7 +48,8 @@ aio::Coro<std::int64_t> recv_some(IoHandle& h, std::string& out, std::size_t n) 
 aio::Coro<std::int64_t> send_all(IoHandle& h, std::string_view data) {
   std::size_t sent = 0;
   while (sent < data.size()) {
-    std::int64_t r = co_await IoAwaiter(h, make_op(IoKind::send, const_cast<char*>(data.data() + sent), data.size() - sent));
+    std::int64_t r =
+        co_await IoAwaiter(h, make_op(IoKind::send, const_cast<char*>(data.data() + sent), data.size() - sent));
     if (r < 0) co_return r;
     sent += static_cast<std::size_t>(r);
   }

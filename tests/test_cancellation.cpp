@@ -60,7 +60,6 @@ class Watchdog {
   aio::TimerHandle handle_;
 };
 
-
 // --- CancelledError is not a std::exception ---------------------------------------------
 
 static_assert(!std::is_base_of_v<std::exception, aio::CancelledError>,
@@ -1048,9 +1047,9 @@ struct Guard {
 
 /// The shared state of one run of the victim coroutine.
 struct Victim {
-  int k = 0;               // cancel at the k-th suspension (1-based)
-  int suspensions = 0;     // suspensions announced so far
-  Counters guards;         // RAII objects in the victim's frames
+  int k = 0;            // cancel at the k-th suspension (1-based)
+  int suspensions = 0;  // suspensions announced so far
+  Counters guards;      // RAII objects in the victim's frames
   aio::Future<void> reached;
   std::vector<aio::Task<int>> children;
   bool finished = false;
@@ -1141,7 +1140,7 @@ aio::Coro<int> victim(Victim& v) {
   }
   total += co_await leaf_sleep(v);  // 5: inside a nested Coro
   total += co_await middle(v);      // 6, 7: two levels down (future, then sleep)
-  {  // 8: a sub-task that awaits a future
+  {                                 // 8: a sub-task that awaits a future
     Guard g(v.guards);
     aio::Task<int> t = aio::create_task(sub_future());
     v.children.push_back(t);

@@ -10,27 +10,21 @@ aio::Coro<int> add(int a, int b) {
   co_return a + b + x - 42;
 }
 
-TEST(Coro, RunReturnsValue) {
-  EXPECT_EQ(aio::run(add(1, 2)), 3);
-}
+TEST(Coro, RunReturnsValue) { EXPECT_EQ(aio::run(add(1, 2)), 3); }
 
 aio::Coro<void> thrower() {
   throw std::runtime_error("boom");
   co_return;
 }
 
-TEST(Coro, ExceptionPropagates) {
-  EXPECT_THROW(aio::run(thrower()), std::runtime_error);
-}
+TEST(Coro, ExceptionPropagates) { EXPECT_THROW(aio::run(thrower()), std::runtime_error); }
 
 aio::Coro<int> deep(int n) {
   if (n == 0) co_return 0;
   co_return 1 + co_await deep(n - 1);
 }
 
-TEST(Coro, MillionNestedAwaitsDoNotOverflow) {
-  EXPECT_EQ(aio::run(deep(1'000'000)), 1'000'000);
-}
+TEST(Coro, MillionNestedAwaitsDoNotOverflow) { EXPECT_EQ(aio::run(deep(1'000'000)), 1'000'000); }
 
 aio::Coro<long> sequential(long n) {
   long sum = 0;
@@ -38,9 +32,7 @@ aio::Coro<long> sequential(long n) {
   co_return sum;
 }
 
-TEST(Coro, TenMillionSequentialAwaits) {
-  EXPECT_EQ(aio::run(sequential(10'000'000)), 420'000'000L);
-}
+TEST(Coro, TenMillionSequentialAwaits) { EXPECT_EQ(aio::run(sequential(10'000'000)), 420'000'000L); }
 
 aio::Coro<void> sleeper() {
   double t0 = aio::get_running_loop().time();

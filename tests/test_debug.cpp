@@ -37,13 +37,10 @@ namespace {
 
 using namespace std::chrono_literals;
 
-
 // --- coroutine never awaited ------------------------------------------------------------------
 
 aio::Coro<void> drop_a_coroutine() {
-  {
-    aio::Coro<int> forgotten = aio_debug_test_forgotten_coroutine(1);
-  }  // destroyed without ever running
+  { aio::Coro<int> forgotten = aio_debug_test_forgotten_coroutine(1); }  // destroyed without ever running
   co_return;
 }
 
@@ -177,8 +174,8 @@ AIO_TEST(DebugNeverRetrieved, NotReportedOnceRetrieved) {
     EXPECT_TRUE(cancelled.cancelled());
   }
   co_await aio::sleep(0);
-  EXPECT_TRUE(h.contexts.empty()) << h.contexts.size() << " report(s), first: "
-                                  << (h.contexts.empty() ? "" : h.contexts[0].message);
+  EXPECT_TRUE(h.contexts.empty()) << h.contexts.size()
+                                  << " report(s), first: " << (h.contexts.empty() ? "" : h.contexts[0].message);
 }
 
 // --- slow callbacks and steps ------------------------------------------------------------------
@@ -210,8 +207,8 @@ TEST(DebugSlowCallback, SlowTaskStepIsLoggedWithTheTaskName) {
     EXPECT_NE(l.find("took"), std::string::npos) << l;
     EXPECT_NE(l.find("seconds"), std::string::npos) << l;
   }
-  EXPECT_GT(took.size(), task_lines.size()) << "the slow plain callback was not logged: "
-                                            << ::testing::PrintToString(log.lines);
+  EXPECT_GT(took.size(), task_lines.size())
+      << "the slow plain callback was not logged: " << ::testing::PrintToString(log.lines);
 }
 
 TEST(DebugSlowCallback, NotLoggedWhenDebugIsOff) {

@@ -416,9 +416,7 @@ AIO_TEST(FutureDoneCallback, InvokedOnSetException) {
 AIO_TEST(FutureDoneCallback, InvokedOnCancel) {
   std::vector<std::string> bag;
   aio::Future<int> f;
-  f.add_done_callback([&](aio::Future<int>& g) {
-    bag.push_back(g.cancelled() ? "cancelled" : "not cancelled");
-  });
+  f.add_done_callback([&](aio::Future<int>& g) { bag.push_back(g.cancelled() ? "cancelled" : "not cancelled"); });
   f.cancel();
   EXPECT_TRUE(bag.empty());
   co_await run_briefly();
@@ -623,9 +621,7 @@ AIO_TEST(FutureDoneCallback, CallbacksRunOnTheLoopNotInsideTheSetter) {
 AIO_TEST(FutureNeverRetrieved, AbandonedPendingFutureIsNotReported) {
   HandlerLog log;
   log.install();
-  {
-    aio::Future<int> f;
-  }
+  { aio::Future<int> f; }
   co_await run_briefly();
   EXPECT_TRUE(log.contexts.empty());
 }

@@ -73,8 +73,8 @@ aio::Coro<std::tuple<int, int, int>> gather_coros3(aio::Future<int> a, aio::Futu
 }
 
 aio::Coro<std::tuple<aio::Outcome<int>, aio::Outcome<int>, aio::Outcome<int>>> gather_outcomes3(aio::Future<int> a,
-                                                                                               aio::Future<int> b,
-                                                                                               aio::Future<int> c) {
+                                                                                                aio::Future<int> b,
+                                                                                                aio::Future<int> c) {
   co_return co_await aio::gather(aio::return_exceptions, a, b, c);
 }
 
@@ -130,8 +130,8 @@ AIO_TEST(Gather, ReturnExceptionsAllSucceed) {
 
 AIO_TEST(Gather, ResultsInArgumentOrderWhenCompletingInReverse) {
   std::vector<int> completed;
-  auto r = co_await aio::gather(after_spins(3, 1, &completed), after_spins(2, 2, &completed),
-                                after_spins(1, 3, &completed));
+  auto r =
+      co_await aio::gather(after_spins(3, 1, &completed), after_spins(2, 2, &completed), after_spins(1, 3, &completed));
   EXPECT_EQ(r, std::make_tuple(1, 2, 3));
   EXPECT_EQ(completed, (std::vector<int>{3, 2, 1}));
 }

@@ -82,11 +82,9 @@ struct Recorder {
 TEST(CallSoon, PassesArguments) {
   aio::EventLoop loop;
   std::vector<std::string> results;
-  loop.call_soon(
-      [&](const std::string& a, const std::string& b, int n) {
-        results.push_back(a + " " + b + " " + std::to_string(n));
-      },
-      std::string("hello"), std::string("world"), 3);
+  loop.call_soon([&](const std::string& a, const std::string& b,
+                     int n) { results.push_back(a + " " + b + " " + std::to_string(n)); },
+                 std::string("hello"), std::string("world"), 3);
   Recorder r;
   loop.call_soon(&Recorder::method, &r, 7, std::string("seven"));
   loop.call_soon([&] { loop.stop(); });
@@ -492,9 +490,8 @@ TEST(ExceptionHandler, EmptyHandlerRestoresTheDefault) {
 TEST(ExceptionHandler, BrokenHandlerFallsBackToTheDefault) {  // test_set_exc_handler_broken
   LogCapture log;
   aio::EventLoop loop;
-  loop.set_exception_handler([](aio::EventLoop&, const aio::ExceptionContext&) {
-    throw std::logic_error("handler is broken");
-  });
+  loop.set_exception_handler(
+      [](aio::EventLoop&, const aio::ExceptionContext&) { throw std::logic_error("handler is broken"); });
   loop.call_soon([] { throw std::runtime_error("original"); });
   loop.call_soon([&] { loop.stop(); });
   loop.run_forever();

@@ -26,10 +26,18 @@ struct Tracker {
 aio::Coro<void> leaf_step(aio::Future<int> fut, int kind) {
   Tracker t;
   switch (kind % 4) {
-    case 0: co_await aio::sleep(0); break;
-    case 1: co_await aio::sleep(0.0005); break;
-    case 2: (void)co_await fut; break;
-    case 3: (void)co_await aio::create_task(one()); break;
+    case 0:
+      co_await aio::sleep(0);
+      break;
+    case 1:
+      co_await aio::sleep(0.0005);
+      break;
+    case 2:
+      (void)co_await fut;
+      break;
+    case 3:
+      (void)co_await aio::create_task(one());
+      break;
   }
 }
 
@@ -68,9 +76,7 @@ AIO_TEST(Stress, MillionTasksParkedOnOneFutureAllWake) {
   EXPECT_EQ(sum, 2'000'000);
 }
 
-AIO_TEST(Stress, MillionNestedAwaits) {
-  EXPECT_EQ(co_await nested(1'000'000), 1'000'000);
-}
+AIO_TEST(Stress, MillionNestedAwaits) { EXPECT_EQ(co_await nested(1'000'000), 1'000'000); }
 
 AIO_TEST(Stress, CancellationAtEveryStepLeavesNothingBehind) {
   // For every k, cancel the coroutine right after its k-th completed step; the task must

@@ -547,7 +547,8 @@ aio::Coro<void> await_in_own_task(LateCrashState& s) {
 AIO_TEST(TaskGroup, ChildFailsWhileBodyHandlesOutsideCancel) {
   for (bool via_inner_task : {false, true}) {  // test_taskgroup_15, test_taskgroup_16
     LateCrashState s;
-    aio::Task<void> r = via_inner_task ? aio::create_task(await_in_own_task(s)) : aio::create_task(late_crash_runner(s));
+    aio::Task<void> r =
+        via_inner_task ? aio::create_task(await_in_own_task(s)) : aio::create_task(late_crash_runner(s));
     co_await s.body_waiting;
     EXPECT_FALSE(r.done());
     r.cancel();
@@ -751,8 +752,7 @@ AIO_TEST(TaskGroup, RefusedCoroutineIsNotReportedAsNeverAwaited) {
   }));
   EXPECT_TRUE(exception_as<aio::ExceptionGroup>(e).has_value());
   EXPECT_TRUE(usage_error);
-  for (const std::string& line : log)
-    EXPECT_EQ(line.find("never awaited"), std::string::npos) << "logged: " << line;
+  for (const std::string& line : log) EXPECT_EQ(line.find("never awaited"), std::string::npos) << "logged: " << line;
 }
 
 // test_cancels_task_if_created_during_creation (gh-128550)

@@ -144,9 +144,13 @@ TEST(TaskPlain, StopWhileRunUntilComplete) {
 
 // A Task is not a promise that outsiders can resolve (test_task_set_methods).
 template <class T>
-concept HasSetResult = requires(T t) { t.set_result(1); };
+concept HasSetResult = requires(T t) {
+  t.set_result(1);
+};
 template <class T>
-concept HasSetException = requires(T t) { t.set_exception(std::exception_ptr{}); };
+concept HasSetException = requires(T t) {
+  t.set_exception(std::exception_ptr{});
+};
 static_assert(!HasSetResult<aio::Task<int>>);
 static_assert(!HasSetException<aio::Task<int>>);
 static_assert(HasSetResult<aio::Future<int>>);

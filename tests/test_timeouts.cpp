@@ -377,8 +377,10 @@ AIO_TEST(WaitFor, CancelledWhileTheInnerIgnoresCancellation) {
   std::vector<aio::Task<void>> tasks{waitfortask};
   (void)co_await aio::wait(tasks);
   EXPECT_TRUE(exited);
-  if (waitfortask.cancelled()) SUCCEED();
-  else (void)waitfortask.exception();
+  if (waitfortask.cancelled())
+    SUCCEED();
+  else
+    (void)waitfortask.exception();
 }
 
 AIO_TEST(WaitFor, TimeoutWhileTheInnerIgnoresCancellation) {

@@ -33,7 +33,6 @@ using namespace aio_test;
 // Note: `{.return_when = ...}` alone trips GCC 12's -Wmissing-field-initializers
 // (WaitOptions::timeout has no default member initializer), hence the explicit nullopt.
 
-
 namespace {
 
 aio::Coro<int> fail_now(std::string what) {

@@ -26,8 +26,8 @@ void run_in_loop(benchmark::State& state, F body) {
       }
       co_await body();
     }
-    state.counters["allocs/op"] = benchmark::Counter(static_cast<double>(allocations() - allocs_before),
-                                                     benchmark::Counter::kAvgIterations);
+    state.counters["allocs/op"] =
+        benchmark::Counter(static_cast<double>(allocations() - allocs_before), benchmark::Counter::kAvgIterations);
   }());
 }
 

@@ -39,9 +39,7 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-double elapsed_ns(Clock::time_point t0) {
-  return std::chrono::duration<double, std::nano>(Clock::now() - t0).count();
-}
+double elapsed_ns(Clock::time_point t0) { return std::chrono::duration<double, std::nano>(Clock::now() - t0).count(); }
 
 long rss_bytes() {
   long size = 0, resident = 0;
@@ -63,8 +61,7 @@ awaitable<void> bench_task(long n, double& out) {
   for (long i = 0, warm = std::min(n / 10, 10000L); i < warm; ++i)
     sum += co_await asio::co_spawn(ex, trivial(), use_awaitable);
   auto t0 = Clock::now();
-  for (long i = 0; i < n; ++i)
-    sum += co_await asio::co_spawn(ex, trivial(), use_awaitable);
+  for (long i = 0; i < n; ++i) sum += co_await asio::co_spawn(ex, trivial(), use_awaitable);
   out = elapsed_ns(t0) / double(n);
   g_sink = sum;
 }
@@ -86,8 +83,7 @@ awaitable<void> gather_once(long n) {
   auto ex = co_await asio::this_coro::executor;
   asio::steady_timer done(ex, asio::steady_timer::time_point::max());
   long remaining = n;
-  for (long i = 0; i < n; ++i)
-    asio::co_spawn(ex, gather_child(remaining, done), asio::detached);
+  for (long i = 0; i < n; ++i) asio::co_spawn(ex, gather_child(remaining, done), asio::detached);
   // Single-threaded: nothing runs between this check and the wait starting.
   if (remaining > 0) {
     boost::system::error_code ec;
@@ -117,8 +113,7 @@ awaitable<void> bench_memory(long n, double& out) {
   asio::steady_timer release(ex, asio::steady_timer::time_point::max());
   long started = 0;
   long before = rss_bytes();
-  for (long i = 0; i < n; ++i)
-    asio::co_spawn(ex, mem_waiter(started, release), asio::detached);
+  for (long i = 0; i < n; ++i) asio::co_spawn(ex, mem_waiter(started, release), asio::detached);
   // co_spawn defers the first resumption; yield until all have suspended.
   while (started < n) co_await asio::post(ex, use_awaitable);
   long after = rss_bytes();

@@ -73,8 +73,10 @@ class AsCompleted {
       nodes_[i].owner = this;
       nodes_[i].index = i;
       nodes_[i].on_done = &on_done;
-      if (tasks_[i].done()) finished_.push_back(i);
-      else tasks_[i].core()->add_waiter(&nodes_[i]);
+      if (tasks_[i].done())
+        finished_.push_back(i);
+      else
+        tasks_[i].core()->add_waiter(&nodes_[i]);
     }
   }
   AsCompleted(const AsCompleted&) = delete;

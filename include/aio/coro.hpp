@@ -80,10 +80,8 @@ struct Promise : PromiseBase {
   Coro<T> get_return_object() noexcept;
   void unhandled_exception() noexcept { result.set_exception(std::current_exception()); }
   template <class U = T>
-    requires std::is_convertible_v<U&&, T>
-  void return_value(U&& v) {
-    result.set_value(std::forward<U>(v));
-  }
+  requires std::is_convertible_v<U&&, T>
+  void return_value(U&& v) { result.set_value(std::forward<U>(v)); }
   value_t<T> take() { return std::move(result).value(); }
 };
 

@@ -94,8 +94,7 @@ class IncompleteReadError : public Error {
 /// The separator was not found within the stream's limit; the data stays in the buffer.
 class LimitOverrunError : public Error {
  public:
-  LimitOverrunError(const std::string& message, std::size_t consumed)
-      : Error(message), consumed_(consumed) {}
+  LimitOverrunError(const std::string& message, std::size_t consumed) : Error(message), consumed_(consumed) {}
   std::size_t consumed() const noexcept { return consumed_; }
 
  private:

@@ -60,20 +60,14 @@ class Future {
 
   /// Sets the result and wakes the awaiters. InvalidStateError if already done.
   template <class U = Value>
-    requires(!std::is_void_v<T> && std::is_constructible_v<Value, U &&>)
-  void set_result(U&& value) {
+  requires(!std::is_void_v<T> && std::is_constructible_v<Value, U&&>) void set_result(U&& value) {
     state_->set_value(std::forward<U>(value));
   }
-  void set_result()
-    requires std::is_void_v<T>
-  {
-    state_->set_value();
-  }
+  void set_result() requires std::is_void_v<T> { state_->set_value(); }
   /// Sets an exception (a CancelledError makes it cancelled). InvalidStateError if done.
   void set_exception(std::exception_ptr e) { state_->set_exception_core(std::move(e), "Future.set_exception"); }
   template <class E>
-    requires(!std::is_same_v<std::decay_t<E>, std::exception_ptr>)
-  void set_exception(E&& e) {
+  requires(!std::is_same_v<std::decay_t<E>, std::exception_ptr>) void set_exception(E&& e) {
     set_exception(std::make_exception_ptr(std::forward<E>(e)));
   }
 
@@ -103,7 +97,9 @@ class Future {
   std::size_t remove_done_callback(std::uint64_t id) { return state_->remove_done_callback_core(id); }
 
   /// Suspends until done; returns the result or throws like result().
-  detail::CoreAwaiter<State, T> operator co_await() const noexcept { return detail::CoreAwaiter<State, T>(state_.get()); }
+  detail::CoreAwaiter<State, T> operator co_await() const noexcept {
+    return detail::CoreAwaiter<State, T>(state_.get());
+  }
 
   friend bool operator==(const Future& a, const Future& b) noexcept { return a.state_ == b.state_; }
 

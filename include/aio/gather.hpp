@@ -59,8 +59,10 @@ class GatherWait : public MultiWait {
   /// seen in completion order even before the gather is awaited.
   void observe_children() noexcept {
     for (Child& c : children_) {
-      if (c.core->done()) child_finished(c);
-      else c.core->add_waiter(&c);
+      if (c.core->done())
+        child_finished(c);
+      else
+        c.core->add_waiter(&c);
     }
     if (children_.empty()) finish();
   }
@@ -105,10 +107,12 @@ class GatherTuple final : public GatherWait {
   using Result = std::conditional_t<kReturnExceptions, std::tuple<Outcome<value_t<Ts>>...>, std::tuple<value_t<Ts>...>>;
 
   explicit GatherTuple(std::tuple<Task<Ts>...> tasks) : GatherWait(kReturnExceptions), tasks_(std::move(tasks)) {
-    std::apply([this](auto&... t) {
-      std::size_t i = 0;
-      ((nodes_[i++].core = t.core()), ...);
-    }, tasks_);
+    std::apply(
+        [this](auto&... t) {
+          std::size_t i = 0;
+          ((nodes_[i++].core = t.core()), ...);
+        },
+        tasks_);
     bind(nodes_);
     observe_children();
   }
@@ -116,10 +120,14 @@ class GatherTuple final : public GatherWait {
 
   Result await_resume() {
     GatherWait::await_resume();
-    return std::apply([](auto&... t) {
-      if constexpr (kReturnExceptions) return Result(take_outcome(t)...);
-      else return Result(take_value(t)...);
-    }, tasks_);
+    return std::apply(
+        [](auto&... t) {
+          if constexpr (kReturnExceptions)
+            return Result(take_outcome(t)...);
+          else
+            return Result(take_value(t)...);
+        },
+        tasks_);
   }
 
  private:
@@ -145,8 +153,10 @@ class GatherVector final : public GatherWait {
     std::vector<Item> out;
     out.reserve(tasks_.size());
     for (auto& t : tasks_) {
-      if constexpr (kReturnExceptions) out.push_back(take_outcome(t));
-      else out.push_back(take_value(t));
+      if constexpr (kReturnExceptions)
+        out.push_back(take_outcome(t));
+      else
+        out.push_back(take_value(t));
     }
     return out;
   }
@@ -157,7 +167,9 @@ class GatherVector final : public GatherWait {
 };
 
 template <class A>
-concept Awaitable = requires { typename awaitable_traits<std::remove_cvref_t<A>>::type; };
+concept Awaitable = requires {
+  typename awaitable_traits<std::remove_cvref_t<A>>::type;
+};
 
 template <class T>
 std::vector<Task<T>> ensure_tasks(std::vector<Coro<T>>&& coros) {
@@ -178,8 +190,7 @@ std::vector<Task<T>> ensure_tasks(std::vector<Coro<T>>&& coros) {
 /// The first exception (or cancellation) of a child propagates at once; the other
 /// children keep running. Cancelling the awaiting task cancels every child.
 template <class... Aws>
-  requires(detail::Awaitable<Aws> && ...)
-auto gather(Aws&&... aws) {
+requires(detail::Awaitable<Aws>&&...) auto gather(Aws&&... aws) {
   // A braced list is evaluated left to right: the tasks start in argument order.
   return detail::GatherTuple<false, detail::result_of_t<Aws>...>(
       std::tuple<Task<detail::result_of_t<Aws>>...>{detail::ensure_task(std::forward<Aws>(aws))...});
@@ -188,8 +199,7 @@ auto gather(Aws&&... aws) {
 /// gather(return_exceptions, ...): every child's outcome, exceptions included, as
 /// `aio::Outcome<T>` (a cancelled child gives an Outcome holding CancelledError).
 template <class... Aws>
-  requires(detail::Awaitable<Aws> && ...)
-auto gather(ReturnExceptions, Aws&&... aws) {
+requires(detail::Awaitable<Aws>&&...) auto gather(ReturnExceptions, Aws&&... aws) {
   return detail::GatherTuple<true, detail::result_of_t<Aws>...>(
       std::tuple<Task<detail::result_of_t<Aws>>...>{detail::ensure_task(std::forward<Aws>(aws))...});
 }

@@ -148,8 +148,8 @@ class EventLoop {
   std::vector<std::function<void()>> threadsafe_queue_;
   std::atomic<bool> threadsafe_pending_{false};
   std::atomic<bool> interrupt_pending_{false};  // set from a signal handler
-  std::function<void()> interrupt_hook_;         // what a pending interrupt runs (aio::run)
-  bool threadsafe_closed_ = false;  // guarded by threadsafe_mutex_
+  std::function<void()> interrupt_hook_;        // what a pending interrupt runs (aio::run)
+  bool threadsafe_closed_ = false;              // guarded by threadsafe_mutex_
 
   ExceptionHandler exception_handler_;
   bool running_ = false;
@@ -215,9 +215,7 @@ auto bind_callback(F&& fn, Args&&... args) {
   if constexpr (sizeof...(Args) == 0) {
     return std::forward<F>(fn);
   } else {
-    return [fn = std::forward<F>(fn), ... args = std::forward<Args>(args)]() mutable {
-      std::invoke(fn, args...);
-    };
+    return [fn = std::forward<F>(fn), ... args = std::forward<Args>(args)]() mutable { std::invoke(fn, args...); };
   }
 }
 

@@ -27,14 +27,21 @@ class Outcome {
   bool has_exception() const noexcept { return state_.index() == 2; }
 
   /// The value; rethrows the exception if it holds one.
-  T& value() & { check(); return std::get<1>(state_); }
-  const T& value() const& { check(); return std::get<1>(state_); }
-  T&& value() && { check(); return std::get<1>(std::move(state_)); }
+  T& value() & {
+    check();
+    return std::get<1>(state_);
+  }
+  const T& value() const& {
+    check();
+    return std::get<1>(state_);
+  }
+  T&& value() && {
+    check();
+    return std::get<1>(std::move(state_));
+  }
 
   /// The exception, or a null exception_ptr when it holds a value.
-  std::exception_ptr exception() const noexcept {
-    return has_exception() ? std::get<2>(state_) : std::exception_ptr{};
-  }
+  std::exception_ptr exception() const noexcept { return has_exception() ? std::get<2>(state_) : std::exception_ptr{}; }
 
   template <class... Args>
   void set_value(Args&&... args) {

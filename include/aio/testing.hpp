@@ -72,17 +72,17 @@ inline void run_test(Coro<void> body) {
 ///     }
 ///
 /// The test fails if the body throws or leaves tasks or file descriptors behind.
-#define AIO_TEST(Suite, Name)                                                           \
-  static ::aio::Coro<void> aio_test_body_##Suite##_##Name();                            \
-  TEST(Suite, Name) { ::aio::testing::run_test(aio_test_body_##Suite##_##Name()); }     \
+#define AIO_TEST(Suite, Name)                                                       \
+  static ::aio::Coro<void> aio_test_body_##Suite##_##Name();                        \
+  TEST(Suite, Name) { ::aio::testing::run_test(aio_test_body_##Suite##_##Name()); } \
   static ::aio::Coro<void> aio_test_body_##Suite##_##Name()
 
 // GoogleTest's ASSERT_* macros `return` on failure, which a coroutine cannot do. These
 // variants stop an AIO_TEST body (or any Coro<void>) with `co_return` instead.
-#define AIO_ASSERT_(assertion)                                  \
-  do {                                                          \
-    [&]() { assertion; }();                                     \
-    if (::testing::Test::HasFatalFailure()) co_return;          \
+#define AIO_ASSERT_(assertion)                         \
+  do {                                                 \
+    [&]() { assertion; }();                            \
+    if (::testing::Test::HasFatalFailure()) co_return; \
   } while (0)
 #define AIO_ASSERT_TRUE(c) AIO_ASSERT_(ASSERT_TRUE(c))
 #define AIO_ASSERT_FALSE(c) AIO_ASSERT_(ASSERT_FALSE(c))

@@ -33,8 +33,10 @@ class TimeoutScope {
     };
     EventLoop& loop = *task.loop();
     // Already due: queue it now, ahead of whatever the awaited operation schedules next.
-    if (deadline_ns <= LoopAccess::now_ns(loop)) deadline_ = loop.call_soon(on_deadline);
-    else deadline_ = LoopAccess::call_at_ns(loop, deadline_ns, on_deadline);
+    if (deadline_ns <= LoopAccess::now_ns(loop))
+      deadline_ = loop.call_soon(on_deadline);
+    else
+      deadline_ = LoopAccess::call_at_ns(loop, deadline_ns, on_deadline);
   }
   TimeoutScope(const TimeoutScope&) = delete;
   ~TimeoutScope() { deadline_.cancel(); }

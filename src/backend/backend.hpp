@@ -44,9 +44,9 @@ struct IoOp : ListNode {
   void* buffer = nullptr;
   std::size_t length = 0;
   int flags = 0;
-  sockaddr* addr = nullptr;       // accept: out; connect: in
-  socklen_t addrlen = 0;          // accept: in/out; connect: in
-  msghdr* msg = nullptr;          // recvmsg/sendmsg
+  sockaddr* addr = nullptr;  // accept: out; connect: in
+  socklen_t addrlen = 0;     // accept: in/out; connect: in
+  msghdr* msg = nullptr;     // recvmsg/sendmsg
   /// >= 0: success (bytes, new fd, or 0). < 0: -errno; -ECANCELED when cancelled.
   std::int64_t result = 0;
   /// Called by the backend when a parked operation completes (never for an operation

@@ -90,7 +90,8 @@ std::int64_t attempt(IoOp& op) noexcept {
 
 std::int64_t attempt_retrying_eintr(IoOp& op) noexcept {
   std::int64_t r;
-  do r = attempt(op); while (r == -EINTR);
+  do r = attempt(op);
+  while (r == -EINTR);
   if (r == -EWOULDBLOCK) r = -EAGAIN;
   return r;
 }

@@ -94,9 +94,7 @@ class IoAwaiter final : public Suspension {
   }
 
  private:
-  static void on_complete(IoOp* op) noexcept {
-    static_cast<OwnedOp*>(op)->owner->task_->wake();
-  }
+  static void on_complete(IoOp* op) noexcept { static_cast<OwnedOp*>(op)->owner->task_->wake(); }
 
   struct OwnedOp : IoOp {
     IoAwaiter* owner = nullptr;

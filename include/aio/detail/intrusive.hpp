@@ -74,7 +74,10 @@ class ReadyQueue {
   bool empty() const noexcept { return head_ == nullptr; }
   void push(Runnable* r) noexcept {
     r->next_ready = nullptr;
-    if (tail_) tail_->next_ready = r; else head_ = r;
+    if (tail_)
+      tail_->next_ready = r;
+    else
+      head_ = r;
     tail_ = r;
   }
   /// Takes every queued item at once: the loop runs this batch while new items queue up
@@ -105,15 +108,21 @@ class Ref {
   explicit Ref(T* p, bool adopt = false) noexcept : p_(p) {
     if (p_ && !adopt) p_->add_ref();
   }
-  Ref(const Ref& o) noexcept : p_(o.p_) { if (p_) p_->add_ref(); }
+  Ref(const Ref& o) noexcept : p_(o.p_) {
+    if (p_) p_->add_ref();
+  }
   Ref(Ref&& o) noexcept : p_(std::exchange(o.p_, nullptr)) {}
   template <class U>
-  Ref(const Ref<U>& o) noexcept : p_(o.get()) { if (p_) p_->add_ref(); }
+  Ref(const Ref<U>& o) noexcept : p_(o.get()) {
+    if (p_) p_->add_ref();
+  }
   Ref& operator=(Ref o) noexcept {
     std::swap(p_, o.p_);
     return *this;
   }
-  ~Ref() { if (p_) p_->release(); }
+  ~Ref() {
+    if (p_) p_->release();
+  }
 
   T* get() const noexcept { return p_; }
   T* operator->() const noexcept { return p_; }

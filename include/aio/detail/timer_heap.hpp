@@ -10,8 +10,8 @@ namespace aio::detail {
 
 struct TimerNode {
   static constexpr std::uint32_t kNotQueued = std::numeric_limits<std::uint32_t>::max();
-  std::int64_t when = 0;     // deadline, ns on the loop's monotonic clock
-  std::uint64_t seq = 0;     // insertion order: equal deadlines fire FIFO
+  std::int64_t when = 0;  // deadline, ns on the loop's monotonic clock
+  std::uint64_t seq = 0;  // insertion order: equal deadlines fire FIFO
   std::uint32_t heap_index = kNotQueued;
   void (*fire)(TimerNode*) = nullptr;
   bool queued() const noexcept { return heap_index != kNotQueued; }
@@ -42,7 +42,10 @@ class TimerHeap {
     if (i != last) {
       place(i, nodes_[last]);
       nodes_.pop_back();
-      if (i > 0 && before(nodes_[i], nodes_[(i - 1) / 2])) sift_up(i); else sift_down(i);
+      if (i > 0 && before(nodes_[i], nodes_[(i - 1) / 2]))
+        sift_up(i);
+      else
+        sift_down(i);
     } else {
       nodes_.pop_back();
     }

@@ -87,7 +87,7 @@ void FutureCore::finish_with_exception(std::exception_ptr e, bool cancelled) noe
 }
 
 void FutureCore::wake_all() noexcept {
-  while (FutureWaiter* w = waiters_.pop_front()) w->on_done(w);
+  while (FutureWaiter* w = waiters_.pop_front()) w->on_done();
   if (!extras_ || extras_->callbacks.empty()) return;
   auto callbacks = std::move(extras_->callbacks);
   extras_->callbacks.clear();

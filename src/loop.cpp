@@ -50,11 +50,11 @@ void LoopAccess::interrupt_from_signal(EventLoop& loop) noexcept {
 }
 
 void run_loop_until(EventLoop& loop, FutureCore* core) {
-  struct Stopper : FutureWaiter {
+  struct Stopper final : FutureWaiter {
+    explicit Stopper(EventLoop* l) noexcept : loop(l) {}
     EventLoop* loop;
-  } stopper;
-  stopper.loop = &loop;
-  stopper.on_done = [](FutureWaiter* w) { static_cast<Stopper*>(w)->loop->stop(); };
+    void on_done() noexcept override { loop->stop(); }
+  } stopper(&loop);
   if (!core->done()) core->add_waiter(&stopper);
   try {
     if (!core->done()) loop.run_forever();

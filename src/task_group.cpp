@@ -44,13 +44,7 @@ void TaskGroup::adopt(detail::TaskBase* task) {
   Child& c = children_.emplace_back();
   c.group = this;
   c.task = task;
-  c.on_done = &TaskGroup::child_done;
   task->add_waiter(&c);
-}
-
-void TaskGroup::child_done(detail::FutureWaiter* w) noexcept {
-  Child& c = *static_cast<Child*>(w);
-  c.group->on_child_done(c);
 }
 
 void TaskGroup::on_child_done(Child& c) noexcept {

@@ -19,9 +19,10 @@ namespace aio {
 /// The range returned by as_completed(). Iterate it once; each element is awaited once.
 template <class T>
 class AsCompleted {
-  struct Node : detail::FutureWaiter {
+  struct Node final : detail::FutureWaiter {
     AsCompleted* owner = nullptr;
     std::size_t index = 0;
+    void on_done() noexcept override { owner->task_finished(index); }
   };
 
  public:
@@ -72,7 +73,6 @@ class AsCompleted {
       steps_.emplace_back(this);
       nodes_[i].owner = this;
       nodes_[i].index = i;
-      nodes_[i].on_done = &on_done;
       if (tasks_[i].done())
         finished_.push_back(i);
       else
@@ -90,12 +90,10 @@ class AsCompleted {
   std::size_t size() const noexcept { return steps_.size(); }
 
  private:
-  static void on_done(detail::FutureWaiter* w) noexcept {
-    Node& n = *static_cast<Node*>(w);
-    AsCompleted& self = *n.owner;
-    self.finished_.push_back(n.index);
-    if (Next* c = self.consumer_) {
-      self.consumer_ = nullptr;
+  void task_finished(std::size_t index) noexcept {
+    finished_.push_back(index);
+    if (Next* c = consumer_) {
+      consumer_ = nullptr;
       c->task_->wake();
     }
   }

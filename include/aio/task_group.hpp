@@ -43,9 +43,10 @@ class TaskGroup {
   template <class Body>
   friend Coro<void> task_group(Body body);
 
-  struct Child : detail::FutureWaiter {
+  struct Child final : detail::FutureWaiter {
     TaskGroup* group = nullptr;
     detail::TaskBase* task = nullptr;
+    void on_done() noexcept override { group->on_child_done(*this); }
   };
   class WaitAllDone;
 
@@ -53,7 +54,6 @@ class TaskGroup {
   bool accepting() const noexcept { return !aborting_ && !(exiting_ && children_.empty()); }
   [[noreturn]] void throw_not_accepting() const;
   void adopt(detail::TaskBase* task);
-  static void child_done(detail::FutureWaiter* w) noexcept;
   void on_child_done(Child& c) noexcept;
   void abort() noexcept;
   /// asyncio's TaskGroup.__aexit__: waits for every task, then raises what is due.

@@ -26,10 +26,10 @@ V copy_or_move(std::optional<V>& v) {
 /// `State` is FutureState<T> or TaskState<T>: a FutureCore with `value` (optional) and
 /// `cancel_for_awaiter(msg)` (what cancelling the awaiting task does to the awaited one).
 template <class State, class T>
-class CoreAwaiter final : public FutureWaiter, public Suspension {
+class CoreAwaiter final : public FutureWaiter {
  public:
   explicit CoreAwaiter(State* state) noexcept : state_(state) {}
-  CoreAwaiter(CoreAwaiter&& o) noexcept : state_(o.state_) {}
+  CoreAwaiter(CoreAwaiter&& o) noexcept : FutureWaiter(), state_(o.state_) {}
   ~CoreAwaiter() { FutureCore::remove_waiter(this); }
 
   bool await_ready() const noexcept { return state_->done(); }
@@ -39,7 +39,6 @@ class CoreAwaiter final : public FutureWaiter, public Suspension {
     if (static_cast<FutureCore*>(&task) == static_cast<FutureCore*>(state_))
       throw UsageError("a task cannot await itself (it would never finish)");
     task_ = &task;
-    on_done = &woken;
     state_->add_waiter(this);
     task.suspend(h, this);
   }
@@ -53,7 +52,7 @@ class CoreAwaiter final : public FutureWaiter, public Suspension {
   bool cancel_wait(const std::string& msg) noexcept override { return state_->cancel_for_awaiter(msg); }
 
  private:
-  static void woken(FutureWaiter* w) noexcept { static_cast<CoreAwaiter*>(w)->task_->wake(); }
+  void on_done() noexcept override { task_->wake(); }
 
   State* state_;
   TaskBase* task_ = nullptr;

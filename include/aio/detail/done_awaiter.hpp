@@ -11,16 +11,15 @@ namespace aio::detail {
 
 /// `co_await DoneAwaiter(core)` returns once `core` is done. Cancelling the awaiting task
 /// only stops the wait: the awaited future or task is left alone (this is shield()).
-class DoneAwaiter final : public FutureWaiter, public Suspension {
+class DoneAwaiter final : public FutureWaiter {
  public:
   explicit DoneAwaiter(FutureCore* core) noexcept : core_(core) {}
-  DoneAwaiter(DoneAwaiter&& o) noexcept : core_(o.core_) {}
+  DoneAwaiter(DoneAwaiter&& o) noexcept : FutureWaiter(), core_(o.core_) {}
   ~DoneAwaiter() { FutureCore::remove_waiter(this); }
 
   bool await_ready() const noexcept { return core_->done(); }
   void await_suspend(std::coroutine_handle<> h) {
     task_ = &require_task("waiting for a task");
-    on_done = &woken;
     core_->add_waiter(this);
     task_->suspend(h, this);
   }
@@ -34,7 +33,7 @@ class DoneAwaiter final : public FutureWaiter, public Suspension {
   }
 
  private:
-  static void woken(FutureWaiter* w) noexcept { static_cast<DoneAwaiter*>(w)->task_->wake(); }
+  void on_done() noexcept override { task_->wake(); }
   FutureCore* core_;
   TaskBase* task_ = nullptr;
 };

@@ -10,6 +10,7 @@
 
 #include "aio/detail/frame_alloc.hpp"
 #include "aio/detail/intrusive.hpp"
+#include "aio/detail/suspension.hpp"
 
 namespace aio {
 class EventLoop;
@@ -20,8 +21,19 @@ namespace aio::detail {
 /// Something waiting for a future to complete: an awaiting task, a gather, a wait().
 /// Embedded in the waiter's own frame, so registering allocates nothing; a waiter that
 /// gives up (cancellation) unlinks itself in O(1).
-struct FutureWaiter : ListNode {
-  void (*on_done)(FutureWaiter*) = nullptr;
+///
+/// It is also a Suspension, so that an awaiter that waits on one future needs a single
+/// vtable pointer for both roles (this keeps a parked task's frame small). Waiters that
+/// are never what a task waits on keep the default cancel_wait().
+struct FutureWaiter : Suspension, ListNode {
+  FutureWaiter() = default;
+  FutureWaiter(const FutureWaiter&) noexcept : Suspension(), ListNode() {}  // links are not copied
+  /// Called when the future completes (after it was unlinked from the future's list).
+  virtual void on_done() noexcept = 0;
+  bool cancel_wait(const std::string&) noexcept override { return false; }
+
+ protected:
+  ~FutureWaiter() = default;
 };
 
 /// True when e holds an aio::CancelledError.

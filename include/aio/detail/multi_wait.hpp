@@ -15,10 +15,11 @@ namespace aio::detail {
 
 class MultiWait : public Suspension {
  public:
-  struct Child : FutureWaiter {
+  struct Child final : FutureWaiter {
     MultiWait* owner = nullptr;
     FutureCore* core = nullptr;
     std::size_t index = 0;
+    void on_done() noexcept override { owner->on_child_done(*this); }
   };
 
   MultiWait() = default;
@@ -33,7 +34,6 @@ class MultiWait : public Suspension {
     for (std::size_t i = 0; i < children.size(); ++i) {
       children[i].owner = this;
       children[i].index = i;
-      children[i].on_done = &child_done;
     }
   }
   /// Registers on every child not yet done (and not registered yet), and suspends the
@@ -68,12 +68,6 @@ class MultiWait : public Suspension {
   TaskBase* task_ = nullptr;
   bool suspended_ = false;
   bool finished_ = false;
-
- private:
-  static void child_done(FutureWaiter* w) noexcept {
-    Child& c = *static_cast<Child*>(w);
-    c.owner->on_child_done(c);
-  }
 };
 
 }  // namespace aio::detail

@@ -10,21 +10,9 @@
 #include "aio/detail/future_core.hpp"
 #include "aio/detail/intrusive.hpp"
 #include "aio/detail/run_context.hpp"
+#include "aio/detail/suspension.hpp"
 
 namespace aio::detail {
-
-/// What a suspended task is waiting on, so that cancel() can reach it.
-///
-/// cancel_wait() is asyncio's `_fut_waiter.cancel()`: it returns true when the wait will
-/// itself end in CancelledError (e.g. the awaited future or task got cancelled and will
-/// wake the task); it returns false when it merely stopped waiting and rescheduled the
-/// task, in which case the task throws CancelledError from the await on resumption.
-struct Suspension {
-  virtual bool cancel_wait(const std::string& msg) noexcept = 0;
-
- protected:
-  ~Suspension() = default;
-};
 
 class TaskBase : public FutureCore, public Runnable {
  public:

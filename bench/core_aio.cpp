@@ -1,8 +1,9 @@
 // Core-runtime benchmark, aio side of bench/run_core.py's protocol.
 //
-// Usage: bench_core_aio BENCH N     (BENCH = task | sleep0 | gather | memory)
-// Prints exactly one number: ns per operation (task, sleep0, gather) or bytes per
-// suspended task (memory). The peers in bench/peers/ implement the same four programs.
+// Usage: bench_core_aio BENCH N
+//   BENCH = task | sleep0 | gather | memory | queue | queue_bounded | lock | lock_contended
+// Prints exactly one number: ns per operation, or bytes per suspended task (memory).
+// The peers in bench/peers/ implement the same programs (see bench/run_core.py).
 #include <unistd.h>
 
 #include <algorithm>
@@ -89,11 +90,75 @@ aio::Coro<double> bench_memory(long n) {
   co_return static_cast<double>(after - before) / static_cast<double>(n);
 }
 
+// --- synchronization primitives and queues ----------------------------------------------
+
+aio::Coro<void> queue_consumer(aio::Queue<int>& q, long n) {
+  long sum = 0;
+  for (long i = 0; i < n; ++i) sum += co_await q.get();
+  g_sink = sum;
+}
+
+aio::Coro<void> queue_producer_yielding(aio::Queue<int>& q, long n) {
+  for (long i = 0; i < n; ++i) {
+    co_await q.put(static_cast<int>(i));
+    co_await aio::sleep(0);  // the consumer takes it and waits again for the next one
+  }
+}
+
+// Unbounded Queue<int>, one producer and one consumer; the producer yields after each put,
+// so the consumer is suspended in get() whenever an item arrives. ns per item.
+aio::Coro<double> bench_queue(long n) {
+  aio::Queue<int> q;
+  auto t0 = Clock::now();
+  co_await aio::gather(queue_consumer(q, n), queue_producer_yielding(q, n));
+  co_return elapsed_ns(t0) / static_cast<double>(n);
+}
+
+aio::Coro<void> queue_producer(aio::Queue<int>& q, long n) {
+  for (long i = 0; i < n; ++i) co_await q.put(static_cast<int>(i));
+}
+
+// Queue<int>(maxsize 1): producer and consumer both wait on the queue in turn. ns per item.
+aio::Coro<double> bench_queue_bounded(long n) {
+  aio::Queue<int> q(1);
+  auto t0 = Clock::now();
+  co_await aio::gather(queue_consumer(q, n), queue_producer(q, n));
+  co_return elapsed_ns(t0) / static_cast<double>(n);
+}
+
+// Uncontended acquire + release (`async with lock: pass`). ns per pair.
+aio::Coro<double> bench_lock(long n) {
+  aio::Lock lock;
+  auto t0 = Clock::now();
+  for (long i = 0; i < n; ++i) {
+    auto guard = co_await lock.lock();
+  }
+  co_return elapsed_ns(t0) / static_cast<double>(n);
+}
+
+aio::Coro<void> lock_looper(aio::Lock& lock, long n) {
+  for (long i = 0; i < n; ++i) {
+    auto guard = co_await lock.lock();
+    if (i == 0) co_await aio::sleep(0);  // once, holding it: the other task queues up
+  }
+}
+
+// Two tasks acquiring and releasing one Lock in a loop. Once the second task has queued
+// (first iteration), the lock being FIFO (as in asyncio) means that every release wakes
+// the other task and every re-acquire finds it queued and waits: each acquisition is a
+// hand-off between the tasks, with no sleep(0) in between. ns per hand-off.
+aio::Coro<double> bench_lock_contended(long n) {
+  aio::Lock lock;
+  auto t0 = Clock::now();
+  co_await aio::gather(lock_looper(lock, n), lock_looper(lock, n));
+  co_return elapsed_ns(t0) / static_cast<double>(2 * n);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   if (argc != 3) {
-    std::fprintf(stderr, "usage: %s task|sleep0|gather|memory N\n", argv[0]);
+    std::fprintf(stderr, "usage: %s task|sleep0|gather|memory|queue|queue_bounded|lock|lock_contended N\n", argv[0]);
     return 2;
   }
   std::string bench = argv[1];
@@ -111,6 +176,14 @@ int main(int argc, char** argv) {
     v = aio::run(bench_gather(n));
   else if (bench == "memory")
     v = aio::run(bench_memory(n));
+  else if (bench == "queue")
+    v = aio::run(bench_queue(n));
+  else if (bench == "queue_bounded")
+    v = aio::run(bench_queue_bounded(n));
+  else if (bench == "lock")
+    v = aio::run(bench_lock(n));
+  else if (bench == "lock_contended")
+    v = aio::run(bench_lock_contended(n));
   else {
     std::fprintf(stderr, "unknown benchmark '%s'\n", bench.c_str());
     return 2;

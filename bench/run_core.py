@@ -11,6 +11,14 @@ Every system is a separate program speaking one protocol:
   gather  median over 5 repetitions of ns per task for gathering N trivial
           coroutines
   memory  RSS bytes per task, N tasks suspended on something that never fires
+  queue   ns per item, one producer and one consumer task on an unbounded
+          queue; the producer yields after each put, so the consumer is
+          suspended in get() when each item arrives (Go: a channel + Gosched)
+  queue_bounded  ns per item through a queue of maxsize 1 (Go: chan of cap 1)
+  lock    ns per uncontended lock acquire + release (Go: sync.Mutex)
+  lock_contended  ns per hand-off of a FIFO lock between two tasks that loop
+          acquire/release (Go: a chan of cap 1 used as a lock, since
+          sync.Mutex does not hand off; see bench/peers/core_go/main.go)
 
 Runs are interleaved (round -> benchmark -> system, system order rotated
 every round) so that slow drifts of the machine (thermal, noisy neighbours)
@@ -35,10 +43,14 @@ REPO = Path(__file__).resolve().parent.parent
 PEERS = REPO / "bench" / "peers"
 PYTHON = "/usr/bin/python3"
 
-BENCHES = ["task", "sleep0", "gather", "memory"]
+BENCHES = ["task", "sleep0", "gather", "memory",
+           "queue", "queue_bounded", "lock", "lock_contended"]
 UNITS = {"task": "ns/task", "sleep0": "ns/yield", "gather": "ns/task",
-         "memory": "bytes/task"}
+         "memory": "bytes/task", "queue": "ns/item", "queue_bounded": "ns/item",
+         "lock": "ns/acquire+release", "lock_contended": "ns/hand-off"}
 SYSTEMS = ["aio", "asio", "go", "asyncio", "uvloop"]
+# Boost.Asio (1.74) has no queue or lock for coroutines: it runs the first four only.
+SUPPORTS = {"asio": {"task", "sleep0", "gather", "memory"}}
 BASELINE = "aio"
 TIMEOUT_S = 120
 
@@ -49,8 +61,18 @@ DEFAULT_N = {
     "sleep0": {"native": 1_000_000, "python": 200_000},
     "gather": {"native": 100_000, "python": 100_000},
     "memory": {"native": 1_000_000, "python": 1_000_000},
+    "queue": {"native": 2_000_000, "python": 200_000},
+    "queue_bounded": {"native": 2_000_000, "python": 200_000},
+    "lock": {"native": 10_000_000, "python": 1_000_000},
+    "lock_contended": {"native": 2_000_000, "python": 200_000},
 }
-QUICK_N = {"task": 20_000, "sleep0": 20_000, "gather": 20_000, "memory": 100_000}
+QUICK_N = {"task": 20_000, "sleep0": 20_000, "gather": 20_000, "memory": 100_000,
+           "queue": 20_000, "queue_bounded": 20_000, "lock": 100_000,
+           "lock_contended": 20_000}
+
+
+def supports(system, bench):
+    return bench in SUPPORTS.get(system, BENCHES)
 
 
 def warn(msg):
@@ -170,6 +192,8 @@ def print_report(results, failures, ns, systems, command, meta):
             vals = results[bench].get(system, [])
             failed = len(failures[bench].get(system, []))
             runs = f"{len(vals)}" + (f" ({failed} failed)" if failed else "")
+            if not supports(system, bench):
+                continue
             if vals:
                 med = statistics.median(vals)
                 ratio = "1.00 (baseline)" if system == BASELINE else (
@@ -238,6 +262,8 @@ def main():
         order = systems[rnd % len(systems):] + systems[:rnd % len(systems)]
         for bench in benches:
             for system in order:
+                if not supports(system, bench):
+                    continue
                 argv = prefix + commands[system] + [bench, str(ns[bench][system])]
                 value, err = run_one(argv)
                 status = f"{value:.1f}" if err is None else f"FAILED ({err})"

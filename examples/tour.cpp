@@ -2,9 +2,11 @@
 // Delays are scaled down tenfold (asyncio's docs use whole seconds).
 //
 //     ./build/examples/tour            # every section
-//     ./build/examples/tour gather     # one section: say_after, tasks, gather, yield
+//     ./build/examples/tour gather     # one section: say_after, tasks, gather, yield,
+//                                      # queue, semaphore, lock, event, condition, echo
 #include <cstdio>
 #include <cstring>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -77,12 +79,171 @@ aio::Coro<void> yielding() {
   co_await aio::gather(counter("first", 3, true), counter("second", 3, true));
 }
 
+// --- Queue: three workers share a queue of work (asyncio's Queue example) ---------------
+aio::Coro<void> worker(std::string name, aio::Queue<double>& queue) {
+  for (;;) {
+    double sleep_for = co_await queue.get();  // cancelled here once the queue is drained
+    co_await aio::sleep(sleep_for);
+    queue.task_done();
+    std::printf("%s has slept for %.2f seconds\n", name.c_str(), sleep_for);
+  }
+}
+
+aio::Coro<void> queue_workers() {
+  std::printf("\n== three workers draining a queue of twenty sleep times\n");
+  aio::Queue<double> queue;
+  std::mt19937 rng(2024);  // fixed seed: the same run every time
+  std::uniform_real_distribution<double> uniform(0.05 * kScale, 1.0 * kScale);
+  double total_sleep_time = 0;
+  for (int i = 0; i < 20; ++i) {
+    double sleep_for = uniform(rng);
+    total_sleep_time += sleep_for;
+    queue.put_nowait(sleep_for);
+  }
+  std::vector<aio::Task<void>> tasks;
+  for (int i = 0; i < 3; ++i) tasks.push_back(aio::create_task(worker("worker-" + std::to_string(i), queue)));
+
+  double t0 = now();
+  co_await queue.join();  // until every item got its task_done()
+  double total_slept_for = now() - t0;
+
+  for (auto& task : tasks) task.cancel();
+  auto outcomes = co_await aio::gather(aio::return_exceptions, tasks);
+  int cancelled = 0;
+  for (auto& outcome : outcomes) cancelled += outcome.cancelled() ? 1 : 0;
+
+  std::printf("====\n");
+  std::printf("3 workers slept in parallel for %.2f seconds\n", total_slept_for);
+  std::printf("total expected sleep time: %.2f seconds\n", total_sleep_time);
+  std::printf("(%d workers cancelled once the queue was drained)\n", cancelled);
+}
+
+// --- Semaphore: at most three at a time -------------------------------------------------
+aio::Coro<void> limited(aio::Semaphore& sem, int id) {
+  auto slot = co_await sem.lock();  // released when `slot` goes out of scope
+  std::printf("hello (task %d)\n", id);
+  co_await aio::sleep(1 * kScale);
+  std::printf("world (task %d)\n", id);
+}
+
+aio::Coro<void> semaphore_limit() {
+  std::printf("\n== Semaphore(3) letting five tasks through, three at a time\n");
+  aio::Semaphore sem(3);
+  std::vector<aio::Task<void>> tasks;
+  for (int id = 1; id <= 5; ++id) tasks.push_back(aio::create_task(limited(sem, id)));
+  co_await aio::gather(tasks);
+}
+
+// --- Lock: one coroutine at a time in the critical section --------------------------------
+aio::Coro<void> serialised(aio::Lock& lock, int id) {
+  auto guard = co_await lock.lock();
+  std::printf("coroutine %d holds the lock\n", id);
+  co_await aio::sleep(0.2 * kScale);  // others queue up meanwhile
+  std::printf("coroutine %d releases it\n", id);
+}
+
+aio::Coro<void> lock_serialising() {
+  std::printf("\n== a Lock serialising three coroutines\n");
+  aio::Lock lock;
+  co_await aio::gather(serialised(lock, 1), serialised(lock, 2), serialised(lock, 3));
+}
+
+// --- Event: one set() wakes every waiter --------------------------------------------------
+aio::Coro<void> wait_for_event(aio::Event& ev, int id) {
+  std::printf("waiter %d waits for the event\n", id);
+  co_await ev.wait();
+  std::printf("waiter %d woke up\n", id);
+}
+
+aio::Coro<void> set_event_later(aio::Event& ev) {
+  co_await aio::sleep(0.5 * kScale);
+  std::printf("setting the event\n");
+  ev.set();
+}
+
+aio::Coro<void> event_waking() {
+  std::printf("\n== an Event waking its waiters\n");
+  aio::Event ev;
+  co_await aio::gather(wait_for_event(ev, 1), wait_for_event(ev, 2), set_event_later(ev));
+}
+
+// --- Condition: notify(2) wakes exactly two of three waiters ------------------------------
+aio::Coro<void> wait_for_notify(aio::Condition& cond, int id, int& woken) {
+  auto guard = co_await cond.lock();
+  std::printf("waiter %d waits\n", id);
+  co_await cond.wait();  // gives the lock up while waiting, holds it again on return
+  ++woken;
+  std::printf("waiter %d was notified\n", id);
+}
+
+aio::Coro<void> condition_notify() {
+  std::printf("\n== a Condition: notify(2) wakes two of three waiters\n");
+  aio::Condition cond;
+  int woken = 0;
+  auto t1 = aio::create_task(wait_for_notify(cond, 1, woken));
+  auto t2 = aio::create_task(wait_for_notify(cond, 2, woken));
+  auto t3 = aio::create_task(wait_for_notify(cond, 3, woken));
+  co_await aio::sleep(0.1 * kScale);  // let all three wait
+  {
+    auto guard = co_await cond.lock();
+    std::printf("notify(2)\n");
+    cond.notify(2);
+  }
+  co_await aio::gather(t1, t2);
+  std::printf("%d woken, waiter 3 still waiting: %s\n", woken, t3.done() ? "no" : "yes");
+  {
+    auto guard = co_await cond.lock();
+    cond.notify();  // let the last one go too
+  }
+  co_await t3;
+}
+
+// --- TCP: the streams echo server and client (asyncio's streams example) -----------------
+aio::Coro<void> handle_echo(aio::StreamReader reader, aio::StreamWriter writer) {
+  std::string data = co_await reader.read(100);
+  std::printf("Received \"%s\" from %s\n", data.c_str(), writer.peername().to_string().c_str());
+  std::printf("Send: \"%s\"\n", data.c_str());
+  writer.write(data);
+  co_await writer.drain();
+  std::printf("Close the connection\n");
+  writer.close();
+  co_await writer.wait_closed();
+}
+
+aio::Coro<void> tcp_echo_client(std::string message, int port) {
+  auto [reader, writer] = co_await aio::open_connection("127.0.0.1", port);
+  std::printf("Send: \"%s\"\n", message.c_str());
+  writer.write(message);
+  co_await writer.drain();
+  std::string data = co_await reader.read(100);
+  std::printf("Received: \"%s\"\n", data.c_str());
+  std::printf("Close the connection\n");
+  writer.close();
+  co_await writer.wait_closed();
+}
+
+aio::Coro<void> tcp_echo() {
+  std::printf("\n== a TCP echo server and its client\n");
+  aio::Server server = co_await aio::start_server(handle_echo, "127.0.0.1", 0);  // 0: any free port
+  aio::SocketAddress addr = server.addresses().at(0);
+  std::printf("Serving on %s\n", addr.to_string().c_str());
+  co_await tcp_echo_client("Hello World!", addr.port());
+  server.close();
+  co_await server.wait_closed();
+}
+
 aio::Coro<void> tour(std::string only) {
   double t0 = now();
   if (only.empty() || only == "say_after") co_await say_after_in_sequence();
   if (only.empty() || only == "tasks") co_await say_after_as_tasks();
   if (only.empty() || only == "gather") co_await gather_factorials();
   if (only.empty() || only == "yield") co_await yielding();
+  if (only.empty() || only == "queue") co_await queue_workers();
+  if (only.empty() || only == "semaphore") co_await semaphore_limit();
+  if (only.empty() || only == "lock") co_await lock_serialising();
+  if (only.empty() || only == "event") co_await event_waking();
+  if (only.empty() || only == "condition") co_await condition_notify();
+  if (only.empty() || only == "echo") co_await tcp_echo();
   std::printf("\ntour finished in %.2f s on the %s backend\n", now() - t0,
               std::string(aio::get_running_loop().backend_name()).c_str());
 }

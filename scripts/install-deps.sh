@@ -9,6 +9,8 @@ packages=(
   clang libclang-rt-14-dev           # Clang 14 and its sanitizer runtimes (ASan, UBSan, TSan)
   libgtest-dev                       # GoogleTest: the test suite
   libbenchmark-dev                   # Google Benchmark: micro benchmarks in bench/
+  libssl-dev openssl                 # OpenSSL: TLS streams; the openssl command makes test certificates
+  python3                            # interop tests against asyncio peers
 )
 if [[ "${1:-}" == "--bench" ]]; then
   packages+=(
@@ -16,6 +18,7 @@ if [[ "${1:-}" == "--bench" ]]; then
     golang-go                        # Go peer
     libboost-dev                     # Boost.Asio peer
     util-linux                       # taskset, to pin server and load to cores
+    nodejs                           # Node peer (echo benchmark)
   )
 fi
 

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "aio/executor.hpp"
 #include "aio/task.hpp"
 #include "backend/backend.hpp"
 #include "loop_registry.hpp"
@@ -26,6 +27,27 @@ void unregister_loop(EventLoop* loop) noexcept { std::erase(live_loops, loop); }
 bool loop_is_alive(EventLoop* loop) noexcept {
   return std::find(live_loops.begin(), live_loops.end(), loop) != live_loops.end();
 }
+
+/// The loop's mailbox for other threads. Shared between the loop and whoever may post
+/// after the loop is gone (executor jobs), so that posting to a closed loop fails cleanly
+/// instead of touching a destroyed one.
+struct ThreadsafeInbox {
+  std::mutex mutex;
+  std::vector<std::function<void()>> queue;  // guarded by mutex
+  EventLoop* loop = nullptr;                 // guarded by mutex; null once the loop is closed
+
+  bool post(std::function<void()>&& fn) {
+    std::lock_guard lock(mutex);
+    if (!loop) return false;
+    queue.push_back(std::move(fn));
+    // Woken under the lock, so that close() cannot release the backend meanwhile. Only the
+    // post that finds the queue idle writes the eventfd.
+    if (!loop->threadsafe_pending_.exchange(true, std::memory_order_acq_rel)) loop->backend_->wake();
+    return true;
+  }
+};
+
+bool post_to_loop(ThreadsafeInbox& inbox, std::function<void()>&& fn) { return inbox.post(std::move(fn)); }
 
 void CallbackCore::cancel() noexcept {
   if (cancelled_) return;
@@ -103,7 +125,9 @@ void log_line(std::string_view line) noexcept {
   std::fprintf(stderr, "aio: %.*s\n", static_cast<int>(line.size()), line.data());
 }
 
-EventLoop::EventLoop(LoopOptions options) : backend_(detail::make_backend(options.backend)) {
+EventLoop::EventLoop(LoopOptions options)
+    : backend_(detail::make_backend(options.backend)), inbox_(std::make_shared<detail::ThreadsafeInbox>()) {
+  inbox_->loop = this;
   debug_ = env_flag("AIO_DEBUG");
   detail::register_loop(this);
 }
@@ -192,12 +216,7 @@ void EventLoop::call_soon_threadsafe(std::function<void()> fn) {
     call_soon(std::move(fn));
     return;
   }
-  {
-    std::lock_guard lock(threadsafe_mutex_);
-    if (threadsafe_closed_) throw UsageError("call_soon_threadsafe: the event loop is closed");
-    threadsafe_queue_.push_back(std::move(fn));
-  }
-  if (!threadsafe_pending_.exchange(true, std::memory_order_acq_rel)) backend_->wake();
+  if (!inbox_->post(std::move(fn))) throw UsageError("call_soon_threadsafe: the event loop is closed");
 }
 
 void EventLoop::drain_threadsafe() {
@@ -210,9 +229,9 @@ void EventLoop::drain_threadsafe() {
   }
   std::vector<std::function<void()>> batch;
   {
-    std::lock_guard lock(threadsafe_mutex_);
+    std::lock_guard lock(inbox_->mutex);
     threadsafe_pending_.store(false, std::memory_order_relaxed);
-    batch.swap(threadsafe_queue_);
+    batch.swap(inbox_->queue);
   }
   for (auto& fn : batch) {
     auto* cb = detail::make_callback(this, std::move(fn));
@@ -315,10 +334,20 @@ void EventLoop::close() {
   if (running_) throw UsageError("close: the event loop is running; call stop() and let run_forever return first");
   if (closed_) return;
   closed_ = true;
+  std::vector<std::function<void()>> dropped;
   {
-    std::lock_guard lock(threadsafe_mutex_);
-    threadsafe_closed_ = true;
-    threadsafe_queue_.clear();
+    std::lock_guard lock(inbox_->mutex);
+    inbox_->loop = nullptr;  // from now on, posting fails (the backend may go away)
+    dropped.swap(inbox_->queue);
+  }
+  dropped.clear();  // outside the lock: these may hold executor calls
+  // Executor jobs still running can no longer deliver. Join the default executor's threads
+  // (its jobs refer to this loop), then let go of every call still in flight: its future
+  // is released here, on the loop's thread, and the job only keeps the rest.
+  shut_down_default_executor_now();
+  while (detail::ExecutorCallBase* call = executor_calls_.pop_front()) {
+    call->forget();
+    std::shared_ptr<detail::ExecutorCallBase> loops_reference = std::move(call->self);
   }
   // Pending callbacks are dropped; tasks stay pending (aio::run cancels them first).
   detail::Runnable* r = ready_.take_all();

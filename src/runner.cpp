@@ -117,6 +117,13 @@ void shutdown_loop(EventLoop& loop) noexcept {
     log_line("error while shutting the loop down: " + describe(std::current_exception()));
   }
   try {
+    // asyncio.run: loop.shutdown_default_executor() — the executor's threads finish their
+    // jobs and are joined while the loop still runs (a job may be waiting on the loop).
+    if (LoopAccess::has_default_executor(loop)) loop.run_until_complete(loop.shutdown_default_executor());
+  } catch (...) {
+    log_line("error while shutting the default executor down: " + describe(std::current_exception()));
+  }
+  try {
     loop.close();
   } catch (...) {
   }

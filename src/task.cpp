@@ -74,6 +74,11 @@ void TaskBase::wake() noexcept {
   LoopAccess::schedule(*loop(), this);
 }
 
+void TaskBase::wake_via(Runnable* stand_in) noexcept {
+  waiting_on_ = nullptr;  // a cancel() from now on only flags the task; the stand-in sees it
+  LoopAccess::schedule(*loop(), stand_in);
+}
+
 void TaskBase::throw_cancelled() {
   must_cancel_ = false;
   throw CancelledError(take_cancel_message());

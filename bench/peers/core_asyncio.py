@@ -8,6 +8,11 @@ Prints exactly one number on stdout (see bench/run_core.py for the protocol):
   sleep0  ns per `await asyncio.sleep(0)` (two tasks yielding concurrently)
   gather  median ns per task of asyncio.gather over N coroutines (5 reps)
   memory  RSS bytes per suspended task
+  queue   ns per item through an unbounded asyncio.Queue, producer yielding
+          after each put (the consumer waits in get() for every item)
+  queue_bounded  ns per item through asyncio.Queue(maxsize=1)
+  lock    ns per uncontended `async with lock`
+  lock_contended  ns per hand-off of an asyncio.Lock between two tasks
 """
 
 import argparse
@@ -88,11 +93,71 @@ async def bench_memory(n: int) -> float:
     return (after - before) / n
 
 
+async def queue_consumer(q: asyncio.Queue, n: int) -> None:
+    get = q.get
+    for _ in range(n):
+        await get()
+
+
+async def bench_queue(n: int) -> float:
+    q = asyncio.Queue()
+
+    async def producer() -> None:
+        put, sleep = q.put, asyncio.sleep
+        for i in range(n):
+            await put(i)
+            await sleep(0)
+
+    t0 = now_ns()
+    await asyncio.gather(queue_consumer(q, n), producer())
+    return (now_ns() - t0) / n
+
+
+async def bench_queue_bounded(n: int) -> float:
+    q = asyncio.Queue(1)
+
+    async def producer() -> None:
+        put = q.put
+        for i in range(n):
+            await put(i)
+
+    t0 = now_ns()
+    await asyncio.gather(queue_consumer(q, n), producer())
+    return (now_ns() - t0) / n
+
+
+async def bench_lock(n: int) -> float:
+    lock = asyncio.Lock()
+    t0 = now_ns()
+    for _ in range(n):
+        async with lock:
+            pass
+    return (now_ns() - t0) / n
+
+
+async def bench_lock_contended(n: int) -> float:
+    lock = asyncio.Lock()
+
+    async def looper() -> None:
+        for i in range(n):
+            async with lock:
+                if i == 0:
+                    await asyncio.sleep(0)  # once, holding it: the other task queues
+
+    t0 = now_ns()
+    await asyncio.gather(looper(), looper())
+    return (now_ns() - t0) / (2 * n)
+
+
 BENCHES = {
     "task": bench_task,
     "sleep0": bench_sleep0,
     "gather": bench_gather,
     "memory": bench_memory,
+    "queue": bench_queue,
+    "queue_bounded": bench_queue_bounded,
+    "lock": bench_lock,
+    "lock_contended": bench_lock_contended,
 }
 
 

@@ -111,6 +111,14 @@ class ExceptionGroup : public Error {
   std::vector<std::exception_ptr> exceptions_;
 };
 
+/// A TLS failure (asyncio's ssl.SSLError): the handshake failed, the peer's certificate
+/// did not verify, or a record was corrupt. The message names OpenSSL's reason, and for a
+/// verification failure the certificate problem ("certificate has expired", ...).
+class SslError : public Error {
+ public:
+  using Error::Error;
+};
+
 /// The API was used in a way its state does not allow: awaiting a Coro twice, calling
 /// `aio::run` inside a running loop, releasing an unlocked Lock, ... The message says
 /// what to do instead.

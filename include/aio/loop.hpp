@@ -28,11 +28,18 @@ template <class T>
 class Task;
 template <class T>
 class Future;
+class Executor;
 
 namespace detail {
 class IoBackend;
 class TaskBase;
 struct LoopAccess;
+struct ThreadsafeInbox;
+class ExecutorCallBase;
+/// What run_in_executor's future holds: f()'s result type, without cv-qualifiers or
+/// reference (a reference returned on another thread is copied).
+template <class F>
+using executor_result_t = std::remove_cvref_t<std::invoke_result_t<std::decay_t<F>>>;
 }  // namespace detail
 
 /// Which I/O backend a loop uses. `automatic` picks the fastest one the kernel supports.
@@ -79,6 +86,29 @@ class EventLoop {
   /// threads may call. Throws UsageError if the loop is closed.
   void call_soon_threadsafe(std::function<void()> fn);
 
+  /// Runs f() on another thread and returns a future for its result (asyncio's
+  /// loop.run_in_executor). `executor` null: the loop's default ThreadPoolExecutor,
+  /// created on first use with min(32, cores + 4) threads. The result, or the exception
+  /// f threw, comes back to this loop's thread and completes the future there.
+  /// Cancelling the future (or the task awaiting it) does not stop f: its result is
+  /// dropped when it arrives. Defined in <aio/executor.hpp>.
+  ///
+  ///     int n = co_await loop.run_in_executor(nullptr, [] { return count_lines("big.txt"); });
+  ///
+  /// UsageError if the loop is closed, if the executor was shut down, or (for the
+  /// default executor) after shutdown_default_executor().
+  template <class F>
+  Future<detail::executor_result_t<F>> run_in_executor(Executor* executor, F&& f);
+  /// Replaces the default executor that run_in_executor(nullptr, ...) and to_thread use
+  /// (asyncio's loop.set_default_executor). The loop owns it and shuts it down with the
+  /// default executor's rules; a previous default executor is shut down (waiting).
+  void set_default_executor(std::unique_ptr<Executor> executor);
+  /// Shuts the default executor down without blocking the loop: its threads finish the
+  /// jobs already submitted and are joined by a helper thread while the loop keeps
+  /// running (asyncio's loop.shutdown_default_executor). aio::run awaits this before
+  /// closing the loop. Afterwards run_in_executor(nullptr, ...) throws UsageError.
+  Coro<void> shutdown_default_executor();
+
   /// Wraps coro in a task scheduled on this loop (see aio::create_task).
   template <class T>
   Task<T> create_task(Coro<T> coro, std::string name = {});
@@ -100,6 +130,9 @@ class EventLoop {
   bool is_closed() const noexcept { return closed_; }
   /// Drops pending callbacks and releases the backend. UsageError while running.
   /// Idempotent. Tasks still pending are left pending (aio::run cancels them first).
+  /// Shuts the default executor down and waits for its threads (asyncio does not wait;
+  /// aio must, since the jobs refer to the loop). Results of executor jobs that arrive
+  /// after close() are dropped.
   void close();
 
   void set_debug(bool enabled) noexcept { debug_ = enabled; }
@@ -121,6 +154,7 @@ class EventLoop {
  private:
   friend struct detail::LoopAccess;
   friend class detail::TaskBase;
+  friend struct detail::ThreadsafeInbox;
 
   detail::CallbackCore* schedule_callback(detail::CallbackCore* cb);
   detail::CallbackCore* schedule_timer(detail::CallbackCore* cb, std::int64_t when_ns);
@@ -137,6 +171,9 @@ class EventLoop {
   void destroy_pending_tasks() noexcept;
   void enter_run(const char* what);
   void leave_run() noexcept;
+  Executor& default_executor_for(const char* what);
+  void register_executor_call(std::shared_ptr<detail::ExecutorCallBase> call) noexcept;
+  void shut_down_default_executor_now() noexcept;
 
   detail::ReadyQueue ready_;
   detail::TimerHeap timers_;
@@ -144,12 +181,18 @@ class EventLoop {
   // Every task not yet done; each knows its index, so removal is a swap with the last.
   std::vector<detail::TaskBase*> tasks_;
 
-  std::mutex threadsafe_mutex_;
-  std::vector<std::function<void()>> threadsafe_queue_;
+  // Callbacks posted by other threads. Shared, so that executor jobs still running when
+  // the loop is closed (or destroyed) can find out safely that nobody takes their result.
+  std::shared_ptr<detail::ThreadsafeInbox> inbox_;
   std::atomic<bool> threadsafe_pending_{false};
   std::atomic<bool> interrupt_pending_{false};  // set from a signal handler
   std::function<void()> interrupt_hook_;        // what a pending interrupt runs (aio::run)
-  bool threadsafe_closed_ = false;              // guarded by threadsafe_mutex_
+
+  // run_in_executor calls whose result has not come back yet (loop thread only). Each
+  // holds the loop's reference to its call; close() drops them.
+  detail::IntrusiveList<detail::ExecutorCallBase> executor_calls_;
+  std::unique_ptr<Executor> default_executor_;
+  bool executor_shutdown_called_ = false;
 
   ExceptionHandler exception_handler_;
   bool running_ = false;
@@ -196,6 +239,7 @@ struct LoopAccess {
   static void destroy_pending_tasks(EventLoop& loop) noexcept { loop.destroy_pending_tasks(); }
   /// Async-signal-safe: makes the loop run its interrupt hook soon.
   static void interrupt_from_signal(EventLoop& loop) noexcept;
+  static bool has_default_executor(const EventLoop& loop) noexcept { return loop.default_executor_ != nullptr; }
   static void set_interrupt_hook(EventLoop& loop, std::function<void()> hook) {
     loop.interrupt_hook_ = std::move(hook);
   }
@@ -204,6 +248,10 @@ struct LoopAccess {
     for (TaskBase* t : std::vector<TaskBase*>(loop.tasks_)) f(t);  // f may end tasks
   }
 };
+
+/// Queues fn on the loop that owns `inbox` and wakes it; callable from any thread. Returns
+/// false, leaving fn with the caller, when that loop is closed (or destroyed).
+bool post_to_loop(ThreadsafeInbox& inbox, std::function<void()>&& fn);
 
 template <class F>
 CallbackCore* make_callback(EventLoop* loop, F&& fn) {

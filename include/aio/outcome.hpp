@@ -25,6 +25,17 @@ class Outcome {
   /// True when it holds neither a value nor an exception yet.
   bool empty() const noexcept { return state_.index() == 0; }
   bool has_exception() const noexcept { return state_.index() == 2; }
+  /// True when the exception it holds is a CancelledError (a cancelled task's outcome).
+  bool cancelled() const noexcept {
+    if (!has_exception()) return false;
+    try {
+      std::rethrow_exception(std::get<2>(state_));
+    } catch (const CancelledError&) {
+      return true;
+    } catch (...) {
+      return false;
+    }
+  }
 
   /// The value; rethrows the exception if it holds one.
   T& value() & {

@@ -37,12 +37,15 @@ class SigintGuard {
   void* previous_ = nullptr;  // struct sigaction*
 };
 /// Cancels every task still alive, runs the loop until they finish, reports their
-/// errors, then closes the loop (asyncio.Runner.close).
+/// errors, shuts the default executor down (joining its threads), then closes the loop
+/// (asyncio.Runner.close).
 void shutdown_loop(EventLoop& loop) noexcept;
 }  // namespace detail
 
 /// Creates an event loop, runs `main` to completion, then cancels and finishes every task
-/// still alive and closes the loop. Returns main's value or rethrows its exception.
+/// still alive, shuts the default executor down (waiting for the jobs that to_thread and
+/// run_in_executor(nullptr, ...) started) and closes the loop. Returns main's value or
+/// rethrows its exception.
 /// UsageError when called while a loop is running on this thread.
 ///
 /// In the main thread, SIGINT (Ctrl-C) cancels `main` (asyncio's Runner): if main ends

@@ -47,6 +47,12 @@ struct IoOp : ListNode {
   sockaddr* addr = nullptr;  // accept: out; connect: in
   socklen_t addrlen = 0;     // accept: in/out; connect: in
   msghdr* msg = nullptr;     // recvmsg/sendmsg
+  /// recv only: leave `buffer` null and let the backend pick the memory when data
+  /// arrives (epoll: its shared receive buffer; io_uring: a provided-buffer ring), so
+  /// that a connection waiting for data holds no buffer. On completion `buffer` points at
+  /// the bytes, which are valid only until on_complete returns (or, for an op that
+  /// submit() completed at once, until the next backend call): copy them out at once.
+  bool select_buffer = false;
   /// >= 0: success (bytes, new fd, or 0). < 0: -errno; -ECANCELED when cancelled.
   std::int64_t result = 0;
   /// Called by the backend when a parked operation completes (never for an operation
@@ -84,6 +90,9 @@ class IoBackend {
   /// Operations in flight. When zero the loop skips polling between ready batches.
   virtual std::size_t in_flight() const noexcept = 0;
 };
+
+/// Size of the memory a backend lends to select_buffer receives (the most one returns).
+inline constexpr std::size_t kSelectBufferSize = 64 * 1024;
 
 /// The backend for `which` (automatic: the best the kernel offers).
 std::unique_ptr<IoBackend> make_backend(Backend which);

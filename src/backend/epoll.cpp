@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <memory>
 #include <system_error>
 
 #include "backend/backend.hpp"
@@ -21,6 +22,7 @@ namespace aio::detail {
 struct IoRegistration {
   int fd = -1;
   bool pollable = true;  // false for regular files, which epoll refuses: always "ready"
+  bool detached = false;  // detach() ran during poll(): freed when poll() is done with it
   IntrusiveList<IoOp> readers;
   IntrusiveList<IoOp> writers;
 };
@@ -47,6 +49,13 @@ bool poll_once(int fd, short events) noexcept {
   return ::poll(&p, 1, 0) > 0;
 }
 
+// The memory select_buffer receives land in: one per thread (one loop per thread), used
+// only between the syscall and the completion callback that copies the bytes out.
+char* receive_buffer() {
+  static thread_local std::unique_ptr<char[]> buffer(new char[kSelectBufferSize]);
+  return buffer.get();
+}
+
 // One attempt at the operation's syscall. -EAGAIN means "park it".
 std::int64_t attempt(IoOp& op) noexcept {
   switch (op.kind) {
@@ -69,6 +78,10 @@ std::int64_t attempt(IoOp& op) noexcept {
         return err == 0 ? 0 : -err;
       }
     case IoKind::recv:
+      if (op.select_buffer) {
+        op.buffer = receive_buffer();
+        if (op.length > kSelectBufferSize) op.length = kSelectBufferSize;
+      }
       return check(::recv(op.fd, op.buffer, op.length, op.flags));
     case IoKind::send:
       return check(::send(op.fd, op.buffer, op.length, op.flags | MSG_NOSIGNAL));
@@ -143,7 +156,14 @@ void EpollBackend::detach(IoRegistration* reg) noexcept {
     while (IoOp* op = queue->pop_front()) finish(*op, -EBADF);
   }
   if (reg->pollable) ::epoll_ctl(epfd_, EPOLL_CTL_DEL, reg->fd, nullptr);
-  delete reg;
+  // A completion callback may close an fd while poll() is still walking this
+  // registration (or has more events for it in this batch): free it afterwards.
+  if (polling_) {
+    reg->detached = true;
+    graveyard_.push_back(reg);
+  } else {
+    delete reg;
+  }
 }
 
 bool EpollBackend::submit(IoRegistration* reg, IoOp& op) {
@@ -176,8 +196,10 @@ void EpollBackend::finish(IoOp& op, std::int64_t result) noexcept {
   op.on_complete(&op);
 }
 
-void EpollBackend::retry(IntrusiveList<IoOp>& queue) noexcept {
-  while (IoOp* op = queue.front()) {
+void EpollBackend::retry(IoRegistration* reg, IntrusiveList<IoOp>& queue) noexcept {
+  while (!reg->detached) {
+    IoOp* op = queue.front();
+    if (!op) return;
     std::int64_t r = attempt_retrying_eintr(*op);
     if (r == -EAGAIN) return;
     IntrusiveList<IoOp>::erase(op);
@@ -202,6 +224,7 @@ void EpollBackend::poll(std::int64_t timeout_ns) {
     if (errno == EINTR) return;
     throw std::system_error(errno, std::generic_category(), "epoll_wait");
   }
+  polling_ = true;
   for (int i = 0; i < n; ++i) {
     auto* reg = static_cast<IoRegistration*>(events[i].data.ptr);
     if (!reg) {
@@ -209,11 +232,15 @@ void EpollBackend::poll(std::int64_t timeout_ns) {
       [[maybe_unused]] ssize_t r = ::read(wakefd_, &drained, sizeof drained);
       continue;
     }
+    if (reg->detached) continue;
     std::uint32_t ev = events[i].events;
     // Errors and hang-ups wake both sides: the retried syscall reports what happened.
-    if (ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) retry(reg->readers);
-    if (ev & (EPOLLOUT | EPOLLHUP | EPOLLERR)) retry(reg->writers);
+    if (ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) retry(reg, reg->readers);
+    if (ev & (EPOLLOUT | EPOLLHUP | EPOLLERR)) retry(reg, reg->writers);
   }
+  polling_ = false;
+  for (IoRegistration* dead : graveyard_) delete dead;
+  graveyard_.clear();
 }
 
 void EpollBackend::wake() noexcept {

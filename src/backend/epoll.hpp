@@ -1,6 +1,8 @@
 // The epoll implementation of the I/O backend seam (see backend.hpp).
 #pragma once
 
+#include <vector>
+
 #include "backend/backend.hpp"
 
 namespace aio::detail {
@@ -21,12 +23,14 @@ class EpollBackend final : public IoBackend {
 
  private:
   static constexpr int kMaxEvents = 256;
-  void retry(IntrusiveList<IoOp>& queue) noexcept;
+  void retry(IoRegistration* reg, IntrusiveList<IoOp>& queue) noexcept;
   void finish(IoOp& op, std::int64_t result) noexcept;
 
   int epfd_ = -1;
   int wakefd_ = -1;
   std::size_t in_flight_ = 0;
+  bool polling_ = false;                   // inside poll()'s event loop
+  std::vector<IoRegistration*> graveyard_;  // detached during poll(); freed at its end
 };
 
 }  // namespace aio::detail

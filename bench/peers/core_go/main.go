@@ -1,6 +1,7 @@
 // Core-runtime benchmark peer: Go goroutines.
 //
-// Usage: core_go BENCH N     (BENCH = task | sleep0 | gather | memory)
+// Usage: core_go BENCH N
+//   BENCH = task | sleep0 | gather | memory | queue | queue_bounded | lock | lock_contended
 //
 // Prints exactly one number on stdout (see bench/run_core.py for the
 // protocol). GOMAXPROCS is forced to 1 so that, like the other peers, one OS
@@ -125,10 +126,88 @@ func benchMemory(n int) float64 {
 	return float64(after-before) / float64(n)
 }
 
+// benchQueue: a channel stands in for the queue; the producer yields after each send so
+// that the consumer is parked in the receive whenever an item arrives.
+func benchQueue(n int) float64 {
+	ch := make(chan int, 1024) // buffered like an unbounded asyncio.Queue in this pattern
+	done := make(chan struct{})
+	t0 := time.Now()
+	go func() {
+		sum := 0
+		for i := 0; i < n; i++ {
+			sum += <-ch
+		}
+		sink = sum
+		close(done)
+	}()
+	for i := 0; i < n; i++ {
+		ch <- i
+		runtime.Gosched()
+	}
+	<-done
+	return float64(time.Since(t0).Nanoseconds()) / float64(n)
+}
+
+// benchQueueBounded: a channel of capacity 1, like asyncio.Queue(maxsize=1).
+func benchQueueBounded(n int) float64 {
+	ch := make(chan int, 1)
+	done := make(chan struct{})
+	t0 := time.Now()
+	go func() {
+		sum := 0
+		for i := 0; i < n; i++ {
+			sum += <-ch
+		}
+		sink = sum
+		close(done)
+	}()
+	for i := 0; i < n; i++ {
+		ch <- i
+	}
+	<-done
+	return float64(time.Since(t0).Nanoseconds()) / float64(n)
+}
+
+// benchLock: uncontended sync.Mutex Lock + Unlock.
+func benchLock(n int) float64 {
+	var mu sync.Mutex
+	t0 := time.Now()
+	for i := 0; i < n; i++ {
+		mu.Lock()
+		mu.Unlock()
+	}
+	return float64(time.Since(t0).Nanoseconds()) / float64(n)
+}
+
+// benchLockContended: two goroutines taking turns on a lock. sync.Mutex is not FIFO (the
+// goroutine that unlocks re-locks at once while the woken one is still runnable), so it
+// would measure no hand-off at all; a channel of capacity 1 used as a lock queues blocked
+// senders in FIFO order and hands the lock over on every unlock, like asyncio.Lock.
+func benchLockContended(n int) float64 {
+	lock := make(chan struct{}, 1)
+	var wg sync.WaitGroup
+	looper := func() {
+		defer wg.Done()
+		for i := 0; i < n; i++ {
+			lock <- struct{}{}
+			if i == 0 {
+				runtime.Gosched() // once, holding it: the other goroutine queues
+			}
+			<-lock
+		}
+	}
+	t0 := time.Now()
+	wg.Add(2)
+	go looper()
+	go looper()
+	wg.Wait()
+	return float64(time.Since(t0).Nanoseconds()) / float64(2*n)
+}
+
 func main() {
 	runtime.GOMAXPROCS(1)
 	if len(os.Args) != 3 {
-		fmt.Fprintf(os.Stderr, "usage: %s task|sleep0|gather|memory N\n", os.Args[0])
+		fmt.Fprintf(os.Stderr, "usage: %s task|sleep0|gather|memory|queue|queue_bounded|lock|lock_contended N\n", os.Args[0])
 		os.Exit(2)
 	}
 	n, err := strconv.Atoi(os.Args[2])
@@ -146,6 +225,14 @@ func main() {
 		value = benchGather(n)
 	case "memory":
 		value = benchMemory(n)
+	case "queue":
+		value = benchQueue(n)
+	case "queue_bounded":
+		value = benchQueueBounded(n)
+	case "lock":
+		value = benchLock(n)
+	case "lock_contended":
+		value = benchLockContended(n)
 	default:
 		fmt.Fprintf(os.Stderr, "unknown benchmark %q\n", os.Args[1])
 		os.Exit(2)

@@ -49,6 +49,14 @@ class IntrusiveList {
     n->prev = n->next = nullptr;
   }
 
+  /// The first item for which pred is true, or null.
+  template <class F>
+  T* find_if(F&& pred) const {
+    for (ListNode* n = head_.next; n != &head_; n = n->next)
+      if (pred(static_cast<const T*>(n))) return static_cast<T*>(n);
+    return nullptr;
+  }
+
   template <class F>
   void for_each(F&& f) const {
     for (ListNode* n = head_.next; n != &head_;) {

@@ -36,6 +36,12 @@ class TaskBase : public FutureCore, public Runnable {
   }
   /// Schedules the task's next step (its wait is over).
   void wake() noexcept;
+  /// Ends the wait like wake(), but queues `stand_in` in the task's place: when the loop
+  /// runs it, it decides whether the task goes on (step_now) or waits again (suspend).
+  /// Used by waiters that must re-check their condition at the moment the task would run.
+  void wake_via(Runnable* stand_in) noexcept;
+  /// Runs the task's next step at once; only from a stand_in queued by wake_via().
+  void step_now() noexcept { step(); }
   /// True when a cancellation must be thrown at the await being resumed.
   bool cancel_pending() const noexcept { return must_cancel_; }
   /// Consumes the pending cancellation and throws CancelledError.

@@ -1,0 +1,3 @@
+module echogo
+
+go 1.19

@@ -1,0 +1,139 @@
+// aio streams — asyncio's StreamReader / StreamWriter, open_connection and friends.
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+
+#include "aio/coro.hpp"
+#include "aio/delay.hpp"
+#include "aio/socket_address.hpp"
+#include "aio/ssl.hpp"
+
+namespace aio {
+
+namespace detail {
+class StreamCore;
+}
+
+/// The default limit of readline()/readuntil() (asyncio's 64 KiB).
+inline constexpr std::size_t kDefaultStreamLimit = 64 * 1024;
+
+/// The reading half of a connection (asyncio.StreamReader).
+///
+/// Reading is pull-based: bytes are received when a read needs them, so a task that stops
+/// reading stops the peer (TCP flow control) instead of letting a buffer grow. Only one
+/// task may wait in a read at a time (UsageError otherwise). Cancel-safe: a cancelled read
+/// loses nothing; bytes that arrived stay buffered for the next read.
+class StreamReader {
+ public:
+  StreamReader() noexcept = default;
+  StreamReader(const StreamReader&) = delete;
+  StreamReader& operator=(const StreamReader&) = delete;
+  StreamReader(StreamReader&& o) noexcept;
+  StreamReader& operator=(StreamReader&& o) noexcept;
+  ~StreamReader();
+
+  /// Up to n bytes (n < 0: everything until EOF). Returns "" at EOF (and for n == 0).
+  Coro<std::string> read(long n = -1);
+  /// A line ending in "\n" (the last line may lack it; "" at EOF). Past the limit it
+  /// throws LimitOverrunError — after discarding the line (or the buffer), as asyncio does.
+  Coro<std::string> readline();
+  /// Exactly n bytes. IncompleteReadError (with what was read) if EOF comes first.
+  Coro<std::string> readexactly(std::size_t n);
+  /// The bytes up to and including sep. LimitOverrunError if sep is not found within the
+  /// limit (the data stays buffered); IncompleteReadError at EOF without sep.
+  Coro<std::string> readuntil(std::string_view sep = "\n");
+  /// True when the peer has finished sending and the buffer is empty.
+  bool at_eof() const noexcept;
+  /// Bytes received and not read yet.
+  std::size_t buffered() const noexcept;
+  std::size_t limit() const noexcept;
+
+  explicit StreamReader(detail::StreamCore* core) noexcept;
+
+ private:
+  detail::StreamCore* core_ = nullptr;
+};
+
+/// The writing half of a connection (asyncio.StreamWriter).
+///
+/// write() never blocks: it hands the bytes to the kernel at once when it can and buffers
+/// the rest; `co_await drain()` waits while more than 64 KiB is buffered (until it is down
+/// to 16 KiB), which is how a fast writer adapts to a slow reader. Errors of the connection
+/// (reset, broken pipe) surface from drain() as std::system_error.
+class StreamWriter {
+ public:
+  StreamWriter() noexcept = default;
+  StreamWriter(const StreamWriter&) = delete;
+  StreamWriter& operator=(const StreamWriter&) = delete;
+  StreamWriter(StreamWriter&& o) noexcept;
+  StreamWriter& operator=(StreamWriter&& o) noexcept;
+  /// Dropping the last of a connection's reader and writer closes it (after sending what
+  /// is buffered), as close() does.
+  ~StreamWriter();
+
+  /// Queues bytes to send. UsageError after close() or write_eof(). After the connection
+  /// failed, the bytes are dropped and drain() reports the error.
+  void write(std::string_view data);
+  template <class Range>
+  void writelines(const Range& lines) {
+    for (const auto& line : lines) write(std::string_view(line));
+  }
+  /// Waits until the buffer is below the low-water mark. Throws the connection's error.
+  /// Cancel-safe: a cancelled drain leaves the stream as it was.
+  Coro<void> drain();
+  bool can_write_eof() const noexcept;
+  /// Half-closes: the peer reads EOF once the buffered bytes are sent; reading goes on.
+  void write_eof();
+  /// Closes the connection: buffered bytes are still sent, then the socket is closed.
+  void close() noexcept;
+  bool is_closing() const noexcept;
+  /// Waits until the socket is closed (after close(), or when the peer and we are done).
+  Coro<void> wait_closed();
+  /// Bytes written and not yet accepted by the kernel.
+  std::size_t buffered() const noexcept;
+  /// The high- and low-water marks of drain() (asyncio's set_write_buffer_limits).
+  void set_write_buffer_limits(std::size_t high, std::optional<std::size_t> low = std::nullopt);
+
+  SocketAddress peername() const;
+  SocketAddress sockname() const;
+
+  /// Upgrades the connection to TLS (asyncio's StreamWriter.start_tls): performs the
+  /// handshake; afterwards both this writer and its reader speak TLS.
+  Coro<void> start_tls(SslContext ctx, std::string server_hostname = {});
+
+  explicit StreamWriter(detail::StreamCore* core) noexcept;
+
+ private:
+  detail::StreamCore* core_ = nullptr;
+};
+
+/// Every member is trivially copyable (see SslContextRef for why); open_connection copies
+/// what the views refer to before it returns.
+struct ConnectOptions {
+  /// TLS: e.g. `{.ssl = ctx}` with `auto ctx = aio::SslContext::client();`. Empty: plain TCP.
+  SslContextRef ssl{};
+  /// The name to verify and send (SNI); defaults to the host connected to.
+  std::string_view server_hostname{};
+  std::size_t limit = kDefaultStreamLimit;
+  /// Bind the local end to this address first (port 0: any).
+  std::optional<SocketAddress> local_addr{};
+  /// RFC 8305 Happy Eyeballs: start the next address's attempt after this long if the
+  /// previous one has not connected yet (asyncio's happy_eyeballs_delay; 0.25 s is the
+  /// RFC's value). Empty: try the addresses one after the other.
+  std::optional<Delay> happy_eyeballs_delay{};
+};
+static_assert(std::is_trivially_destructible_v<ConnectOptions>, "see SslContextRef: GCC 12 and aggregate temporaries");
+
+/// Connects to host:port (a name is resolved without blocking the loop; each address is
+/// tried in turn) and returns the connection's two halves. std::system_error with the
+/// errno (ECONNREFUSED, ETIMEDOUT, ...) if no address accepts.
+Coro<std::pair<StreamReader, StreamWriter>> open_connection(std::string host, int port, ConnectOptions options = {});
+/// Connects to a Unix-domain socket.
+Coro<std::pair<StreamReader, StreamWriter>> open_unix_connection(std::string path, ConnectOptions options = {});
+
+}  // namespace aio

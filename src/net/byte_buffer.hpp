@@ -1,0 +1,64 @@
+// A byte buffer for stream I/O: bytes are appended at the tail (received into it directly,
+// without zero-filling first) and consumed from the head. Its memory is kept and reused,
+// so a connection in a steady state reads without allocating.
+#pragma once
+
+#include <cstddef>
+#include <cstring>
+#include <memory>
+#include <string_view>
+
+namespace aio::detail {
+
+class ByteBuffer {
+ public:
+  std::size_t size() const noexcept { return end_ - begin_; }
+  bool empty() const noexcept { return begin_ == end_; }
+  std::string_view view() const noexcept { return {data_.get() + begin_, size()}; }
+  const char* data() const noexcept { return data_.get() + begin_; }
+
+  /// At least n writable bytes after the data; fill some and call commit().
+  char* prepare(std::size_t n) {
+    if (capacity_ - end_ >= n) return data_.get() + end_;
+    if (begin_ > 0 && capacity_ - size() >= n) {
+      std::memmove(data_.get(), data_.get() + begin_, size());  // slide the data to the front
+    } else {
+      std::size_t capacity = capacity_ ? capacity_ : 4096;
+      while (capacity - size() < n) capacity *= 2;
+      std::unique_ptr<char[]> bigger(new char[capacity]);
+      if (size()) std::memcpy(bigger.get(), data_.get() + begin_, size());
+      data_ = std::move(bigger);
+      capacity_ = capacity;
+    }
+    end_ -= begin_;
+    begin_ = 0;
+    return data_.get() + end_;
+  }
+  std::size_t writable() const noexcept { return capacity_ - end_; }
+  void commit(std::size_t n) noexcept { end_ += n; }
+
+  void append(std::string_view s) {
+    std::memcpy(prepare(s.size()), s.data(), s.size());
+    commit(s.size());
+  }
+  void consume(std::size_t n) noexcept {
+    begin_ += n;
+    if (begin_ == end_) begin_ = end_ = 0;
+  }
+  void clear() noexcept { begin_ = end_ = 0; }
+  /// Gives the memory back when the buffer grew big for a burst and is now empty.
+  void shrink_if_idle(std::size_t keep) {
+    if (empty() && capacity_ > keep) {
+      data_.reset();
+      capacity_ = 0;
+    }
+  }
+
+ private:
+  std::unique_ptr<char[]> data_;
+  std::size_t capacity_ = 0;
+  std::size_t begin_ = 0;
+  std::size_t end_ = 0;
+};
+
+}  // namespace aio::detail

@@ -1,0 +1,542 @@
+// StreamCore (one connection's buffers and socket) and the StreamReader / StreamWriter
+// faces over it.
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <algorithm>
+#include <cstring>
+#include <system_error>
+
+#include "aio/errors.hpp"
+#include "aio/timeout.hpp"
+#include "aio/streams.hpp"
+#include "net/server_core.hpp"
+#include "net/stream_core.hpp"
+#include "net/tls_session.hpp"
+
+namespace aio::detail {
+
+namespace {
+SocketAddress query_name(int fd, bool peer) {
+  sockaddr_storage ss{};
+  socklen_t len = sizeof ss;
+  int r = peer ? ::getpeername(fd, reinterpret_cast<sockaddr*>(&ss), &len)
+               : ::getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len);
+  if (r < 0) return {};
+  return SocketAddress::from_sockaddr(reinterpret_cast<sockaddr*>(&ss), len);
+}
+
+[[noreturn]] void throw_errno(int err, const std::string& what) {
+  throw std::system_error(err, std::generic_category(), what);
+}
+}  // namespace
+
+StreamCore::StreamCore(EventLoop& loop, IoHandle io, std::size_t limit, bool is_tcp)
+    : loop_(loop), io_(std::move(io)), is_tcp_(is_tcp), limit_(limit) {
+  if (is_tcp_) {
+    int one = 1;  // asyncio sets TCP_NODELAY on every TCP connection: no Nagle delays
+    ::setsockopt(io_.fd(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  }
+  peer_ = query_name(io_.fd(), true);
+  local_ = query_name(io_.fd(), false);
+  send_op_.core = this;
+  send_op_.kind = IoKind::send;
+  send_op_.on_complete = &StreamCore::on_send_complete;
+}
+
+StreamCore::~StreamCore() = default;
+
+void StreamCore::last_reference_gone() noexcept {
+  // Dropping both halves closes the connection. Buffered bytes still go out: a send in
+  // flight holds its own reference, so we only get here once nothing is left to send.
+  if (!closed_) {
+    closing_ = true;
+    if (write_buffered() == 0 && !send_in_flight_) {
+      close_socket();
+    } else {
+      abort();
+    }
+  }
+  delete this;
+}
+
+// --- reading ---------------------------------------------------------------------------
+
+void StreamCore::begin_read(const char* what) {
+  if (reading_)
+    throw UsageError(std::string("StreamReader.") + what +
+                     ": another task is already waiting to read from this stream; read from one task at a time");
+  reading_ = true;
+}
+
+/// Receives into the backend's buffer and copies the bytes into the stream at once (in
+/// the completion), so that a connection waiting for data holds no buffer of its own.
+class StreamCore::RecvAwaiter final : public Suspension {
+ public:
+  explicit RecvAwaiter(StreamCore& core) noexcept : core_(core) {
+    op_.owner = this;
+    op_.kind = IoKind::recv;
+    op_.select_buffer = true;
+    op_.length = kSelectBufferSize;
+    op_.on_complete = &RecvAwaiter::on_complete;
+  }
+  RecvAwaiter(const RecvAwaiter&) = delete;
+  ~RecvAwaiter() {
+    if (op_.in_flight) core_.io_.backend().cancel(op_);
+  }
+  bool await_ready() const noexcept { return false; }
+  bool await_suspend(std::coroutine_handle<> h) {
+    task_ = &require_task("a stream read");
+    if (core_.io_.backend().submit(core_.io_.registration(), op_)) {
+      deliver();
+      return false;
+    }
+    task_->suspend(h, this);
+    return true;
+  }
+  std::int64_t await_resume() {
+    if (op_.result == -ECANCELED && task_->cancel_pending()) task_->throw_cancelled();
+    return op_.result;
+  }
+  bool cancel_wait(const std::string&) noexcept override {
+    core_.io_.backend().cancel(op_);
+    return false;
+  }
+
+ private:
+  struct OwnedOp : IoOp {
+    RecvAwaiter* owner = nullptr;
+  };
+  void deliver() noexcept {
+    if (op_.result > 0) {
+      try {
+        core_.on_received({static_cast<const char*>(op_.buffer), static_cast<std::size_t>(op_.result)});
+      } catch (...) {
+        op_.result = -ENOMEM;  // the only way appending fails
+      }
+    }
+  }
+  static void on_complete(IoOp* op) noexcept {
+    RecvAwaiter* self = static_cast<OwnedOp*>(op)->owner;
+    self->deliver();
+    self->task_->wake();
+  }
+
+  StreamCore& core_;
+  TaskBase* task_ = nullptr;
+  OwnedOp op_;
+};
+
+void StreamCore::on_received(std::string_view bytes) {
+  if (tls_) {
+    tls_->receive(bytes);
+  } else {
+    in_.append(bytes);
+  }
+}
+
+Coro<bool> StreamCore::fill() {
+  for (;;) {
+    if (read_error_) throw_failure(read_error_, "read from ");
+    if (eof_) co_return false;
+    if (closed_) {  // we closed the socket ourselves: nothing more will come
+      eof_ = true;
+      co_return false;
+    }
+    std::size_t before = in_.size();
+    std::int64_t r = co_await RecvAwaiter(*this);
+    if (r > 0) {
+      if (tls_) {
+        tls_->after_receive();  // may fail the connection, or produce output to send
+        if (read_error_) continue;
+        if (tls_->peer_closed() && in_.size() == before) {
+          eof_ = true;
+          co_return false;
+        }
+      }
+      if (in_.size() > before) co_return true;
+      continue;  // TLS: a partial record, or handshake traffic
+    }
+    if (r == 0 || (r == -EBADF && (closing_ || closed_))) {
+      if (tls_) tls_->on_transport_eof();
+      if (read_error_) continue;
+      eof_ = true;
+      co_return false;
+    }
+    fail(static_cast<int>(-r));
+  }
+}
+
+// --- writing ---------------------------------------------------------------------------
+
+void StreamCore::write(std::string_view data) {
+  if (eof_requested_) throw UsageError("StreamWriter.write: called after write_eof(); the write side is shut down");
+  if (closing_) throw UsageError("StreamWriter.write: called after close()");
+  if (write_error_ || closed_ || data.empty()) return;  // a lost connection drops it; drain() tells
+  if (tls_) {
+    tls_->write(data);
+  } else {
+    send_raw(data);
+  }
+}
+
+void StreamCore::send_raw(std::string_view bytes) {
+  if (bytes.empty() || write_error_ || closed_) return;
+  if (!send_in_flight_ && sent_ == sending_.size()) {
+    sending_.assign(bytes.data(), bytes.size());  // (reuses its capacity: no allocation)
+    sent_ = 0;
+  } else {
+    pending_.append(bytes.data(), bytes.size());
+  }
+  if (!send_in_flight_) start_sending();
+}
+
+void StreamCore::start_sending() noexcept {
+  while (!write_error_ && !closed_) {
+    if (sent_ == sending_.size()) {
+      if (pending_.empty()) break;
+      sending_.swap(pending_);
+      pending_.clear();
+      sent_ = 0;
+    }
+    send_op_.buffer = sending_.data() + sent_;
+    send_op_.length = sending_.size() - sent_;
+    bool done;
+    try {
+      done = io_.backend().submit(io_.registration(), send_op_);
+    } catch (...) {
+      fail(ENOMEM);
+      return;
+    }
+    if (!done) {
+      send_in_flight_ = true;
+      add_ref();  // stay alive until the send completes, even if both halves are dropped
+      return;
+    }
+    if (send_op_.result < 0) {
+      fail(static_cast<int>(-send_op_.result));
+      return;
+    }
+    sent_ += static_cast<std::size_t>(send_op_.result);
+  }
+  if (write_error_ || closed_) return;
+  // Everything is with the kernel.
+  sending_.clear();
+  sent_ = 0;
+  if (eof_requested_ && !eof_sent_) {
+    eof_sent_ = true;
+    ::shutdown(io_.fd(), SHUT_WR);
+  }
+  wake_drainers();
+  maybe_finish_closing();
+}
+
+void StreamCore::on_send_complete(IoOp* op) noexcept {
+  StreamCore* self = static_cast<SendOp*>(op)->core;
+  self->send_in_flight_ = false;
+  std::int64_t r = op->result;
+  if (r >= 0) {
+    self->sent_ += static_cast<std::size_t>(r);
+    self->start_sending();
+    if (self->write_buffered() <= self->low_water_) self->wake_drainers();
+  } else if (r != -EBADF || !self->closed_) {
+    self->fail(static_cast<int>(-r));
+  }
+  self->release();
+}
+
+void StreamCore::wake_drainers() noexcept { wake_all(drainers_); }
+
+
+Coro<void> StreamCore::drain() {
+  if (write_error_) throw_failure(write_error_, "write to ");
+  if (read_error_) throw_failure(read_error_, "connection to ");
+  if (closed_) throw_errno(ECONNRESET, "drain: the connection to " + peer_.to_string() + " is closed");
+  if (write_buffered() > high_water_) {
+    while (write_buffered() > low_water_ && !write_error_ && !closed_) co_await WaitOn(drainers_, "StreamWriter.drain");
+    if (write_error_) throw_failure(write_error_, "write to ");
+  }
+}
+
+bool StreamCore::can_write_eof() const noexcept { return !tls_; }
+
+void StreamCore::write_eof() {
+  if (tls_) throw UsageError("StreamWriter.write_eof: a TLS stream cannot half-close (TLS has no half-close); use close()");
+  if (closing_ || closed_ || eof_requested_) return;
+  eof_requested_ = true;
+  if (!send_in_flight_ && write_buffered() == 0) {
+    eof_sent_ = true;
+    ::shutdown(io_.fd(), SHUT_WR);
+  }
+}
+
+// --- closing ---------------------------------------------------------------------------
+
+void StreamCore::close() noexcept {
+  if (closing_ || closed_) return;
+  closing_ = true;
+  if (tls_) tls_->begin_shutdown();  // queues close_notify before the socket closes
+  maybe_finish_closing();
+}
+
+void StreamCore::maybe_finish_closing() noexcept {
+  if (closing_ && !closed_ && !send_in_flight_ && write_buffered() == 0) close_socket();
+}
+
+void StreamCore::fail(int err, std::exception_ptr why) noexcept {
+  if (!read_error_ && !eof_) read_error_ = err;
+  if (!write_error_) write_error_ = err;
+  if (why && !failure_) failure_ = std::move(why);
+  abort();
+}
+
+void StreamCore::throw_failure(int err, const char* doing) const {
+  if (failure_) std::rethrow_exception(failure_);
+  throw_errno(err, doing + peer_.to_string());
+}
+
+void StreamCore::abort() noexcept {
+  pending_.clear();
+  sending_.clear();
+  sent_ = 0;
+  close_socket();
+}
+
+void StreamCore::close_socket() noexcept {
+  if (closed_) return;
+  closed_ = true;
+  closing_ = true;
+  io_.close();  // a receive still in flight ends with EBADF: the reader sees EOF
+  wake_drainers();
+  wake_all(close_waiters_);
+  if (ServerCore* s = std::exchange(server_, nullptr)) {
+    s->connection_closed(this);
+    s->release();
+  }
+}
+
+Coro<void> StreamCore::wait_closed() {
+  while (!closed_) co_await WaitOn(close_waiters_, "StreamWriter.wait_closed");
+  // asyncio: a connection lost to an error makes wait_closed() raise it.
+  if (write_error_) throw_failure(write_error_, "connection to ");
+}
+
+// --- TLS -------------------------------------------------------------------------------
+
+Coro<void> StreamCore::start_tls(SslContext ctx, std::string server_hostname) {
+  if (tls_) throw UsageError("start_tls: the stream already speaks TLS");
+  if (closing_ || closed_) throw UsageError("start_tls: the stream is closed");
+  if (reading_) throw UsageError("start_tls: another task is reading from the stream; start TLS before reading");
+  tls_ = std::make_unique<TlsSession>(*this, ctx, server_hostname);
+  if (!in_.empty()) {
+    // Bytes that came after the plaintext part (a quick peer's ClientHello) are TLS.
+    std::string early(in_.view());
+    in_.clear();
+    tls_->receive(early);
+  }
+  std::exception_ptr error;
+  double limit = ctx.handshake_timeout();
+  try {
+    co_await wait_for(handshake(), limit);
+  } catch (const TimeoutError&) {
+    error = std::make_exception_ptr(TimeoutError("TLS handshake with " + peer_.to_string() + " timed out after " +
+                                                 std::to_string(limit) + " s"));
+  } catch (...) {
+    error = std::current_exception();
+  }
+  if (error) {
+    fail(ETIMEDOUT, error);  // a failed handshake leaves no usable stream: close it
+    std::rethrow_exception(error);
+  }
+}
+
+Coro<void> StreamCore::handshake() {
+  begin_read("start_tls");
+  struct EndRead {
+    StreamCore& c;
+    ~EndRead() { c.end_read(); }
+  } end_read{*this};
+  for (;;) {
+    if (read_error_) throw_failure(read_error_, "TLS handshake with ");
+    if (tls_->handshake_step()) co_return;
+    std::int64_t r = co_await RecvAwaiter(*this);
+    if (r > 0) continue;
+    if (r == 0)
+      throw SslError("TLS handshake with " + peer_.to_string() + " failed: the peer closed the connection");
+    throw_errno(static_cast<int>(-r), "TLS handshake with " + peer_.to_string());
+  }
+}
+
+void StreamCore::attach_to_server(ServerCore* server) noexcept {
+  server_ = server;
+  server->add_ref();
+  server->connection_opened(this);
+}
+
+}  // namespace aio::detail
+
+// --- the public faces ------------------------------------------------------------------
+
+namespace aio {
+
+using detail::StreamCore;
+
+namespace {
+StreamCore& require(StreamCore* c, const char* what) {
+  if (!c) throw UsageError(std::string(what) + ": this stream object is empty (moved from or default-constructed)");
+  return *c;
+}
+
+// Marks the one reader for the duration of a read.
+struct ReadScope {
+  StreamCore& core;
+  ReadScope(StreamCore& c, const char* what) : core(c) { c.begin_read(what); }
+  ~ReadScope() { core.end_read(); }
+  ReadScope(const ReadScope&) = delete;
+};
+
+std::string take(detail::ByteBuffer& in, std::size_t n) {
+  std::string out(in.data(), n);
+  in.consume(n);
+  return out;
+}
+
+Coro<std::string> read_until(StreamCore& c, std::string_view sep) {
+  detail::ByteBuffer& in = c.input();
+  std::size_t offset = 0;  // where the separator can still start: no rescanning
+  for (;;) {
+    std::string_view buf = in.view();
+    if (buf.size() >= offset + sep.size()) {
+      std::size_t pos = buf.find(sep, offset);
+      if (pos != std::string_view::npos) {
+        if (pos > c.limit()) throw LimitOverrunError("StreamReader.readuntil: separator is found, but the chunk is longer than the limit", pos);
+        co_return take(in, pos + sep.size());
+      }
+      offset = buf.size() + 1 - sep.size();
+      if (offset > c.limit())
+        throw LimitOverrunError("StreamReader.readuntil: separator is not found, and the chunk exceeds the limit", offset);
+    }
+    if (c.eof()) {
+      std::string partial = take(in, in.size());
+      throw IncompleteReadError(std::move(partial), 0);
+    }
+    co_await c.fill();
+  }
+}
+}  // namespace
+
+StreamReader::StreamReader(StreamCore* core) noexcept : core_(core) {
+  if (core_) core_->add_ref();
+}
+StreamReader::StreamReader(StreamReader&& o) noexcept : core_(std::exchange(o.core_, nullptr)) {}
+StreamReader& StreamReader::operator=(StreamReader&& o) noexcept {
+  if (this != &o) {
+    if (core_) core_->release();
+    core_ = std::exchange(o.core_, nullptr);
+  }
+  return *this;
+}
+StreamReader::~StreamReader() {
+  if (core_) core_->release();
+}
+
+Coro<std::string> StreamReader::read(long n) {
+  StreamCore& c = require(core_, "StreamReader.read");
+  if (n == 0) co_return std::string();
+  ReadScope scope(c, "read");
+  if (n < 0) {
+    while (co_await c.fill()) {
+    }
+    co_return take(c.input(), c.input().size());
+  }
+  if (c.input().empty()) co_await c.fill();
+  co_return take(c.input(), std::min(c.input().size(), static_cast<std::size_t>(n)));
+}
+
+Coro<std::string> StreamReader::readuntil(std::string_view sep) {
+  StreamCore& c = require(core_, "StreamReader.readuntil");
+  if (sep.empty()) throw std::invalid_argument("StreamReader.readuntil: the separator must be at least one byte");
+  std::string separator(sep);  // the caller's view may not outlive the first suspension
+  ReadScope scope(c, "readuntil");
+  co_return co_await read_until(c, separator);
+}
+
+Coro<std::string> StreamReader::readline() {
+  StreamCore& c = require(core_, "StreamReader.readline");
+  ReadScope scope(c, "readline");
+  std::exception_ptr overrun;
+  try {
+    co_return co_await read_until(c, "\n");
+  } catch (const IncompleteReadError& e) {
+    co_return e.partial();  // the last line, without its newline ("" at EOF)
+  } catch (const LimitOverrunError& e) {
+    // asyncio discards the over-long line (through its newline if it is buffered).
+    detail::ByteBuffer& in = c.input();
+    std::string_view buf = in.view();
+    if (e.consumed() < buf.size() && buf[e.consumed()] == '\n')
+      in.consume(e.consumed() + 1);
+    else
+      in.clear();
+    overrun = std::current_exception();
+  }
+  std::rethrow_exception(overrun);
+}
+
+Coro<std::string> StreamReader::readexactly(std::size_t n) {
+  StreamCore& c = require(core_, "StreamReader.readexactly");
+  ReadScope scope(c, "readexactly");
+  while (c.input().size() < n) {
+    if (!co_await c.fill()) {
+      std::string partial = take(c.input(), c.input().size());
+      throw IncompleteReadError(std::move(partial), n);
+    }
+  }
+  co_return take(c.input(), n);
+}
+
+bool StreamReader::at_eof() const noexcept { return !core_ || core_->at_eof(); }
+std::size_t StreamReader::buffered() const noexcept { return core_ ? core_->input().size() : 0; }
+std::size_t StreamReader::limit() const noexcept { return core_ ? core_->limit() : kDefaultStreamLimit; }
+
+StreamWriter::StreamWriter(StreamCore* core) noexcept : core_(core) {
+  if (core_) core_->add_ref();
+}
+StreamWriter::StreamWriter(StreamWriter&& o) noexcept : core_(std::exchange(o.core_, nullptr)) {}
+StreamWriter& StreamWriter::operator=(StreamWriter&& o) noexcept {
+  if (this != &o) {
+    if (core_) core_->release();
+    core_ = std::exchange(o.core_, nullptr);
+  }
+  return *this;
+}
+StreamWriter::~StreamWriter() {
+  if (core_) core_->release();
+}
+
+void StreamWriter::write(std::string_view data) { require(core_, "StreamWriter.write").write(data); }
+Coro<void> StreamWriter::drain() { return require(core_, "StreamWriter.drain").drain(); }
+bool StreamWriter::can_write_eof() const noexcept { return core_ && core_->can_write_eof(); }
+void StreamWriter::write_eof() { require(core_, "StreamWriter.write_eof").write_eof(); }
+void StreamWriter::close() noexcept {
+  if (core_) core_->close();
+}
+bool StreamWriter::is_closing() const noexcept { return !core_ || core_->is_closing(); }
+Coro<void> StreamWriter::wait_closed() { return require(core_, "StreamWriter.wait_closed").wait_closed(); }
+std::size_t StreamWriter::buffered() const noexcept { return core_ ? core_->write_buffered() : 0; }
+void StreamWriter::set_write_buffer_limits(std::size_t high, std::optional<std::size_t> low) {
+  std::size_t lo = low.value_or(high / 4);
+  if (lo > high)
+    throw std::invalid_argument("StreamWriter.set_write_buffer_limits: low (" + std::to_string(lo) +
+                                ") must not exceed high (" + std::to_string(high) + ")");
+  require(core_, "StreamWriter.set_write_buffer_limits").set_write_limits(high, lo);
+}
+SocketAddress StreamWriter::peername() const { return require(core_, "StreamWriter.peername").peername(); }
+SocketAddress StreamWriter::sockname() const { return require(core_, "StreamWriter.sockname").sockname(); }
+Coro<void> StreamWriter::start_tls(SslContext ctx, std::string server_hostname) {
+  StreamCore& c = require(core_, "StreamWriter.start_tls");
+  co_await c.start_tls(ctx, std::move(server_hostname));
+}
+
+}  // namespace aio

@@ -1,0 +1,135 @@
+// The shared state of one connection: the socket, the receive buffer behind StreamReader
+// and the send buffers behind StreamWriter. Both halves hold a reference.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "aio/detail/wait_list.hpp"
+#include "aio/socket_address.hpp"
+#include "io/operation.hpp"
+#include "net/byte_buffer.hpp"
+
+namespace aio::detail {
+
+class ServerCore;
+class TlsSession;
+
+class StreamCore {
+ public:
+  StreamCore(EventLoop& loop, IoHandle io, std::size_t limit, bool is_tcp);
+  StreamCore(const StreamCore&) = delete;
+  StreamCore& operator=(const StreamCore&) = delete;
+
+  void add_ref() noexcept { ++refs_; }
+  void release() noexcept {
+    if (--refs_ == 0) last_reference_gone();
+  }
+
+  // --- reading ----------------------------------------------------------------------
+  /// Receives more bytes into the buffer. False at EOF. Throws the connection's error.
+  Coro<bool> fill();
+  ByteBuffer& input() noexcept { return in_; }
+  bool at_eof() const noexcept { return eof_ && in_.empty(); }
+  bool eof() const noexcept { return eof_; }
+  std::size_t limit() const noexcept { return limit_; }
+  /// Marks the start of a read; UsageError if another task is already reading.
+  void begin_read(const char* what);
+  void end_read() noexcept { reading_ = false; }
+
+  // --- writing ----------------------------------------------------------------------
+  void write(std::string_view data);
+  std::size_t write_buffered() const noexcept { return pending_.size() + (sending_.size() - sent_); }
+  Coro<void> drain();
+  void write_eof();
+  bool can_write_eof() const noexcept;
+  void set_write_limits(std::size_t high, std::size_t low) noexcept {
+    high_water_ = high;
+    low_water_ = low;
+  }
+
+  // --- lifetime ---------------------------------------------------------------------
+  void close() noexcept;
+  bool is_closing() const noexcept { return closing_ || closed_; }
+  Coro<void> wait_closed();
+
+  const SocketAddress& peername() const noexcept { return peer_; }
+  const SocketAddress& sockname() const noexcept { return local_; }
+
+  /// A server's connection tells the server when it closes (Server.wait_closed()).
+  void attach_to_server(ServerCore* server) noexcept;
+  std::size_t server_slot = 0;  // the server's index of this connection (O(1) removal)
+  /// Closes the socket now, dropping unsent bytes (Server.abort_clients, errors).
+  void abort() noexcept;
+
+  // --- TLS --------------------------------------------------------------------------
+  Coro<void> start_tls(SslContext ctx, std::string server_hostname);
+  bool has_tls() const noexcept { return tls_ != nullptr; }
+
+ private:
+  friend class TlsSession;
+  class RecvAwaiter;
+  struct SendOp : IoOp {
+    StreamCore* core = nullptr;
+  };
+
+  ~StreamCore();
+  void last_reference_gone() noexcept;
+  Coro<void> handshake();
+  /// Appends received bytes (plain, or ciphertext for the TLS layer to decrypt).
+  void on_received(std::string_view bytes);
+  /// Queues bytes for the socket (ciphertext when TLS is on) and starts sending.
+  void send_raw(std::string_view bytes);
+  void start_sending() noexcept;
+  void handle_send_result(std::int64_t r) noexcept;
+  static void on_send_complete(IoOp* op) noexcept;
+  /// The connection is broken: both directions report err (or `why`, if given, which
+  /// says more — a TLS failure), buffers are dropped and the socket is closed.
+  void fail(int err, std::exception_ptr why = {}) noexcept;
+  [[noreturn]] void throw_failure(int err, const char* doing) const;
+  void maybe_finish_closing() noexcept;
+  void close_socket() noexcept;
+  void wake_drainers() noexcept;
+
+  EventLoop& loop_;
+  IoHandle io_;
+  int refs_ = 0;
+  bool is_tcp_;
+
+  // Reading.
+  ByteBuffer in_;
+  std::size_t limit_;
+  bool eof_ = false;
+  bool reading_ = false;
+  int read_error_ = 0;
+  std::exception_ptr failure_;  // what fail() was given beyond the errno
+
+  // Writing: `sending_` is what the backend is sending (it must stay put while a send is
+  // in flight); write() appends to `pending_`, which becomes `sending_` next.
+  std::string sending_;
+  std::size_t sent_ = 0;
+  std::string pending_;
+  SendOp send_op_;
+  bool send_in_flight_ = false;
+  bool eof_requested_ = false;  // write_eof(): shut down the write side once flushed
+  bool eof_sent_ = false;
+  int write_error_ = 0;
+  std::size_t high_water_ = 64 * 1024;
+  std::size_t low_water_ = 16 * 1024;
+  IntrusiveList<WaitEntry> drainers_;
+
+  // Closing.
+  bool closing_ = false;  // close() called; the socket closes once the buffers are sent
+  bool closed_ = false;
+  IntrusiveList<WaitEntry> close_waiters_;
+  ServerCore* server_ = nullptr;
+
+  SocketAddress peer_;
+  SocketAddress local_;
+  std::unique_ptr<TlsSession> tls_;
+};
+
+}  // namespace aio::detail

@@ -9,8 +9,8 @@
 namespace aio {
 
 IncompleteReadError::IncompleteReadError(std::string partial, std::size_t expected)
-    : Error(std::to_string(partial.size()) + " bytes read on a total of " + std::to_string(expected) +
-            " expected bytes"),
+    : Error(std::to_string(partial.size()) + " bytes read on a total of " +
+            (expected == 0 ? std::string("undefined") : std::to_string(expected)) + " expected bytes"),
       partial_(std::move(partial)),
       expected_(expected) {}
 

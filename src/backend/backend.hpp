@@ -53,6 +53,9 @@ struct IoOp : ListNode {
   /// the bytes, which are valid only until on_complete returns (or, for an op that
   /// submit() completed at once, until the next backend call): copy them out at once.
   bool select_buffer = false;
+  /// Try the operation now and never park it: submit() completes it at once, with
+  /// -EAGAIN if it would have to wait ("is anything there already?").
+  bool no_wait = false;
   /// >= 0: success (bytes, new fd, or 0). < 0: -errno; -ECANCELED when cancelled.
   std::int64_t result = 0;
   /// Called by the backend when a parked operation completes (never for an operation

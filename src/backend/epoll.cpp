@@ -23,6 +23,15 @@ struct IoRegistration {
   int fd = -1;
   bool pollable = true;  // false for regular files, which epoll refuses: always "ready"
   bool detached = false;  // detach() ran during poll(): freed when poll() is done with it
+  // Cached readiness: false once a syscall said "would block" (or a short read/write
+  // showed the socket drained/full); set again by the next epoll edge. While false, a new
+  // operation parks without trying its syscall — the echo pattern's "recv right after
+  // sending the reply" would otherwise always cost a syscall that returns EAGAIN.
+  bool readable = true;
+  bool writable = true;
+  // The peer hung up (or the socket has an error): an EOF or error is waiting to be read,
+  // which no later edge will announce — a short read must not clear `readable` then.
+  bool read_hangup = false;
   IntrusiveList<IoOp> readers;
   IntrusiveList<IoOp> writers;
 };
@@ -166,16 +175,37 @@ void EpollBackend::detach(IoRegistration* reg) noexcept {
   }
 }
 
+namespace {
+// Updates the cached readiness from a syscall's result. Linux signals an edge-triggered
+// EPOLLIN for every arrival of data (and EPOLLOUT whenever space frees up), so clearing the
+// flag after a short stream read or write cannot miss data that comes later.
+void note_readiness(IoRegistration* reg, const IoOp& op, std::int64_t r) noexcept {
+  bool read_side = is_read_side(op.kind);
+  bool exhausted = r == -EAGAIN;
+  if (r > 0 && static_cast<std::size_t>(r) < op.length)
+    exhausted = (op.kind == IoKind::recv && !reg->read_hangup) || op.kind == IoKind::send;  // (not datagrams, files)
+  if (!exhausted) return;
+  (read_side ? reg->readable : reg->writable) = false;
+}
+}  // namespace
+
 bool EpollBackend::submit(IoRegistration* reg, IoOp& op) {
   op.fd = reg->fd;
-  IntrusiveList<IoOp>& queue = is_read_side(op.kind) ? reg->readers : reg->writers;
+  bool read_side = is_read_side(op.kind);
+  IntrusiveList<IoOp>& queue = read_side ? reg->readers : reg->writers;
+  bool ready = read_side ? reg->readable : reg->writable;
   // Earlier parked ops on the same side go first, so byte order is preserved.
-  if (queue.empty() || !reg->pollable) {
+  if ((queue.empty() && (ready || op.no_wait)) || !reg->pollable) {
     std::int64_t r = attempt_retrying_eintr(op);
-    if (r != -EAGAIN || !reg->pollable) {
+    if (reg->pollable) note_readiness(reg, op, r);
+    if (r != -EAGAIN || !reg->pollable || op.no_wait) {
       op.result = r;
       return true;
     }
+  }
+  if (op.no_wait) {  // others are queued ahead of it: it would have to wait
+    op.result = -EAGAIN;
+    return true;
   }
   op.in_flight = true;
   queue.push_back(&op);
@@ -196,11 +226,12 @@ void EpollBackend::finish(IoOp& op, std::int64_t result) noexcept {
   op.on_complete(&op);
 }
 
-void EpollBackend::retry(IoRegistration* reg, IntrusiveList<IoOp>& queue) noexcept {
-  while (!reg->detached) {
+void EpollBackend::retry(IoRegistration* reg, IntrusiveList<IoOp>& queue, const bool& ready) noexcept {
+  while (!reg->detached && ready) {
     IoOp* op = queue.front();
     if (!op) return;
     std::int64_t r = attempt_retrying_eintr(*op);
+    note_readiness(reg, *op, r);
     if (r == -EAGAIN) return;
     IntrusiveList<IoOp>::erase(op);
     finish(*op, r);
@@ -235,8 +266,15 @@ void EpollBackend::poll(std::int64_t timeout_ns) {
     if (reg->detached) continue;
     std::uint32_t ev = events[i].events;
     // Errors and hang-ups wake both sides: the retried syscall reports what happened.
-    if (ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) retry(reg, reg->readers);
-    if (ev & (EPOLLOUT | EPOLLHUP | EPOLLERR)) retry(reg, reg->writers);
+    if (ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
+      reg->readable = true;
+      if (ev & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) reg->read_hangup = true;
+      retry(reg, reg->readers, reg->readable);
+    }
+    if (!reg->detached && (ev & (EPOLLOUT | EPOLLHUP | EPOLLERR))) {
+      reg->writable = true;
+      retry(reg, reg->writers, reg->writable);
+    }
   }
   polling_ = false;
   for (IoRegistration* dead : graveyard_) delete dead;

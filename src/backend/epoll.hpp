@@ -23,7 +23,7 @@ class EpollBackend final : public IoBackend {
 
  private:
   static constexpr int kMaxEvents = 256;
-  void retry(IoRegistration* reg, IntrusiveList<IoOp>& queue) noexcept;
+  void retry(IoRegistration* reg, IntrusiveList<IoOp>& queue, const bool& ready) noexcept;
   void finish(IoOp& op, std::int64_t result) noexcept;
 
   int epfd_ = -1;

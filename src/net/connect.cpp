@@ -192,11 +192,13 @@ Coro<std::pair<StreamReader, StreamWriter>> open_unix_connection_impl(std::strin
 // The public entry points are plain functions: they run at the call, while the caller's
 // temporaries that the options refer to are alive, and copy what those refer to.
 Coro<std::pair<StreamReader, StreamWriter>> open_connection(std::string host, int port, ConnectOptions options) {
+  if (options.limit == 0) throw std::invalid_argument("open_connection: limit must be > 0");
   Tls tls = copy_tls(options, host);
   return open_connection_impl(std::move(host), port, without_views(options), std::move(tls));
 }
 
 Coro<std::pair<StreamReader, StreamWriter>> open_unix_connection(std::string path, ConnectOptions options) {
+  if (options.limit == 0) throw std::invalid_argument("open_unix_connection: limit must be > 0");
   Tls tls = copy_tls(options, {});
   return open_unix_connection_impl(std::move(path), without_views(options), std::move(tls));
 }

@@ -23,6 +23,9 @@ class DatagramCore {
   bool connected;
   SocketAddress local, peer;
   std::unique_ptr<char[]> buffer;  // receive buffer, allocated on the first receive
+  // A datagram that arrived as its receiver was being cancelled: the next recv_from()
+  // returns it, so cancelling loses nothing.
+  std::optional<std::pair<std::string, SocketAddress>> kept;
 };
 }  // namespace detail
 
@@ -74,6 +77,11 @@ Coro<void> DatagramSocket::send(std::string_view data) {
 
 Coro<std::pair<std::string, SocketAddress>> DatagramSocket::recv_from() {
   detail::DatagramCore& c = require_open(core_, "recv_from");
+  if (c.kept) {
+    auto datagram = std::move(*c.kept);
+    c.kept.reset();
+    co_return datagram;
+  }
   if (!c.buffer) c.buffer.reset(new char[kMaxDatagram]);
   sockaddr_storage from{};
   iovec iov{c.buffer.get(), kMaxDatagram};
@@ -87,9 +95,13 @@ Coro<std::pair<std::string, SocketAddress>> DatagramSocket::recv_from() {
   op.msg = &msg;
   std::int64_t r = co_await detail::IoAwaiter(c.io, op);
   if (r < 0) throw std::system_error(static_cast<int>(-r), std::generic_category(), "receive a datagram");
-  co_return std::pair<std::string, SocketAddress>{
-      std::string(c.buffer.get(), static_cast<std::size_t>(r)),
-      SocketAddress::from_sockaddr(reinterpret_cast<sockaddr*>(&from), msg.msg_namelen)};
+  std::pair<std::string, SocketAddress> datagram{std::string(c.buffer.get(), static_cast<std::size_t>(r)),
+                                                 SocketAddress::from_sockaddr(reinterpret_cast<sockaddr*>(&from), msg.msg_namelen)};
+  if (detail::TaskBase* task = detail::current_task_base(); task && task->cancel_pending()) {
+    c.kept = std::move(datagram);  // cancelled as it arrived: keep it for the next receive
+    task->throw_cancelled();
+  }
+  co_return datagram;
 }
 
 void DatagramSocket::close() noexcept {

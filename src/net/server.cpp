@@ -300,6 +300,7 @@ Coro<Server> start_unix_server_impl(ConnectionHandler handler, std::string path,
 // SslContextRef).
 namespace {
 std::optional<SslContext> copy_ssl(const ServerOptions& options) {
+  if (options.limit == 0) throw std::invalid_argument("start_server: limit must be > 0");
   if (!options.ssl) return std::nullopt;
   if (!options.ssl->is_server())
     throw std::invalid_argument("start_server: options.ssl is a client context; use aio::SslContext::server(cert, key)");

@@ -97,12 +97,28 @@ class StreamCore::RecvAwaiter final : public Suspension {
     return true;
   }
   std::int64_t await_resume() {
-    if (op_.result == -ECANCELED && task_->cancel_pending()) task_->throw_cancelled();
+    // Cancelled after the bytes came in (they are already in the stream's buffer, so the
+    // next read gets them): the cancellation wins, as asyncio's would at this await.
+    if ((op_.result > 0 || op_.result == -ECANCELED) && task_->cancel_pending()) task_->throw_cancelled();
     return op_.result;
   }
   bool cancel_wait(const std::string&) noexcept override {
     core_.io_.backend().cancel(op_);
     return false;
+  }
+
+  /// Receives what the kernel already holds, without waiting. True if bytes came.
+  static bool receive_now(StreamCore& core) {
+    OwnedOp op;
+    op.kind = IoKind::recv;
+    op.select_buffer = true;
+    op.no_wait = true;
+    op.length = kSelectBufferSize;
+    core.io_.backend().submit(core.io_.registration(), op);
+    if (op.result <= 0) return false;
+    core.on_received({static_cast<const char*>(op.buffer), static_cast<std::size_t>(op.result)});
+    if (core.tls_) core.tls_->after_receive();
+    return true;
   }
 
  private:
@@ -128,6 +144,11 @@ class StreamCore::RecvAwaiter final : public Suspension {
   TaskBase* task_ = nullptr;
   OwnedOp op_;
 };
+
+bool StreamCore::receive_now() {
+  if (closed_ || eof_ || read_error_) return false;
+  return RecvAwaiter::receive_now(*this);
+}
 
 void StreamCore::on_received(std::string_view bytes) {
   if (tls_) {
@@ -172,9 +193,10 @@ Coro<bool> StreamCore::fill() {
 // --- writing ---------------------------------------------------------------------------
 
 void StreamCore::write(std::string_view data) {
+  if (write_error_) return;  // the connection is lost: the bytes are dropped, drain() tells
   if (eof_requested_) throw UsageError("StreamWriter.write: called after write_eof(); the write side is shut down");
   if (closing_) throw UsageError("StreamWriter.write: called after close()");
-  if (write_error_ || closed_ || data.empty()) return;  // a lost connection drops it; drain() tells
+  if (closed_ || data.empty()) return;
   if (tls_) {
     tls_->write(data);
   } else {
@@ -415,8 +437,12 @@ Coro<std::string> read_until(StreamCore& c, std::string_view sep) {
         co_return take(in, pos + sep.size());
       }
       offset = buf.size() + 1 - sep.size();
-      if (offset > c.limit())
+      if (offset > c.limit()) {
+        // Reading is pull-based: bytes the kernel already holds may complete the separator
+        // (asyncio's buffer would have them). Take them before giving up.
+        if (c.receive_now()) continue;
         throw LimitOverrunError("StreamReader.readuntil: separator is not found, and the chunk exceeds the limit", offset);
+      }
     }
     if (c.eof()) {
       std::string partial = take(in, in.size());

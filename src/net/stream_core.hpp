@@ -33,7 +33,10 @@ class StreamCore {
   /// Receives more bytes into the buffer. False at EOF. Throws the connection's error.
   Coro<bool> fill();
   ByteBuffer& input() noexcept { return in_; }
-  bool at_eof() const noexcept { return eof_ && in_.empty(); }
+  /// Receives what the kernel already holds, without waiting. True if bytes came.
+  bool receive_now();
+  /// No more bytes will come (the peer finished, or we closed the connection ourselves).
+  bool at_eof() const noexcept { return (eof_ || (closed_ && !read_error_)) && in_.empty(); }
   bool eof() const noexcept { return eof_; }
   std::size_t limit() const noexcept { return limit_; }
   /// Marks the start of a read; UsageError if another task is already reading.

@@ -19,9 +19,17 @@
 namespace aio::detail {
 
 ServerCore::ServerCore(EventLoop& loop, ConnectionHandler handler, ServerOptions options,
-                       std::optional<SslContext> ssl, std::string unix_path)
-    : loop_(loop), handler_(std::move(handler)), options_(options), ssl_(std::move(ssl)), unix_path_(std::move(unix_path)) {
+                       std::optional<SslContext> ssl)
+    : loop_(loop), handler_(std::move(handler)), options_(options), ssl_(std::move(ssl)) {
   options_.ssl = {};
+}
+
+void ServerCore::own_socket_file(std::string path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return;
+  unix_path_ = std::move(path);
+  unix_dev_ = st.st_dev;
+  unix_ino_ = st.st_ino;
 }
 
 ServerCore::~ServerCore() = default;
@@ -36,6 +44,7 @@ void ServerCore::listen_on(IoHandle socket, SocketAddress address) {
 
 std::vector<SocketAddress> ServerCore::addresses() const {
   std::vector<SocketAddress> out;
+  if (closed_) return out;  // asyncio: a closed server has no sockets
   for (const auto& l : listeners_) out.push_back(l->address);
   return out;
 }
@@ -146,7 +155,14 @@ void ServerCore::close() noexcept {
   closed_ = true;
   serving_ = false;
   for (auto& l : listeners_) l->socket.close();  // the accept loops end (EBADF)
-  if (!unix_path_.empty()) ::unlink(unix_path_.c_str());
+  if (!unix_path_.empty()) {
+    // asyncio 3.13: remove the socket file only if it is still the one we bound (someone
+    // may have replaced it since).
+    struct stat st {};
+    if (::stat(unix_path_.c_str(), &st) == 0 && S_ISSOCK(st.st_mode) && st.st_dev == unix_dev_ &&
+        st.st_ino == unix_ino_)
+      ::unlink(unix_path_.c_str());
+  }
   wake_all(stop_waiters_);
   wake_if_done();
 }
@@ -261,7 +277,7 @@ Coro<Server> start_server_impl(ConnectionHandler handler, std::string host, int 
     addrs = co_await getaddrinfo(host, port, {.passive = true, .stream = true});
   }
   EventLoop& loop = get_running_loop();
-  auto* core = new ServerCore(loop, std::move(handler), options, std::move(ssl), {});
+  auto* core = new ServerCore(loop, std::move(handler), options, std::move(ssl));
   Server server(core);
   int bound_port = port;
   for (SocketAddress& addr : addrs) {
@@ -286,10 +302,11 @@ Coro<Server> start_unix_server_impl(ConnectionHandler handler, std::string path,
     struct stat st {};
     if (::stat(path.c_str(), &st) == 0 && S_ISSOCK(st.st_mode)) ::unlink(path.c_str());
   }
-  auto* core = new ServerCore(loop, std::move(handler), options, std::move(ssl), path[0] != '\0' ? path : std::string());
+  auto* core = new ServerCore(loop, std::move(handler), options, std::move(ssl));
   Server server(core);
   detail::ListenOptions lo{options.backlog, false, false};
   detail::IoHandle io = detail::listen_socket(loop, addr, lo);
+  if (path[0] != '\0') core->own_socket_file(path);  // (only once bound: a failure removes nothing)
   core->listen_on(std::move(io), addr);
   co_return server;
 }

@@ -16,8 +16,7 @@ class StreamCore;
 
 class ServerCore {
  public:
-  ServerCore(EventLoop& loop, ConnectionHandler handler, ServerOptions options, std::optional<SslContext> ssl,
-             std::string unix_path);
+  ServerCore(EventLoop& loop, ConnectionHandler handler, ServerOptions options, std::optional<SslContext> ssl);
   ServerCore(const ServerCore&) = delete;
   ServerCore& operator=(const ServerCore&) = delete;
 
@@ -26,6 +25,8 @@ class ServerCore {
     if (--refs_ == 0) delete this;
   }
 
+  /// The socket file this server created: removed on close if it is still the same file.
+  void own_socket_file(std::string path);
   /// Takes a bound, listening socket and starts accepting on it.
   void listen_on(IoHandle socket, SocketAddress address);
   std::vector<SocketAddress> addresses() const;
@@ -55,7 +56,8 @@ class ServerCore {
   ConnectionHandler handler_;
   ServerOptions options_;  // (its `ssl` view is cleared: ssl_ holds the copy)
   std::optional<SslContext> ssl_;
-  std::string unix_path_;  // removed on close
+  std::string unix_path_;  // removed on close (if still ours: same device and inode)
+  unsigned long long unix_dev_ = 0, unix_ino_ = 0;
   std::vector<std::unique_ptr<Listener>> listeners_;  // (stable: accept loops hold references)
   std::vector<StreamCore*> connections_;
   int accept_loops_ = 0;  // running; wait_closed() also waits for them to end

@@ -162,6 +162,10 @@ Coro<bool> StreamCore::fill() {
   for (;;) {
     if (read_error_) throw_failure(read_error_, "read from ");
     if (eof_) co_return false;
+    if (tls_ && tls_->peer_closed()) {  // close_notify came (perhaps with the last data)
+      eof_ = true;
+      co_return false;
+    }
     if (closed_) {  // we closed the socket ourselves: nothing more will come
       eof_ = true;
       co_return false;

@@ -10,7 +10,7 @@ packages=(
   libgtest-dev                       # GoogleTest: the test suite
   libbenchmark-dev                   # Google Benchmark: micro benchmarks in bench/
   libssl-dev openssl                 # OpenSSL: TLS streams; the openssl command makes test certificates
-  python3                            # interop tests against asyncio peers
+  python3 netcat-openbsd             # interop tests: asyncio peers, nc
 )
 if [[ "${1:-}" == "--bench" ]]; then
   packages+=(

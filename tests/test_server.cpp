@@ -1316,6 +1316,28 @@ TEST(PythonInterop, PythonClientAioServerIPv6) {
   aio::testing::run_test(python_client_aio_server_v6());
 }
 
+// netcat (netcat-openbsd) as the client: `-N` shuts the socket down after stdin's EOF,
+// which our echo handler answers by echoing and closing.
+static aio::Coro<void> netcat_client_aio_server() {
+  Stats stats;
+  aio::Server srv = co_await aio::start_server(echo_into(&stats), "127.0.0.1", 0);
+  const int port = srv.addresses().at(0).port();
+  Child nc = Child::spawn({"/usr/bin/nc", "-N", "127.0.0.1", std::to_string(port)});
+  co_await nc.write("hello from netcat\nsecond line\n");
+  nc.close_stdin();
+  std::string out = co_await nc.read_all(20);
+  std::optional<int> code = co_await nc.wait(20);
+  EXPECT_EQ(code, std::optional<int>(0)) << nc.describe();
+  EXPECT_EQ(out, "hello from netcat\nsecond line\n") << nc.describe();
+  srv.close();
+  co_await srv.wait_closed();
+}
+
+TEST(NetcatInterop, NetcatClientAioServer) {
+  if (!interop::have_program("/usr/bin/nc")) GTEST_SKIP() << "no /usr/bin/nc (Debian: netcat-openbsd)";
+  aio::testing::run_test(netcat_client_aio_server());
+}
+
 // The child helper itself: a child killed by the destructor leaves no process and no fd.
 static aio::Coro<void> child_killed_and_reaped() {
   pid_t pid;

@@ -3,18 +3,13 @@
 
 #include "aio/errors.hpp"
 #include "aio/ssl.hpp"
+#include "net/openssl_errors.hpp"
 
 namespace aio {
 
 namespace {
-std::string openssl_errors() {
-  std::string out;
-  while (unsigned long e = ERR_get_error()) {
-    char buf[256];
-    ERR_error_string_n(e, buf, sizeof buf);
-    if (!out.empty()) out += "; ";
-    out += buf;
-  }
+std::string openssl_reason() {
+  std::string out = detail::openssl_errors();
   return out.empty() ? std::string("unknown OpenSSL error") : out;
 }
 
@@ -22,7 +17,7 @@ SSL_CTX* as_ctx(void* p) { return static_cast<SSL_CTX*>(p); }
 
 SSL_CTX* new_ctx(const SSL_METHOD* method) {
   SSL_CTX* ctx = SSL_CTX_new(method);
-  if (!ctx) throw SslError("SslContext: SSL_CTX_new failed: " + openssl_errors());
+  if (!ctx) throw SslError("SslContext: SSL_CTX_new failed: " + openssl_reason());
   SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
   SSL_CTX_set_mode(ctx, SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
   return ctx;
@@ -57,7 +52,7 @@ SslContext SslContext::client() {
   SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
   if (SSL_CTX_set_default_verify_paths(ctx) != 1) {
     SSL_CTX_free(ctx);
-    throw SslError("SslContext::client: cannot load the system's trusted certificates: " + openssl_errors());
+    throw SslError("SslContext::client: cannot load the system's trusted certificates: " + openssl_reason());
   }
   return SslContext(ctx, false);
 }
@@ -71,19 +66,19 @@ SslContext SslContext::server(const std::string& cert_file, const std::string& k
 
 SslContext& SslContext::load_verify_locations(const std::string& ca_file) {
   if (SSL_CTX_load_verify_locations(as_ctx(ctx_), ca_file.c_str(), nullptr) != 1)
-    throw SslError("SslContext: cannot load CA certificates from '" + ca_file + "': " + openssl_errors());
+    throw SslError("SslContext: cannot load CA certificates from '" + ca_file + "': " + openssl_reason());
   return *this;
 }
 
 SslContext& SslContext::load_cert_chain(const std::string& cert_file, const std::string& key_file) {
   SSL_CTX* ctx = as_ctx(ctx_);
   if (SSL_CTX_use_certificate_chain_file(ctx, cert_file.c_str()) != 1)
-    throw SslError("SslContext: cannot load the certificate chain '" + cert_file + "': " + openssl_errors());
+    throw SslError("SslContext: cannot load the certificate chain '" + cert_file + "': " + openssl_reason());
   if (SSL_CTX_use_PrivateKey_file(ctx, key_file.c_str(), SSL_FILETYPE_PEM) != 1)
-    throw SslError("SslContext: cannot load the private key '" + key_file + "': " + openssl_errors());
+    throw SslError("SslContext: cannot load the private key '" + key_file + "': " + openssl_reason());
   if (SSL_CTX_check_private_key(ctx) != 1)
     throw SslError("SslContext: the private key '" + key_file + "' does not match the certificate '" + cert_file +
-                   "': " + openssl_errors());
+                   "': " + openssl_reason());
   return *this;
 }
 

@@ -13,21 +13,13 @@
 #include "aio/timeout.hpp"
 #include "aio/streams.hpp"
 #include "net/server_core.hpp"
+#include "net/socket_ops.hpp"
 #include "net/stream_core.hpp"
 #include "net/tls_session.hpp"
 
 namespace aio::detail {
 
 namespace {
-SocketAddress query_name(int fd, bool peer) {
-  sockaddr_storage ss{};
-  socklen_t len = sizeof ss;
-  int r = peer ? ::getpeername(fd, reinterpret_cast<sockaddr*>(&ss), &len)
-               : ::getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len);
-  if (r < 0) return {};
-  return SocketAddress::from_sockaddr(reinterpret_cast<sockaddr*>(&ss), len);
-}
-
 [[noreturn]] void throw_errno(int err, const std::string& what) {
   throw std::system_error(err, std::generic_category(), what);
 }
@@ -39,8 +31,8 @@ StreamCore::StreamCore(EventLoop& loop, IoHandle io, std::size_t limit, bool is_
     int one = 1;  // asyncio sets TCP_NODELAY on every TCP connection: no Nagle delays
     ::setsockopt(io_.fd(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   }
-  peer_ = query_name(io_.fd(), true);
-  local_ = query_name(io_.fd(), false);
+  peer_ = peer_address(io_.fd());
+  local_ = local_address(io_.fd());
   send_op_.core = this;
   send_op_.kind = IoKind::send;
   send_op_.on_complete = &StreamCore::on_send_complete;

@@ -8,22 +8,12 @@
 #include <cerrno>
 
 #include "aio/errors.hpp"
+#include "net/openssl_errors.hpp"
 #include "net/stream_core.hpp"
 
 namespace aio::detail {
 
 namespace {
-std::string openssl_errors() {
-  std::string out;
-  while (unsigned long e = ERR_get_error()) {
-    char buf[256];
-    ERR_error_string_n(e, buf, sizeof buf);
-    if (!out.empty()) out += "; ";
-    out += buf;
-  }
-  return out;
-}
-
 bool is_ip_address(const std::string& host) {
   unsigned char buf[sizeof(in6_addr)];
   return ::inet_pton(AF_INET, host.c_str(), buf) == 1 || ::inet_pton(AF_INET6, host.c_str(), buf) == 1;

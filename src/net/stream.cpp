@@ -202,6 +202,31 @@ void StreamCore::write(std::string_view data) {
 
 void StreamCore::send_raw(std::string_view bytes) {
   if (bytes.empty() || write_error_ || closed_) return;
+  if (!send_in_flight_ && sent_ == sending_.size() && pending_.empty()) {
+    // Nothing queued: offer the caller's bytes to the kernel straight away (no_wait: the
+    // op never parks, so it never outlives the caller's memory). Usually all of them go,
+    // and nothing is copied; only what the kernel did not take is buffered below.
+    send_op_.buffer = const_cast<char*>(bytes.data());
+    send_op_.length = bytes.size();
+    send_op_.no_wait = true;
+    bool done;
+    try {
+      done = io_.backend().submit(io_.registration(), send_op_);
+    } catch (...) {
+      done = false;
+    }
+    send_op_.no_wait = false;
+    std::int64_t r = done ? send_op_.result : -EAGAIN;
+    if (r < 0 && r != -EAGAIN) {
+      fail(static_cast<int>(-r));
+      return;
+    }
+    if (r > 0) bytes.remove_prefix(static_cast<std::size_t>(r));
+    if (bytes.empty()) {
+      on_all_sent();
+      return;
+    }
+  }
   if (!send_in_flight_ && sent_ == sending_.size()) {
     sending_.assign(bytes.data(), bytes.size());  // (reuses its capacity: no allocation)
     sent_ = 0;
@@ -240,9 +265,13 @@ void StreamCore::start_sending() noexcept {
     sent_ += static_cast<std::size_t>(send_op_.result);
   }
   if (write_error_ || closed_) return;
-  // Everything is with the kernel.
   sending_.clear();
   sent_ = 0;
+  on_all_sent();
+}
+
+void StreamCore::on_all_sent() noexcept {
+  // Everything is with the kernel.
   if (eof_requested_ && !eof_sent_) {
     eof_sent_ = true;
     ::shutdown(io_.fd(), SHUT_WR);

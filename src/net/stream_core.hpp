@@ -87,6 +87,7 @@ class StreamCore {
   /// Queues bytes for the socket (ciphertext when TLS is on) and starts sending.
   void send_raw(std::string_view bytes);
   void start_sending() noexcept;
+  void on_all_sent() noexcept;
   void handle_send_result(std::int64_t r) noexcept;
   static void on_send_complete(IoOp* op) noexcept;
   /// The connection is broken: both directions report err (or `why`, if given, which

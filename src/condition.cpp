@@ -52,7 +52,8 @@ void Condition::notify(int n) {
 }
 
 void Condition::notify_all() {
-  if (!locked()) throw UsageError("Condition.notify_all: the lock is not held; acquire it first (co_await cond.lock())");
+  if (!locked())
+    throw UsageError("Condition.notify_all: the lock is not held; acquire it first (co_await cond.lock())");
   wake(std::numeric_limits<int>::max());
 }
 

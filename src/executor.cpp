@@ -51,7 +51,7 @@ void ThreadPoolExecutor::submit(Job job) {
   if (idle_ < jobs_.size() && threads_.size() < max_workers_) {
     try {
       threads_.emplace_back([this] { worker(); });
-    } catch (...) {  // std::system_error: no more threads
+    } catch (...) {            // std::system_error: no more threads
       if (threads_.empty()) {  // nobody would ever run the job
         Job undo = std::move(jobs_.back());
         jobs_.pop_back();

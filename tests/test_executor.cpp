@@ -776,7 +776,7 @@ AIO_TEST(ExecutorThreads, CallSoonThreadsafeFromEightThreadsAtOnce) {
   constexpr int kEach = 500;
   aio::EventLoop& loop = aio::get_running_loop();
   aio::Event all_in;
-  int total = 0;                      // loop thread only
+  int total = 0;                          // loop thread only
   std::vector<int> per_thread(kThreads);  // loop thread only
   Gate go;
   std::vector<std::thread> threads;

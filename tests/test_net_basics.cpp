@@ -49,7 +49,8 @@ AIO_TEST(NetBasics, Localhost) {
     EXPECT_EQ(co_await r.readexactly(1), "x");
     w.close();
   }
-  auto [r, w] = co_await aio::open_connection("localhost", server.addresses()[0].port(), {.happy_eyeballs_delay = 0.25});
+  auto [r, w] =
+      co_await aio::open_connection("localhost", server.addresses()[0].port(), {.happy_eyeballs_delay = 0.25});
   w.write("hey\n");
   EXPECT_EQ(co_await r.readuntil("\n"), "hey\n");
   w.close();
@@ -77,8 +78,9 @@ std::string make_cert_dir() {
   if (!dir.empty()) return dir;
   char tmpl[] = "/tmp/aio-tls-XXXXXX";
   dir = mkdtemp(tmpl);
-  std::string cmd = "openssl req -x509 -newkey rsa:2048 -nodes -keyout " + dir + "/key.pem -out " + dir +
-                    "/cert.pem -days 1 -subj /CN=localhost -addext subjectAltName=DNS:localhost,IP:127.0.0.1 2>/dev/null";
+  std::string cmd =
+      "openssl req -x509 -newkey rsa:2048 -nodes -keyout " + dir + "/key.pem -out " + dir +
+      "/cert.pem -days 1 -subj /CN=localhost -addext subjectAltName=DNS:localhost,IP:127.0.0.1 2>/dev/null";
   if (std::system(cmd.c_str()) != 0) std::abort();
   return dir;
 }
@@ -104,7 +106,8 @@ AIO_TEST(NetBasics, Tls) {
   // Verification against the system store fails: self-signed.
   bool failed = false;
   try {
-    co_await aio::open_connection("127.0.0.1", port, {.ssl = aio::SslContext::client(), .server_hostname = "localhost"});
+    co_await aio::open_connection("127.0.0.1", port,
+                                  {.ssl = aio::SslContext::client(), .server_hostname = "localhost"});
   } catch (const aio::SslError& e) {
     failed = true;
     EXPECT_NE(std::string(e.what()).find("certificate verify failed"), std::string::npos) << e.what();

@@ -30,25 +30,25 @@
 
 /* What a connection keeps between events: the bytes it still has to send back. */
 struct conn {
-  char *pending; /* malloc'd, only while a write was partial */
+  char* pending; /* malloc'd, only while a write was partial */
   unsigned pending_len;
   unsigned pending_off;
 };
 
-static struct conn *conns; /* indexed by fd */
+static struct conn* conns; /* indexed by fd */
 static size_t conns_cap;
 static char read_buf[READ_SIZE];
 
-static void die(const char *what) {
+static void die(const char* what) {
   perror(what);
   exit(1);
 }
 
-static struct conn *conn_for(int fd) {
+static struct conn* conn_for(int fd) {
   if ((size_t)fd >= conns_cap) {
     size_t cap = conns_cap ? conns_cap : 1024;
     while (cap <= (size_t)fd) cap *= 2;
-    struct conn *bigger = realloc(conns, cap * sizeof *conns);
+    struct conn* bigger = realloc(conns, cap * sizeof *conns);
     if (!bigger) die("realloc");
     memset(bigger + conns_cap, 0, (cap - conns_cap) * sizeof *conns);
     conns = bigger;
@@ -58,7 +58,7 @@ static struct conn *conn_for(int fd) {
 }
 
 static void close_conn(int ep, int fd) {
-  struct conn *c = &conns[fd];
+  struct conn* c = &conns[fd];
   free(c->pending);
   c->pending = NULL;
   c->pending_len = c->pending_off = 0;
@@ -73,7 +73,7 @@ static void set_interest(int ep, int fd, unsigned events) {
 
 /* Writes what is left of a partial write. Returns -1 when the connection must close. */
 static int flush_pending(int ep, int fd) {
-  struct conn *c = &conns[fd];
+  struct conn* c = &conns[fd];
   while (c->pending_off < c->pending_len) {
     ssize_t n = write(fd, c->pending + c->pending_off, c->pending_len - c->pending_off);
     if (n < 0) {
@@ -104,7 +104,7 @@ static int on_readable(int ep, int fd) {
     if (w < 0) {
       if (errno == EINTR) continue;
       if (errno != EAGAIN) return -1;
-      struct conn *c = conn_for(fd);
+      struct conn* c = conn_for(fd);
       c->pending_len = (unsigned)((size_t)n - off);
       c->pending_off = 0;
       c->pending = malloc(c->pending_len);
@@ -118,7 +118,7 @@ static int on_readable(int ep, int fd) {
   return 0;
 }
 
-int main(int argc, char **argv) {
+int main(int argc, char** argv) {
   if (argc != 2) {
     fprintf(stderr, "usage: %s PORT\n", argv[0]);
     return 2;
@@ -138,7 +138,7 @@ int main(int argc, char **argv) {
   setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
   struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((unsigned short)port)};
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (bind(lfd, (struct sockaddr *)&addr, sizeof addr) < 0) die("bind");
+  if (bind(lfd, (struct sockaddr*)&addr, sizeof addr) < 0) die("bind");
   if (listen(lfd, 1024) < 0) die("listen");
 
   int ep = epoll_create1(EPOLL_CLOEXEC);

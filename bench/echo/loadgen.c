@@ -46,14 +46,14 @@
 struct conn {
   int fd;
   int connected;
-  size_t sent; /* bytes of the current message written */
+  size_t sent;  /* bytes of the current message written */
   size_t recvd; /* bytes of its echo received */
 };
 
-static struct conn *conns;
+static struct conn* conns;
 static int nconns;
 static size_t msg_size;
-static char *message; /* the message every connection sends (a byte pattern) */
+static char* message; /* the message every connection sends (a byte pattern) */
 static char recv_buf[256 * 1024];
 static long errors;
 
@@ -74,12 +74,12 @@ static double self_cpu(void) {
 static double proc_cpu(int pid) {
   char path[64], buf[4096];
   snprintf(path, sizeof path, "/proc/%d/stat", pid);
-  FILE *f = fopen(path, "r");
+  FILE* f = fopen(path, "r");
   if (!f) return -1;
   size_t n = fread(buf, 1, sizeof buf - 1, f);
   fclose(f);
   buf[n] = 0;
-  char *p = strrchr(buf, ')'); /* the command name may contain spaces */
+  char* p = strrchr(buf, ')'); /* the command name may contain spaces */
   if (!p) return -1;
   unsigned long utime = 0, stime = 0;
   /* After ")": state(3) ppid pgrp session tty_nr tpgid flags minflt cminflt majflt
@@ -88,17 +88,17 @@ static double proc_cpu(int pid) {
   return (double)(utime + stime) / (double)sysconf(_SC_CLK_TCK);
 }
 
-static void die(const char *what) {
+static void die(const char* what) {
   perror(what);
   exit(2);
 }
 
-static int open_conn(int ep, const struct sockaddr_in *addr, int index) {
+static int open_conn(int ep, const struct sockaddr_in* addr, int index) {
   int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) die("socket");
   int one = 1;
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  if (connect(fd, (const struct sockaddr *)addr, sizeof *addr) < 0 && errno != EINPROGRESS) die("connect");
+  if (connect(fd, (const struct sockaddr*)addr, sizeof *addr) < 0 && errno != EINPROGRESS) die("connect");
   struct epoll_event ev = {.events = EPOLLOUT, .data.u32 = (unsigned)index};
   if (epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) < 0) die("epoll_ctl(ADD)");
   return fd;
@@ -109,8 +109,8 @@ static void set_events(int ep, int index, unsigned events) {
   if (epoll_ctl(ep, EPOLL_CTL_MOD, conns[index].fd, &ev) < 0) die("epoll_ctl(MOD)");
 }
 
-static void fail_conn(int ep, int index, const char *why) {
-  struct conn *c = &conns[index];
+static void fail_conn(int ep, int index, const char* why) {
+  struct conn* c = &conns[index];
   if (c->fd < 0) return;
   fprintf(stderr, "loadgen: connection %d: %s\n", index, why);
   ++errors;
@@ -121,7 +121,7 @@ static void fail_conn(int ep, int index, const char *why) {
 
 /* Sends what is left of the current message. Returns 0, or -1 if the connection failed. */
 static int send_some(int ep, int index) {
-  struct conn *c = &conns[index];
+  struct conn* c = &conns[index];
   while (c->sent < msg_size) {
     ssize_t n = send(c->fd, message + c->sent, msg_size - c->sent, MSG_NOSIGNAL);
     if (n < 0) {
@@ -151,7 +151,7 @@ static int finish_connect(int ep, int index) {
   return 0;
 }
 
-static void usage(const char *argv0) {
+static void usage(const char* argv0) {
   fprintf(stderr,
           "usage: %s --port P [--host H] [--connections N] [--size S] [--warmup W] [--duration D] [--pid PID]\n"
           "       %s --port P [--host H] --idle N [--probe K]\n",
@@ -161,7 +161,7 @@ static void usage(const char *argv0) {
 
 /* ----- throughput mode ------------------------------------------------------------- */
 
-static int run_throughput(const struct sockaddr_in *addr, double warmup, double duration, int server_pid) {
+static int run_throughput(const struct sockaddr_in* addr, double warmup, double duration, int server_pid) {
   int ep = epoll_create1(EPOLL_CLOEXEC);
   if (ep < 0) die("epoll_create1");
   for (int i = 0; i < nconns; ++i) conns[i] = (struct conn){.fd = open_conn(ep, addr, i)};
@@ -190,7 +190,7 @@ static int run_throughput(const struct sockaddr_in *addr, double warmup, double 
     }
     for (int e = 0; e < n; ++e) {
       int i = (int)events[e].data.u32;
-      struct conn *c = &conns[i];
+      struct conn* c = &conns[i];
       if (c->fd < 0) continue;
       if (!c->connected) {
         if (finish_connect(ep, i) < 0) continue;
@@ -256,12 +256,12 @@ static int run_throughput(const struct sockaddr_in *addr, double warmup, double 
 
 static void probe(int ep, int k) {
   if (k > nconns) k = nconns;
-  int *which = calloc((size_t)k, sizeof *which);
+  int* which = calloc((size_t)k, sizeof *which);
   if (!which) die("calloc");
   for (int j = 0; j < k; ++j) which[j] = k == 1 ? 0 : (int)((long)j * (nconns - 1) / (k - 1));
   int waiting = 0;
   for (int j = 0; j < k; ++j) {
-    struct conn *c = &conns[which[j]];
+    struct conn* c = &conns[which[j]];
     if (c->fd < 0) continue;
     c->sent = c->recvd = 0;
     if (send_some(ep, which[j]) == 0) {
@@ -276,7 +276,7 @@ static void probe(int ep, int k) {
     int n = epoll_wait(ep, events, MAX_EVENTS, 100);
     for (int e = 0; e < n; ++e) {
       int i = (int)events[e].data.u32;
-      struct conn *c = &conns[i];
+      struct conn* c = &conns[i];
       if (c->fd < 0) continue;
       if ((events[e].events & EPOLLOUT) && c->sent < msg_size) {
         if (send_some(ep, i) < 0) continue;
@@ -306,7 +306,7 @@ static void probe(int ep, int k) {
   free(which);
 }
 
-static int run_idle(const struct sockaddr_in *addr, int probe_count) {
+static int run_idle(const struct sockaddr_in* addr, int probe_count) {
   int ep = epoll_create1(EPOLL_CLOEXEC);
   if (ep < 0) die("epoll_create1");
   const int window = 256; /* handshakes in flight: keeps the server's accept queue short */
@@ -346,26 +346,36 @@ static int run_idle(const struct sockaddr_in *addr, int probe_count) {
   return errors == 0 && connected == nconns ? 0 : 1;
 }
 
-int main(int argc, char **argv) {
-  const char *host = "127.0.0.1";
+int main(int argc, char** argv) {
+  const char* host = "127.0.0.1";
   int port = 0, server_pid = 0, idle = 0, probe_count = 10;
   double warmup = 0.5, duration = 3.0;
   nconns = 64;
   msg_size = 1024;
   for (int i = 1; i < argc; ++i) {
-    const char *a = argv[i];
+    const char* a = argv[i];
     if (i + 1 >= argc) usage(argv[0]);
-    const char *v = argv[++i];
-    if (!strcmp(a, "--host")) host = v;
-    else if (!strcmp(a, "--port")) port = atoi(v);
-    else if (!strcmp(a, "--connections")) nconns = atoi(v);
-    else if (!strcmp(a, "--size")) msg_size = (size_t)atol(v);
-    else if (!strcmp(a, "--warmup")) warmup = atof(v);
-    else if (!strcmp(a, "--duration")) duration = atof(v);
-    else if (!strcmp(a, "--pid")) server_pid = atoi(v);
-    else if (!strcmp(a, "--idle")) idle = atoi(v);
-    else if (!strcmp(a, "--probe")) probe_count = atoi(v);
-    else usage(argv[0]);
+    const char* v = argv[++i];
+    if (!strcmp(a, "--host"))
+      host = v;
+    else if (!strcmp(a, "--port"))
+      port = atoi(v);
+    else if (!strcmp(a, "--connections"))
+      nconns = atoi(v);
+    else if (!strcmp(a, "--size"))
+      msg_size = (size_t)atol(v);
+    else if (!strcmp(a, "--warmup"))
+      warmup = atof(v);
+    else if (!strcmp(a, "--duration"))
+      duration = atof(v);
+    else if (!strcmp(a, "--pid"))
+      server_pid = atoi(v);
+    else if (!strcmp(a, "--idle"))
+      idle = atoi(v);
+    else if (!strcmp(a, "--probe"))
+      probe_count = atoi(v);
+    else
+      usage(argv[0]);
   }
   if (port <= 0 || nconns <= 0 || msg_size == 0 || duration <= 0 || warmup < 0) usage(argv[0]);
   if (idle > 0) {

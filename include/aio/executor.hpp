@@ -32,7 +32,7 @@ class Executor {
     Job() noexcept = default;
     template <class F>
     requires(!std::is_same_v<std::decay_t<F>, Job> && std::is_invocable_v<std::decay_t<F>&>)
-    Job(F&& f)  // NOLINT: implicit, like std::function
+        Job(F&& f)  // NOLINT: implicit, like std::function
         : impl_(std::make_unique<Impl<std::decay_t<F>>>(std::forward<F>(f))) {}
     /// Runs the job. Call it once.
     void operator()() { impl_->run(); }
@@ -100,11 +100,11 @@ class ThreadPoolExecutor final : public Executor {
   const std::size_t max_workers_;
   mutable std::mutex mutex_;
   std::condition_variable wake_;
-  std::deque<Job> jobs_;             // guarded by mutex_
+  std::deque<Job> jobs_;              // guarded by mutex_
   std::vector<std::thread> threads_;  // guarded by mutex_
-  std::size_t idle_ = 0;             // guarded by mutex_: workers waiting for a job
-  bool shutdown_ = false;            // guarded by mutex_
-  std::mutex join_mutex_;            // one shutdown(wait=true) joins at a time
+  std::size_t idle_ = 0;              // guarded by mutex_: workers waiting for a job
+  bool shutdown_ = false;             // guarded by mutex_
+  std::mutex join_mutex_;             // one shutdown(wait=true) joins at a time
 };
 
 namespace detail {
@@ -178,8 +178,7 @@ class ExecutorCall final : public ExecutorCallBase {
   }
 
   void abandon() noexcept override {
-    outcome_.set_exception(
-        std::make_exception_ptr(CancelledError("the executor was shut down before it ran the job")));
+    outcome_.set_exception(std::make_exception_ptr(CancelledError("the executor was shut down before it ran the job")));
     destroy_fn();
   }
 

@@ -174,8 +174,7 @@ class BasicQueue {
   /// Marks one item taken by get() as processed (for join()). UsageError if called more
   /// times than items were put.
   void task_done() {
-    if (unfinished_ == 0)
-      throw UsageError("Queue.task_done: called more times than there were items put in the queue");
+    if (unfinished_ == 0) throw UsageError("Queue.task_done: called more times than there were items put in the queue");
     if (--unfinished_ == 0) finished_.set();
   }
   /// Waits until every item put so far has been marked done with task_done().
@@ -234,7 +233,8 @@ class PriorityQueue : public detail::BasicQueue<T, detail::HeapStore<T, Compare>
 
  public:
   explicit PriorityQueue(std::size_t maxsize = 0) : Base(maxsize) {}
-  PriorityQueue(std::size_t maxsize, Compare compare) : Base(maxsize, detail::HeapStore<T, Compare>(std::move(compare))) {}
+  PriorityQueue(std::size_t maxsize, Compare compare)
+      : Base(maxsize, detail::HeapStore<T, Compare>(std::move(compare))) {}
 };
 
 /// asyncio.LifoQueue: get() returns the most recently put item first.

@@ -132,8 +132,8 @@ class BoundedSemaphore final : public Semaphore {
   /// UsageError if every unit is already free.
   void release() override {
     if (value() >= bound_)
-      throw UsageError("BoundedSemaphore.release: released more times than acquired (bound " +
-                       std::to_string(bound_) + ")");
+      throw UsageError("BoundedSemaphore.release: released more times than acquired (bound " + std::to_string(bound_) +
+                       ")");
     Semaphore::release();
   }
 

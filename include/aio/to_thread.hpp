@@ -33,8 +33,7 @@ using to_thread_result_t = std::remove_cvref_t<std::invoke_result_t<F, Args...>>
 /// Cancelling the awaiting task does not stop f (a thread cannot be interrupted); its
 /// result is dropped when it arrives. aio::run waits for such stragglers before returning.
 template <class F, class... Args>
-requires std::is_invocable_v<F, Args...>
-Coro<detail::to_thread_result_t<F, Args...>> to_thread(F f, Args... args) {
+requires std::is_invocable_v<F, Args...> Coro<detail::to_thread_result_t<F, Args...>> to_thread(F f, Args... args) {
   using R = detail::to_thread_result_t<F, Args...>;
   auto call = [f = std::move(f), ... args = std::move(args)]() mutable -> R {
     return std::invoke(std::move(f), std::move(args)...);

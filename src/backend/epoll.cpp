@@ -21,7 +21,7 @@ namespace aio::detail {
 
 struct IoRegistration {
   int fd = -1;
-  bool pollable = true;  // false for regular files, which epoll refuses: always "ready"
+  bool pollable = true;   // false for regular files, which epoll refuses: always "ready"
   bool detached = false;  // detach() ran during poll(): freed when poll() is done with it
   // Cached readiness: false once a syscall said "would block" (or a short read/write
   // showed the socket drained/full); set again by the next epoll edge. While false, a new

@@ -29,7 +29,7 @@ class EpollBackend final : public IoBackend {
   int epfd_ = -1;
   int wakefd_ = -1;
   std::size_t in_flight_ = 0;
-  bool polling_ = false;                   // inside poll()'s event loop
+  bool polling_ = false;                    // inside poll()'s event loop
   std::vector<IoRegistration*> graveyard_;  // detached during poll(); freed at its end
 };
 

@@ -95,8 +95,9 @@ Coro<std::pair<std::string, SocketAddress>> DatagramSocket::recv_from() {
   op.msg = &msg;
   std::int64_t r = co_await detail::IoAwaiter(c.io, op);
   if (r < 0) throw std::system_error(static_cast<int>(-r), std::generic_category(), "receive a datagram");
-  std::pair<std::string, SocketAddress> datagram{std::string(c.buffer.get(), static_cast<std::size_t>(r)),
-                                                 SocketAddress::from_sockaddr(reinterpret_cast<sockaddr*>(&from), msg.msg_namelen)};
+  std::pair<std::string, SocketAddress> datagram{
+      std::string(c.buffer.get(), static_cast<std::size_t>(r)),
+      SocketAddress::from_sockaddr(reinterpret_cast<sockaddr*>(&from), msg.msg_namelen)};
   if (detail::TaskBase* task = detail::current_task_base(); task && task->cancel_pending()) {
     c.kept = std::move(datagram);  // cancelled as it arrived: keep it for the next receive
     task->throw_cancelled();

@@ -30,8 +30,8 @@ const std::error_category& gai_category() {
 
 struct Resolved {
   std::vector<SocketAddress> addresses;
-  int error = 0;       // EAI_* code, 0 on success
-  int sys_errno = 0;   // for EAI_SYSTEM
+  int error = 0;      // EAI_* code, 0 on success
+  int sys_errno = 0;  // for EAI_SYSTEM
 };
 
 Resolved resolve_blocking(const std::string& host, int port, AddrInfoOptions options) {
@@ -66,11 +66,13 @@ Resolved resolve_blocking(const std::string& host, int port, AddrInfoOptions opt
 }  // namespace
 
 Coro<std::vector<SocketAddress>> getaddrinfo(std::string host, int port, AddrInfoOptions options) {
-  if (port < 0 || port > 65535) throw std::invalid_argument("getaddrinfo: port " + std::to_string(port) + " is out of range");
+  if (port < 0 || port > 65535)
+    throw std::invalid_argument("getaddrinfo: port " + std::to_string(port) + " is out of range");
   // Numeric hosts need no resolver (and no thread).
   try {
     SocketAddress numeric(host, port);
-    if (options.family == AF_UNSPEC || options.family == numeric.family()) co_return std::vector<SocketAddress>{numeric};
+    if (options.family == AF_UNSPEC || options.family == numeric.family())
+      co_return std::vector<SocketAddress>{numeric};
   } catch (const std::invalid_argument&) {
   }
   // (The lambda is named: GCC 12 destroys a capturing lambda twice when it is created
@@ -78,11 +80,9 @@ Coro<std::vector<SocketAddress>> getaddrinfo(std::string host, int port, AddrInf
   auto resolve = [host, port, options] { return resolve_blocking(host, port, options); };
   auto pending = get_running_loop().run_in_executor(nullptr, std::move(resolve));
   Resolved r = co_await pending;
-  if (r.error == EAI_SYSTEM)
-    throw std::system_error(r.sys_errno, std::generic_category(), "getaddrinfo " + host);
+  if (r.error == EAI_SYSTEM) throw std::system_error(r.sys_errno, std::generic_category(), "getaddrinfo " + host);
   if (r.error != 0) throw std::system_error(r.error, gai_category(), "getaddrinfo " + host);
-  if (r.addresses.empty())
-    throw std::system_error(EAI_NONAME, gai_category(), "getaddrinfo " + host + ": no address");
+  if (r.addresses.empty()) throw std::system_error(EAI_NONAME, gai_category(), "getaddrinfo " + host + ": no address");
   co_return std::move(r.addresses);
 }
 

@@ -18,8 +18,7 @@
 
 namespace aio::detail {
 
-ServerCore::ServerCore(EventLoop& loop, ConnectionHandler handler, ServerOptions options,
-                       std::optional<SslContext> ssl)
+ServerCore::ServerCore(EventLoop& loop, ConnectionHandler handler, ServerOptions options, std::optional<SslContext> ssl)
     : loop_(loop), handler_(std::move(handler)), options_(options), ssl_(std::move(ssl)) {
   options_.ssl = {};
 }
@@ -79,12 +78,13 @@ Coro<void> ServerCore::accept_loop(ServerCore* self, std::size_t index) {
             {"Server: accept() on " + l.address.to_string() + " failed (" + std::generic_category().message(err) +
                  "); open connections are still served, accepting again in " +
                  std::to_string(self->options_.accept_retry_delay.seconds()) + " s",
-             std::make_exception_ptr(std::system_error(err, std::generic_category(), "accept")), {}});
+             std::make_exception_ptr(std::system_error(err, std::generic_category(), "accept")),
+             {}});
         co_await sleep(self->options_.accept_retry_delay);
         continue;
       }
       if (err == EBADF || err == EINVAL) break;  // the socket was closed under us
-      continue;  // ECONNABORTED, EPROTO, EPERM...: that one connection failed
+      continue;                                  // ECONNABORTED, EPROTO, EPERM...: that one connection failed
     }
     try {
       IoHandle io(self->loop_, static_cast<int>(r));
@@ -131,9 +131,8 @@ Coro<void> ServerCore::run_connection(ServerCore* self, StreamCore* core) {
   // goes to the loop's exception handler rather than a task nobody awaits.
   core->close();
   if (cancelled) std::rethrow_exception(error);
-  self->loop_.call_exception_handler({"Unhandled exception in the connection handler for " +
-                                          core->peername().to_string(),
-                                      error, {}});
+  self->loop_.call_exception_handler(
+      {"Unhandled exception in the connection handler for " + core->peername().to_string(), error, {}});
 }
 
 void ServerCore::connection_opened(StreamCore* c) {
@@ -168,10 +167,8 @@ void ServerCore::close() noexcept {
 }
 
 void ServerCore::wake_if_done() noexcept {
-  if (closed_ && connections_.empty() && accept_loops_ == 0)
-    wake_all(closed_waiters_);
+  if (closed_ && connections_.empty() && accept_loops_ == 0) wake_all(closed_waiters_);
 }
-
 
 Coro<void> ServerCore::wait_closed() {
   add_ref();
@@ -179,7 +176,8 @@ Coro<void> ServerCore::wait_closed() {
     ServerCore* s;
     ~Release() { s->release(); }
   } release{this};
-  while (!(closed_ && connections_.empty() && accept_loops_ == 0)) co_await WaitOn(closed_waiters_, "Server.wait_closed");
+  while (!(closed_ && connections_.empty() && accept_loops_ == 0))
+    co_await WaitOn(closed_waiters_, "Server.wait_closed");
 }
 
 Coro<void> ServerCore::serve_forever() {
@@ -249,7 +247,9 @@ ServerCore& require(ServerCore* c, const char* what) {
 }
 }  // namespace
 
-std::vector<SocketAddress> Server::addresses() const { return core_ ? core_->addresses() : std::vector<SocketAddress>{}; }
+std::vector<SocketAddress> Server::addresses() const {
+  return core_ ? core_->addresses() : std::vector<SocketAddress>{};
+}
 bool Server::is_serving() const noexcept { return core_ && core_->is_serving(); }
 void Server::close() noexcept {
   if (core_) core_->close();
@@ -268,7 +268,8 @@ namespace {
 Coro<Server> start_server_impl(ConnectionHandler handler, std::string host, int port, ServerOptions options,
                                std::optional<SslContext> ssl) {
   if (!handler) throw std::invalid_argument("start_server: the connection handler is empty");
-  if (port < 0 || port > 65535) throw std::invalid_argument("start_server: port " + std::to_string(port) + " is out of range");
+  if (port < 0 || port > 65535)
+    throw std::invalid_argument("start_server: port " + std::to_string(port) + " is out of range");
   if (options.backlog < 0) throw std::invalid_argument("start_server: backlog must be >= 0");
   std::vector<SocketAddress> addrs;
   if (host.empty()) {
@@ -320,7 +321,8 @@ std::optional<SslContext> copy_ssl(const ServerOptions& options) {
   if (options.limit == 0) throw std::invalid_argument("start_server: limit must be > 0");
   if (!options.ssl) return std::nullopt;
   if (!options.ssl->is_server())
-    throw std::invalid_argument("start_server: options.ssl is a client context; use aio::SslContext::server(cert, key)");
+    throw std::invalid_argument(
+        "start_server: options.ssl is a client context; use aio::SslContext::server(cert, key)");
   return *options.ssl;
 }
 }  // namespace

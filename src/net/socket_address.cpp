@@ -82,7 +82,8 @@ std::string SocketAddress::host() const {
       ::inet_ntop(AF_INET6, &v6->sin6_addr, buf, sizeof buf);
       if (v6->sin6_scope_id == 0) return buf;
       char name[IF_NAMESIZE] = {};
-      std::string scope = ::if_indextoname(v6->sin6_scope_id, name) ? std::string(name) : std::to_string(v6->sin6_scope_id);
+      std::string scope =
+          ::if_indextoname(v6->sin6_scope_id, name) ? std::string(name) : std::to_string(v6->sin6_scope_id);
       return std::string(buf) + "%" + scope;
     }
     case AF_UNIX: {

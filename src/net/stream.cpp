@@ -296,7 +296,6 @@ void StreamCore::on_send_complete(IoOp* op) noexcept {
 
 void StreamCore::wake_drainers() noexcept { wake_all(drainers_); }
 
-
 Coro<void> StreamCore::drain() {
   if (write_error_) throw_failure(write_error_, "write to ");
   if (read_error_) throw_failure(read_error_, "connection to ");
@@ -310,7 +309,8 @@ Coro<void> StreamCore::drain() {
 bool StreamCore::can_write_eof() const noexcept { return !tls_; }
 
 void StreamCore::write_eof() {
-  if (tls_) throw UsageError("StreamWriter.write_eof: a TLS stream cannot half-close (TLS has no half-close); use close()");
+  if (tls_)
+    throw UsageError("StreamWriter.write_eof: a TLS stream cannot half-close (TLS has no half-close); use close()");
   if (closing_ || closed_ || eof_requested_) return;
   eof_requested_ = true;
   if (!send_in_flight_ && write_buffered() == 0) {
@@ -388,8 +388,8 @@ Coro<void> StreamCore::start_tls(SslContext ctx, std::string server_hostname) {
   try {
     co_await wait_for(handshake(), limit);
   } catch (const TimeoutError&) {
-    error = std::make_exception_ptr(TimeoutError("TLS handshake with " + peer_.to_string() + " timed out after " +
-                                                 std::to_string(limit) + " s"));
+    error = std::make_exception_ptr(
+        TimeoutError("TLS handshake with " + peer_.to_string() + " timed out after " + std::to_string(limit) + " s"));
   } catch (...) {
     error = std::current_exception();
   }
@@ -410,8 +410,7 @@ Coro<void> StreamCore::handshake() {
     if (tls_->handshake_step()) co_return;
     std::int64_t r = co_await RecvAwaiter(*this);
     if (r > 0) continue;
-    if (r == 0)
-      throw SslError("TLS handshake with " + peer_.to_string() + " failed: the peer closed the connection");
+    if (r == 0) throw SslError("TLS handshake with " + peer_.to_string() + " failed: the peer closed the connection");
     throw_errno(static_cast<int>(-r), "TLS handshake with " + peer_.to_string());
   }
 }
@@ -458,7 +457,9 @@ Coro<std::string> read_until(StreamCore& c, std::string_view sep) {
     if (buf.size() >= offset + sep.size()) {
       std::size_t pos = buf.find(sep, offset);
       if (pos != std::string_view::npos) {
-        if (pos > c.limit()) throw LimitOverrunError("StreamReader.readuntil: separator is found, but the chunk is longer than the limit", pos);
+        if (pos > c.limit())
+          throw LimitOverrunError("StreamReader.readuntil: separator is found, but the chunk is longer than the limit",
+                                  pos);
         co_return take(in, pos + sep.size());
       }
       offset = buf.size() + 1 - sep.size();
@@ -466,7 +467,8 @@ Coro<std::string> read_until(StreamCore& c, std::string_view sep) {
         // Reading is pull-based: bytes the kernel already holds may complete the separator
         // (asyncio's buffer would have them). Take them before giving up.
         if (c.receive_now()) continue;
-        throw LimitOverrunError("StreamReader.readuntil: separator is not found, and the chunk exceeds the limit", offset);
+        throw LimitOverrunError("StreamReader.readuntil: separator is not found, and the chunk exceeds the limit",
+                                offset);
       }
     }
     if (c.eof()) {

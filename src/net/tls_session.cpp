@@ -72,7 +72,8 @@ std::exception_ptr TlsSession::error(const char* doing, int ret) const {
     why = std::string("certificate verify failed: ") + X509_verify_cert_error_string(verify);
   } else {
     why = openssl_errors();
-    if (why.empty()) why = code == SSL_ERROR_SYSCALL ? "unexpected end of the connection" : "error " + std::to_string(code);
+    if (why.empty())
+      why = code == SSL_ERROR_SYSCALL ? "unexpected end of the connection" : "error " + std::to_string(code);
   }
   return std::make_exception_ptr(SslError(std::string("TLS ") + doing + " with " + peer_name_ + " failed: " + why));
 }
@@ -123,8 +124,8 @@ void TlsSession::after_receive() noexcept {
 
 void TlsSession::on_transport_eof() noexcept {
   if (!handshake_done_)
-    core_.fail(ECONNRESET, std::make_exception_ptr(
-                               SslError("TLS handshake with " + peer_name_ + " failed: the peer closed the connection")));
+    core_.fail(ECONNRESET, std::make_exception_ptr(SslError("TLS handshake with " + peer_name_ +
+                                                            " failed: the peer closed the connection")));
   // After the handshake, EOF without close_notify ends the stream like a normal EOF (as
   // asyncio's streams do); the application protocol must detect truncation if it cares.
 }

@@ -5,28 +5,15 @@
 
 namespace aio {
 
-/// One wait() in the condition's FIFO. A notified waiter stays queued until it runs, so
-/// that notify() counts only the waiters it has not woken yet.
-class Condition::Waiter final : public detail::WaitEntry {
- public:
-  explicit Waiter(Condition& c) noexcept : cond_(c) {}
-  bool await_ready() const noexcept { return false; }
-  void await_suspend(std::coroutine_handle<> h) { enqueue(cond_.waiters_, h, "Condition.wait"); }
-  void await_resume() {
-    unlink();
-    detail::check_cancel(task);
-  }
-
- private:
-  Condition& cond_;
-};
+// A notified waiter stays queued until it runs (WaitOn unlinks it then), so that notify()
+// counts only the waiters it has not woken yet.
 
 Coro<void> Condition::wait() {
   if (!locked()) throw UsageError("Condition.wait: the lock is not held; acquire it first (co_await cond.lock())");
   lock_->release();
   std::exception_ptr error;
   try {
-    co_await Waiter(*this);
+    co_await detail::WaitOn(waiters_, "Condition.wait");
   } catch (...) {
     error = std::current_exception();
   }

@@ -57,7 +57,6 @@ class Condition {
   void notify_all();
 
  private:
-  class Waiter;
   void wake(int n) noexcept;
 
   Lock own_lock_;

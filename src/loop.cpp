@@ -13,6 +13,7 @@
 #include "aio/task.hpp"
 #include "backend/backend.hpp"
 #include "loop_registry.hpp"
+#include "signal_handlers.hpp"
 
 namespace aio {
 
@@ -227,6 +228,7 @@ void EventLoop::drain_threadsafe() {
       call_exception_handler({"Exception in the interrupt handler", std::current_exception(), {}});
     }
   }
+  if (signals_pending_.load(std::memory_order_acquire) != 0) dispatch_signals();
   std::vector<std::function<void()>> batch;
   {
     std::lock_guard lock(inbox_->mutex);
@@ -333,6 +335,8 @@ void EventLoop::stop() noexcept { stopping_ = true; }
 void EventLoop::close() {
   if (running_) throw UsageError("close: the event loop is running; call stop() and let run_forever return first");
   if (closed_) return;
+  remove_all_signal_handlers();  // (asyncio's close() does the same)
+  while (detail::CloseHook* hook = close_hooks_.pop_front()) hook->on_loop_close();
   closed_ = true;
   std::vector<std::function<void()>> dropped;
   {

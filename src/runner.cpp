@@ -85,6 +85,12 @@ SigintGuard::SigintGuard(EventLoop& loop, TaskRef main) : loop_(loop) {
 
 SigintGuard::~SigintGuard() {
   if (!installed_) return;
+  // A SIGINT handler the program added with add_signal_handler sits on top of ours: take
+  // it away first, so that restoring the original disposition is the last word.
+  try {
+    loop_.remove_signal_handler(SIGINT);
+  } catch (...) {
+  }
   auto* previous = static_cast<struct sigaction*>(previous_);
   ::sigaction(SIGINT, previous, nullptr);
   delete previous;

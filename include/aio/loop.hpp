@@ -36,10 +36,19 @@ class TaskBase;
 struct LoopAccess;
 struct ThreadsafeInbox;
 class ExecutorCallBase;
+struct SignalHandlers;
 /// What run_in_executor's future holds: f()'s result type, without cv-qualifiers or
 /// reference (a reference returned on another thread is copied).
 template <class F>
 using executor_result_t = std::remove_cvref_t<std::invoke_result_t<std::decay_t<F>>>;
+/// Something that holds on to the loop's backend beyond any task (a child-process
+/// watcher) and must let go before the loop closes: close() calls on_loop_close().
+struct CloseHook : ListNode {
+  virtual void on_loop_close() noexcept = 0;
+
+ protected:
+  ~CloseHook() = default;
+};
 }  // namespace detail
 
 /// Which I/O backend a loop uses. `automatic` picks the fastest one the kernel supports.
@@ -151,6 +160,23 @@ class EventLoop {
   /// "epoll" or "io_uring".
   std::string_view backend_name() const noexcept;
 
+  /// Runs fn() on this loop each time signal `sig` arrives (asyncio's
+  /// loop.add_signal_handler). The OS handler only notes the signal and wakes the loop, so
+  /// fn may do anything a callback may: schedule tasks, cancel them, stop the loop. Several
+  /// deliveries before the loop gets to run fn may be merged into one call (as with any
+  /// Unix signal). A second call for the same signal replaces fn. The signal's previous
+  /// disposition is saved and put back by remove_signal_handler() or close().
+  ///
+  ///     loop.add_signal_handler(SIGTERM, [&] { main_task.cancel(); });
+  ///
+  /// std::invalid_argument for a signal number out of range, or SIGKILL/SIGSTOP (which
+  /// cannot be caught); UsageError if another loop already handles `sig`, or this loop
+  /// is closed; std::system_error if sigaction fails.
+  void add_signal_handler(int sig, std::function<void()> fn);
+  /// Removes the handler for `sig` and restores the disposition it replaced. False when
+  /// this loop had no handler for it. std::invalid_argument for a bad signal number.
+  bool remove_signal_handler(int sig);
+
  private:
   friend struct detail::LoopAccess;
   friend class detail::TaskBase;
@@ -174,6 +200,8 @@ class EventLoop {
   Executor& default_executor_for(const char* what);
   void register_executor_call(std::shared_ptr<detail::ExecutorCallBase> call) noexcept;
   void shut_down_default_executor_now() noexcept;
+  void dispatch_signals();
+  void remove_all_signal_handlers() noexcept;
 
   detail::ReadyQueue ready_;
   detail::TimerHeap timers_;
@@ -187,6 +215,11 @@ class EventLoop {
   std::atomic<bool> threadsafe_pending_{false};
   std::atomic<bool> interrupt_pending_{false};  // set from a signal handler
   std::function<void()> interrupt_hook_;        // what a pending interrupt runs (aio::run)
+  // Signals caught for add_signal_handler, one bit per signal number (set by the OS
+  // handler, taken by the loop thread).
+  std::atomic<std::uint64_t> signals_pending_{0};
+  std::unique_ptr<detail::SignalHandlers> signal_handlers_;  // created on first use
+  detail::IntrusiveList<detail::CloseHook> close_hooks_;
 
   // run_in_executor calls whose result has not come back yet (loop thread only). Each
   // holds the loop's reference to its call; close() drops them.
@@ -239,6 +272,11 @@ struct LoopAccess {
   static void destroy_pending_tasks(EventLoop& loop) noexcept { loop.destroy_pending_tasks(); }
   /// Async-signal-safe: makes the loop run its interrupt hook soon.
   static void interrupt_from_signal(EventLoop& loop) noexcept;
+  /// hook->on_loop_close() runs when the loop closes, unless the hook unlinks first
+  /// (IntrusiveList<CloseHook>::erase).
+  static void add_close_hook(EventLoop& loop, CloseHook* hook) noexcept { loop.close_hooks_.push_back(hook); }
+  /// Async-signal-safe: signal `sig` arrived for the loop's add_signal_handler callback.
+  static void note_signal(EventLoop& loop, int sig) noexcept;
   static bool has_default_executor(const EventLoop& loop) noexcept { return loop.default_executor_ != nullptr; }
   static void set_interrupt_hook(EventLoop& loop, std::function<void()> hook) {
     loop.interrupt_hook_ = std::move(hook);

@@ -47,7 +47,7 @@ struct IoOp : ListNode {
   sockaddr* addr = nullptr;  // accept: out; connect: in
   socklen_t addrlen = 0;     // accept: in/out; connect: in
   msghdr* msg = nullptr;     // recvmsg/sendmsg
-  /// recv only: leave `buffer` null and let the backend pick the memory when data
+  /// recv and read: leave `buffer` null and let the backend pick the memory when data
   /// arrives (epoll: its shared receive buffer; io_uring: a provided-buffer ring), so
   /// that a connection waiting for data holds no buffer. On completion `buffer` points at
   /// the bytes, which are valid only until on_complete returns (or, for an op that

@@ -95,6 +95,10 @@ std::int64_t attempt(IoOp& op) noexcept {
     case IoKind::send:
       return check(::send(op.fd, op.buffer, op.length, op.flags | MSG_NOSIGNAL));
     case IoKind::read:
+      if (op.select_buffer) {
+        op.buffer = receive_buffer();
+        if (op.length > kSelectBufferSize) op.length = kSelectBufferSize;
+      }
       return check(::read(op.fd, op.buffer, op.length));
     case IoKind::write:
       return check(::write(op.fd, op.buffer, op.length));

@@ -160,7 +160,8 @@ ConnectOptions without_views(ConnectOptions options) {
 }
 
 Coro<std::pair<StreamReader, StreamWriter>> make_stream(IoHandle io, std::size_t limit, bool tcp, Tls tls) {
-  auto* core = new detail::StreamCore(get_running_loop(), std::move(io), limit, tcp);
+  auto* core = new detail::StreamCore(get_running_loop(), std::move(io), limit,
+                                      tcp ? detail::StreamTransport::tcp : detail::StreamTransport::unix_socket);
   StreamReader reader(core);
   StreamWriter writer(core);
   if (tls.ctx) co_await core->start_tls(*tls.ctx, std::move(tls.server_hostname));

@@ -88,7 +88,8 @@ Coro<void> ServerCore::accept_loop(ServerCore* self, std::size_t index) {
     }
     try {
       IoHandle io(self->loop_, static_cast<int>(r));
-      auto* core = new StreamCore(self->loop_, std::move(io), self->options_.limit, !l.address.is_unix());
+      auto* core = new StreamCore(self->loop_, std::move(io), self->options_.limit,
+                                  l.address.is_unix() ? StreamTransport::unix_socket : StreamTransport::tcp);
       core->add_ref();  // held until run_connection takes its own
       core->attach_to_server(self);
       create_task(run_connection(self, core));

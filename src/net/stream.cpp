@@ -25,16 +25,18 @@ namespace {
 }
 }  // namespace
 
-StreamCore::StreamCore(EventLoop& loop, IoHandle io, std::size_t limit, bool is_tcp)
-    : loop_(loop), io_(std::move(io)), is_tcp_(is_tcp), limit_(limit) {
-  if (is_tcp_) {
+StreamCore::StreamCore(EventLoop& loop, IoHandle io, std::size_t limit, StreamTransport transport)
+    : loop_(loop), io_(std::move(io)), transport_(transport), limit_(limit) {
+  if (transport_ == StreamTransport::tcp) {
     int one = 1;  // asyncio sets TCP_NODELAY on every TCP connection: no Nagle delays
     ::setsockopt(io_.fd(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   }
-  peer_ = peer_address(io_.fd());
-  local_ = local_address(io_.fd());
+  if (transport_ != StreamTransport::pipe) {  // a pipe has no addresses
+    peer_ = peer_address(io_.fd());
+    local_ = local_address(io_.fd());
+  }
   send_op_.core = this;
-  send_op_.kind = IoKind::send;
+  send_op_.kind = transport_ == StreamTransport::pipe ? IoKind::write : IoKind::send;
   send_op_.on_complete = &StreamCore::on_send_complete;
 }
 
@@ -69,7 +71,7 @@ class StreamCore::RecvAwaiter final : public Suspension {
  public:
   explicit RecvAwaiter(StreamCore& core) noexcept : core_(core) {
     op_.owner = this;
-    op_.kind = IoKind::recv;
+    op_.kind = core.receive_kind();
     op_.select_buffer = true;
     op_.length = kSelectBufferSize;
     op_.on_complete = &RecvAwaiter::on_complete;
@@ -102,7 +104,7 @@ class StreamCore::RecvAwaiter final : public Suspension {
   /// Receives what the kernel already holds, without waiting. True if bytes came.
   static bool receive_now(StreamCore& core) {
     OwnedOp op;
-    op.kind = IoKind::recv;
+    op.kind = core.receive_kind();
     op.select_buffer = true;
     op.no_wait = true;
     op.length = kSelectBufferSize;
@@ -272,10 +274,7 @@ void StreamCore::start_sending() noexcept {
 
 void StreamCore::on_all_sent() noexcept {
   // Everything is with the kernel.
-  if (eof_requested_ && !eof_sent_) {
-    eof_sent_ = true;
-    ::shutdown(io_.fd(), SHUT_WR);
-  }
+  if (eof_requested_ && !eof_sent_) shut_write_side();
   wake_drainers();
   maybe_finish_closing();
 }
@@ -313,8 +312,15 @@ void StreamCore::write_eof() {
     throw UsageError("StreamWriter.write_eof: a TLS stream cannot half-close (TLS has no half-close); use close()");
   if (closing_ || closed_ || eof_requested_) return;
   eof_requested_ = true;
-  if (!send_in_flight_ && write_buffered() == 0) {
-    eof_sent_ = true;
+  if (!send_in_flight_ && write_buffered() == 0) shut_write_side();
+}
+
+void StreamCore::shut_write_side() noexcept {
+  eof_sent_ = true;
+  if (transport_ == StreamTransport::pipe) {
+    closing_ = true;  // a pipe end is one-way: its write side is all there is
+    maybe_finish_closing();
+  } else {
     ::shutdown(io_.fd(), SHUT_WR);
   }
 }

@@ -18,9 +18,13 @@ namespace aio::detail {
 class ServerCore;
 class TlsSession;
 
+/// What a StreamCore's fd is: it decides the syscalls (recv/send or read/write) and what
+/// write_eof does (shutdown(SHUT_WR), or closing a pipe's write end).
+enum class StreamTransport : unsigned char { tcp, unix_socket, pipe };
+
 class StreamCore {
  public:
-  StreamCore(EventLoop& loop, IoHandle io, std::size_t limit, bool is_tcp);
+  StreamCore(EventLoop& loop, IoHandle io, std::size_t limit, StreamTransport transport);
   StreamCore(const StreamCore&) = delete;
   StreamCore& operator=(const StreamCore&) = delete;
 
@@ -95,13 +99,17 @@ class StreamCore {
   void fail(int err, std::exception_ptr why = {}) noexcept;
   [[noreturn]] void throw_failure(int err, const char* doing) const;
   void maybe_finish_closing() noexcept;
+  /// The write side is flushed and write_eof() was asked for: half-close the socket, or
+  /// close a pipe's write end (a pipe has no half-close; the reader then sees EOF).
+  void shut_write_side() noexcept;
+  IoKind receive_kind() const noexcept { return transport_ == StreamTransport::pipe ? IoKind::read : IoKind::recv; }
   void close_socket() noexcept;
   void wake_drainers() noexcept;
 
   EventLoop& loop_;
   IoHandle io_;
   int refs_ = 0;
-  bool is_tcp_;
+  StreamTransport transport_;
 
   // Reading.
   ByteBuffer in_;

@@ -1,0 +1,75 @@
+// aio::run_workers — many cores: n processes, each with its own event loop (the pre-fork
+// model of gunicorn/uvicorn workers, with aio::run in every worker).
+#pragma once
+
+#include <functional>
+#include <type_traits>
+
+#include "aio/coro.hpp"
+#include "aio/delay.hpp"
+
+namespace aio {
+
+/// How run_workers supervises its workers. Trivially destructible, so a braced
+/// `aio::WorkerOptions{...}` is safe anywhere (see the GCC 12 note in the docs).
+struct WorkerOptions {
+  /// How many times one worker may be restarted within `restart_window`. The crash after
+  /// that is a crash loop: the supervisor stops restarting, shuts the other workers down
+  /// (as for SIGTERM) and run_workers returns that crash's status. 0: never restart.
+  int max_restarts = 5;
+  /// The span over which restarts are counted (a sliding window per worker).
+  Delay restart_window = 60.0;
+  /// After SIGINT/SIGTERM has been forwarded (or a crash loop began the shutdown),
+  /// workers still alive this long afterwards are killed with SIGKILL.
+  Delay shutdown_timeout = 30.0;
+};
+static_assert(std::is_trivially_destructible_v<WorkerOptions>);
+
+/// Runs `main(i)` for i in [0, n) in n worker processes, each with its own event loop
+/// (`aio::run(main(i))` in a forked child), and supervises them until all have exited.
+/// Servers in the workers share one port by binding with `reuse_port` (SO_REUSEPORT: the
+/// kernel spreads new connections over the listening workers):
+///
+///     aio::Coro<void> serve(int worker) {
+///       aio::ServerOptions options{.reuse_port = true};
+///       aio::Server server = co_await aio::start_server(handle_client, "0.0.0.0", 8080, options);
+///       co_await server.serve_forever();
+///     }
+///     int main() { return aio::run_workers(4, serve); }
+///
+/// Signals. SIGINT and SIGTERM sent to the supervisor are forwarded to every worker, where
+/// either one cancels `main` (as Ctrl-C does under aio::run); a worker whose main returns or
+/// ends cancelled by that signal exits with status 0. Several SIGINT/SIGTERM reaching one
+/// worker (Ctrl-C in a terminal signals the whole process group, then the supervisor
+/// forwards it) cancel main once. A second SIGINT or SIGTERM to the supervisor during the
+/// shutdown kills the workers at once (SIGKILL); workers still alive `shutdown_timeout`
+/// after the first one are killed too. A worker also gets SIGTERM if the supervisor dies.
+///
+/// Restarts. A worker that exits non-zero (main threw: status 1, logged with the worker's
+/// index) or dies from a signal (a crash: SIGSEGV, abort()) is started again with the same
+/// index, unless the supervisor is shutting down or the worker exceeded
+/// `options.max_restarts` (then everything shuts down). A worker that exits 0 by itself
+/// (main returned) is not restarted; run_workers returns once every worker has exited.
+///
+/// Returns 0 when every worker's last run ended cleanly: exit status 0, or killed by the
+/// SIGINT/SIGTERM the supervisor forwarded (before its handler was installed). Otherwise
+/// the status of the first worker whose last run failed: its exit code, or 128 + the signal
+/// number for a worker killed by a signal (137 for one killed after shutdown_timeout), the
+/// shell's convention. Crashes followed by a successful restart do not count.
+///
+/// Requirements: call it from the main thread before the process has started any other
+/// thread (fork copies only the calling thread: a lock another thread held stays locked in
+/// the workers), and not while an event loop runs on this thread. `main` and what it
+/// captures are copied into every worker by fork. While it runs, run_workers blocks SIGINT,
+/// SIGTERM and SIGCHLD in the calling thread and takes their dispositions over; it puts
+/// both back before returning. Workers start with the caller's dispositions and mask.
+/// Every worker ends with _exit(): it never returns into the caller's stack and runs no
+/// atexit handlers or static destructors (stdio buffers are flushed).
+///
+/// Throws std::invalid_argument when n < 1, main is empty or options.max_restarts < 0;
+/// aio::UsageError when called while an event loop runs on this thread; std::system_error
+/// when the first workers cannot be forked (those already started are killed and reaped).
+int run_workers(int n, std::function<Coro<void>(int worker_index)> main);
+int run_workers(int n, std::function<Coro<void>(int worker_index)> main, WorkerOptions options);
+
+}  // namespace aio

@@ -1,0 +1,368 @@
+// aio::run_workers: a supervisor process (no event loop: it only waits for signals) and
+// n forked workers, each running aio::run. See include/aio/workers.hpp for the contract.
+#include "aio/workers.hpp"
+
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <deque>
+#include <exception>
+#include <iterator>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+#include "aio/errors.hpp"
+#include "aio/loop.hpp"
+#include "aio/runner.hpp"
+#include "aio/task.hpp"
+
+namespace aio {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// The signals that ask the workers to stop; the supervisor forwards them.
+constexpr int kStopSignals[] = {SIGINT, SIGTERM};
+// What the supervisor takes over while it runs.
+constexpr int kSupervisorSignals[] = {SIGINT, SIGTERM, SIGCHLD};
+
+std::string prefix(int index, pid_t pid) {
+  std::string s = "aio::run_workers: worker ";
+  s.append(std::to_string(index)).append(" (pid ").append(std::to_string(pid)).append(")");
+  return s;
+}
+
+// "exited with status 3" / "was killed by signal 6 (Aborted)".
+std::string describe_wait_status(int wait_status) {
+  if (WIFEXITED(wait_status)) return "exited with status " + std::to_string(WEXITSTATUS(wait_status));
+  const int sig = WTERMSIG(wait_status);
+  std::string s = "was killed by signal ";
+  s.append(std::to_string(sig)).append(" (").append(::strsignal(sig)).append(")");
+  return s;
+}
+
+// The shell's convention: the exit code, or 128 + the signal number.
+int exit_code_of(int wait_status) {
+  return WIFEXITED(wait_status) ? WEXITSTATUS(wait_status) : 128 + WTERMSIG(wait_status);
+}
+
+// Blocks SIGINT, SIGTERM and SIGCHLD in this thread (the supervisor takes them with
+// sigtimedwait) and gives them their default dispositions: an ignored signal would be
+// discarded instead of left pending, and SIGCHLD ignored would make the kernel reap the
+// workers itself. The destructor puts the caller's dispositions and mask back.
+class SignalTakeover {
+ public:
+  SignalTakeover() {
+    sigemptyset(&watched_);
+    for (int sig : kSupervisorSignals) sigaddset(&watched_, sig);
+    if (int err = ::pthread_sigmask(SIG_BLOCK, &watched_, &caller_mask_); err != 0)
+      throw std::system_error(err, std::generic_category(), "aio::run_workers: pthread_sigmask");
+    struct sigaction default_action {};
+    default_action.sa_handler = SIG_DFL;
+    sigemptyset(&default_action.sa_mask);
+    for (std::size_t i = 0; i < std::size(kSupervisorSignals); ++i)
+      ::sigaction(kSupervisorSignals[i], &default_action, &caller_actions_[i]);
+  }
+
+  ~SignalTakeover() {
+    // A SIGCHLD left pending is ours (the workers are reaped): do not hand it to the caller.
+    const timespec zero{};
+    sigset_t child_only;
+    sigemptyset(&child_only);
+    sigaddset(&child_only, SIGCHLD);
+    while (::sigtimedwait(&child_only, nullptr, &zero) == SIGCHLD) {
+    }
+    restore_dispositions();
+    ::pthread_sigmask(SIG_SETMASK, &caller_mask_, nullptr);
+  }
+
+  SignalTakeover(const SignalTakeover&) = delete;
+  SignalTakeover& operator=(const SignalTakeover&) = delete;
+
+  const sigset_t& watched() const noexcept { return watched_; }
+
+  // In a freshly forked worker: the caller's dispositions and mask, except that SIGINT and
+  // SIGTERM stay blocked until the worker's loop handles them (they stay pending meanwhile).
+  void prepare_worker() const noexcept {
+    restore_dispositions();
+    sigset_t mask = caller_mask_;
+    for (int sig : kStopSignals) sigaddset(&mask, sig);
+    ::pthread_sigmask(SIG_SETMASK, &mask, nullptr);
+  }
+
+  // The mask a worker runs with once its loop handles SIGINT and SIGTERM.
+  sigset_t worker_mask() const noexcept {
+    sigset_t mask = caller_mask_;
+    for (int sig : kStopSignals) sigdelset(&mask, sig);
+    return mask;
+  }
+
+ private:
+  void restore_dispositions() const noexcept {
+    for (std::size_t i = 0; i < std::size(kSupervisorSignals); ++i)
+      ::sigaction(kSupervisorSignals[i], &caller_actions_[i], nullptr);
+  }
+
+  sigset_t watched_{};
+  sigset_t caller_mask_{};
+  struct sigaction caller_actions_[std::size(kSupervisorSignals)] {};
+};
+
+// --- the worker side -----------------------------------------------------------------------
+
+// aio::run's main in a worker: runs main(index) as a task that SIGINT or SIGTERM cancels
+// (once: repeated stop signals while it finishes are merged). Ending by that cancellation
+// is a clean exit; any other outcome of main propagates.
+Coro<void> worker_main(const std::function<Coro<void>(int)>& main, int index, sigset_t mask) {
+  EventLoop& loop = get_running_loop();
+  Task<void> task = loop.create_task(main(index), "aio worker " + std::to_string(index));
+  bool stopping = false;
+  for (int sig : kStopSignals) {
+    loop.add_signal_handler(sig, [&stopping, task, sig]() mutable {
+      if (stopping) return;
+      stopping = true;
+      task.cancel(sig == SIGINT ? "SIGINT" : "SIGTERM");
+    });
+  }
+  ::pthread_sigmask(SIG_SETMASK, &mask, nullptr);  // stop signals that came early arrive now
+  std::exception_ptr failure;
+  try {
+    co_await task;
+  } catch (const CancelledError&) {
+    if (!stopping) failure = std::current_exception();
+  } catch (...) {
+    failure = std::current_exception();
+  }
+  for (int sig : kStopSignals) loop.remove_signal_handler(sig);
+  if (failure) std::rethrow_exception(failure);
+}
+
+// The whole life of a worker process. Never returns: the caller's stack above fork()
+// belongs to the supervisor.
+[[noreturn]] void worker_process(int index, const std::function<Coro<void>(int)>& main, const SignalTakeover& signals,
+                                 pid_t supervisor) noexcept {
+  int status = 1;
+  try {
+    signals.prepare_worker();
+    // If the supervisor dies (even by SIGKILL), the workers are told to stop.
+    ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (::getppid() != supervisor) ::_exit(0);  // it died before prctl: nobody to serve for
+    aio::run(worker_main(main, index, signals.worker_mask()));
+    status = 0;
+  } catch (...) {
+    log_line(prefix(index, ::getpid()) + ": main failed: " + describe(std::current_exception()));
+  }
+  std::fflush(nullptr);
+  ::_exit(status);
+}
+
+// --- the supervisor side -------------------------------------------------------------------
+
+struct Worker {
+  pid_t pid = 0;                       // 0: not running
+  std::deque<Clock::time_point> restarts;  // the restarts within the restart window
+};
+
+class Supervisor {
+ public:
+  Supervisor(int n, const std::function<Coro<void>(int)>& main, const WorkerOptions& options,
+             const SignalTakeover& signals)
+      : main_(main), options_(options), signals_(signals), workers_(static_cast<std::size_t>(n)) {}
+
+  // Kills and reaps whatever still runs (only reached that way when an exception ends run()).
+  ~Supervisor() {
+    for (Worker& w : workers_) {
+      if (w.pid <= 0) continue;
+      ::kill(w.pid, SIGKILL);
+      while (::waitpid(w.pid, nullptr, 0) < 0 && errno == EINTR) {
+      }
+    }
+  }
+
+  Supervisor(const Supervisor&) = delete;
+  Supervisor& operator=(const Supervisor&) = delete;
+
+  int run() {
+    for (int i = 0; i < static_cast<int>(workers_.size()); ++i) start(i);
+    while (live_ > 0) {
+      siginfo_t info{};
+      const int sig = wait_for_signal(info);
+      if (sig == SIGCHLD) {
+        reap();
+      } else if (sig == SIGINT || sig == SIGTERM) {
+        on_stop_signal(sig);
+      } else if (sig < 0) {
+        on_shutdown_timeout();
+      }
+    }
+    return result_;
+  }
+
+ private:
+  void start(int index) {
+    std::fflush(nullptr);  // or the workers would write the buffered output again
+    const pid_t supervisor = ::getpid();
+    const pid_t pid = ::fork();
+    if (pid < 0) {
+      throw std::system_error(errno, std::generic_category(),
+                              "aio::run_workers: fork() for worker " + std::to_string(index));
+    }
+    if (pid == 0) worker_process(index, main_, signals_, supervisor);
+    workers_[static_cast<std::size_t>(index)].pid = pid;
+    ++live_;
+  }
+
+  // The next signal; -1 when the shutdown deadline passed first.
+  int wait_for_signal(siginfo_t& info) {
+    for (;;) {
+      int sig;
+      if (kill_deadline_) {
+        const auto left = std::max(Clock::duration::zero(), *kill_deadline_ - Clock::now());
+        const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(left).count();
+        const timespec timeout{static_cast<time_t>(ns / 1'000'000'000), static_cast<long>(ns % 1'000'000'000)};
+        sig = ::sigtimedwait(&signals_.watched(), &info, &timeout);
+        if (sig < 0 && errno == EAGAIN) return -1;
+      } else {
+        sig = ::sigwaitinfo(&signals_.watched(), &info);
+      }
+      if (sig >= 0) return sig;
+      if (errno != EINTR)
+        throw std::system_error(errno, std::generic_category(), "aio::run_workers: waiting for signals");
+    }
+  }
+
+  void reap() {
+    for (std::size_t i = 0; i < workers_.size(); ++i) {
+      Worker& w = workers_[i];
+      if (w.pid <= 0) continue;
+      int wait_status = 0;
+      const pid_t r = ::waitpid(w.pid, &wait_status, WNOHANG);
+      if (r == 0 || (r < 0 && errno == EINTR)) continue;
+      const pid_t pid = w.pid;
+      w.pid = 0;
+      --live_;
+      if (r < 0) {  // ECHILD: someone else in this process reaped it
+        log_line(prefix(static_cast<int>(i), pid) + " was reaped by someone else; not restarted");
+        continue;
+      }
+      on_worker_exit(static_cast<int>(i), pid, wait_status);
+    }
+  }
+
+  void on_worker_exit(int index, pid_t pid, int wait_status) {
+    const bool clean = WIFEXITED(wait_status) && WEXITSTATUS(wait_status) == 0;
+    if (shutting_down_) {
+      const bool stopped_by_us = WIFSIGNALED(wait_status) && WTERMSIG(wait_status) == stop_signal_;
+      if (clean || stopped_by_us) return;
+      log_line(prefix(index, pid) + " " + describe_wait_status(wait_status) + " while shutting down");
+      record_failure(wait_status);
+      return;
+    }
+    if (clean) return;  // main returned: its work is done
+    std::string what = prefix(index, pid) + " " + describe_wait_status(wait_status);
+    if (!may_restart(workers_[static_cast<std::size_t>(index)])) {
+      what.append("; restarted ")
+          .append(std::to_string(options_.max_restarts))
+          .append(" time(s) within ")
+          .append(std::to_string(options_.restart_window.seconds()))
+          .append(" s already: crash loop, shutting every worker down");
+      log_line(what);
+      record_failure(wait_status);
+      begin_shutdown(SIGTERM);
+      return;
+    }
+    log_line(what + "; restarting it");
+    try {
+      start(index);
+    } catch (const std::system_error& e) {
+      log_line(std::string(e.what()) + "; shutting every worker down");
+      record_failure(wait_status);
+      begin_shutdown(SIGTERM);
+    }
+  }
+
+  bool may_restart(Worker& w) {
+    const auto now = Clock::now();
+    const auto window = std::chrono::nanoseconds(options_.restart_window.nanoseconds());
+    while (!w.restarts.empty() && now - w.restarts.front() > window) w.restarts.pop_front();
+    if (static_cast<long>(w.restarts.size()) >= options_.max_restarts) return false;
+    w.restarts.push_back(now);
+    return true;
+  }
+
+  void on_stop_signal(int sig) {
+    if (!shutting_down_) {
+      begin_shutdown(sig);
+      return;
+    }
+    // A second stop signal (Ctrl-C twice) does not wait for the workers any more.
+    log_line("aio::run_workers: second stop signal; killing the workers");
+    signal_workers(SIGKILL);
+    kill_deadline_.reset();
+  }
+
+  void begin_shutdown(int sig) {
+    shutting_down_ = true;
+    stop_signal_ = sig;
+    if (!options_.shutdown_timeout.infinite())
+      kill_deadline_ = Clock::now() + std::chrono::nanoseconds(options_.shutdown_timeout.nanoseconds());
+    signal_workers(sig);
+  }
+
+  void on_shutdown_timeout() {
+    log_line("aio::run_workers: " + std::to_string(live_) + " worker(s) still running " +
+             std::to_string(options_.shutdown_timeout.seconds()) + " s after the stop signal; killing them");
+    signal_workers(SIGKILL);
+    kill_deadline_.reset();
+  }
+
+  void signal_workers(int sig) {
+    for (const Worker& w : workers_)
+      if (w.pid > 0) ::kill(w.pid, sig);
+  }
+
+  void record_failure(int wait_status) {
+    if (result_ == 0) result_ = exit_code_of(wait_status);
+  }
+
+  const std::function<Coro<void>(int)>& main_;
+  const WorkerOptions& options_;
+  const SignalTakeover& signals_;
+  std::vector<Worker> workers_;
+  int live_ = 0;
+  int result_ = 0;
+  bool shutting_down_ = false;
+  int stop_signal_ = 0;  // what begin_shutdown sent (a worker it killed ended cleanly)
+  std::optional<Clock::time_point> kill_deadline_;
+};
+
+}  // namespace
+
+int run_workers(int n, std::function<Coro<void>(int worker_index)> main) {
+  return run_workers(n, std::move(main), WorkerOptions{});
+}
+
+int run_workers(int n, std::function<Coro<void>(int worker_index)> main, WorkerOptions options) {
+  if (n < 1) throw std::invalid_argument("aio::run_workers: n = " + std::to_string(n) + "; need at least 1 worker");
+  if (!main) throw std::invalid_argument("aio::run_workers: main is empty; pass the coroutine function to run");
+  if (options.max_restarts < 0)
+    throw std::invalid_argument("aio::run_workers: max_restarts = " + std::to_string(options.max_restarts) +
+                                "; use 0 to never restart");
+  detail::check_no_running_loop("aio::run_workers");
+  SignalTakeover signals;
+  Supervisor supervisor(n, main, options, signals);
+  return supervisor.run();
+}
+
+}  // namespace aio

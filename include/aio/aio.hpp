@@ -26,6 +26,7 @@
 #include "aio/socket_address.hpp"
 #include "aio/ssl.hpp"
 #include "aio/streams.hpp"
+#include "aio/subprocess.hpp"
 #include "aio/task.hpp"
 #include "aio/task_group.hpp"
 #include "aio/timeout.hpp"

@@ -123,6 +123,11 @@ void ProcessState::stop_watching() noexcept {
 }
 
 void ProcessState::on_loop_close() noexcept {
+  // The pipes are registered with the loop's backend, which goes away with the loop.
+  in = StreamWriter();
+  out = StreamReader();
+  err = StreamReader();
+  has_in = has_out = has_err = false;
   // The loop is closing with the child still running: kill it and reap it now (a
   // SIGKILLed process exits at once), so that no zombie outlives the loop.
   if (!returncode_) {

@@ -52,6 +52,13 @@ std::string describe_wait_status(int wait_status) {
   return s;
 }
 
+// "0.5 s", "60 s".
+std::string seconds(Delay d) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g s", d.seconds());
+  return buf;
+}
+
 // The shell's convention: the exit code, or 128 + the signal number.
 int exit_code_of(int wait_status) {
   return WIFEXITED(wait_status) ? WEXITSTATUS(wait_status) : 128 + WTERMSIG(wait_status);
@@ -116,7 +123,7 @@ class SignalTakeover {
 
   sigset_t watched_{};
   sigset_t caller_mask_{};
-  struct sigaction caller_actions_[std::size(kSupervisorSignals)] {};
+  struct sigaction caller_actions_[std::size(kSupervisorSignals)]{};
 };
 
 // --- the worker side -----------------------------------------------------------------------
@@ -170,7 +177,7 @@ Coro<void> worker_main(const std::function<Coro<void>(int)>& main, int index, si
 // --- the supervisor side -------------------------------------------------------------------
 
 struct Worker {
-  pid_t pid = 0;                       // 0: not running
+  pid_t pid = 0;                           // 0: not running
   std::deque<Clock::time_point> restarts;  // the restarts within the restart window
 };
 
@@ -272,11 +279,15 @@ class Supervisor {
     if (clean) return;  // main returned: its work is done
     std::string what = prefix(index, pid) + " " + describe_wait_status(wait_status);
     if (!may_restart(workers_[static_cast<std::size_t>(index)])) {
-      what.append("; restarted ")
-          .append(std::to_string(options_.max_restarts))
-          .append(" time(s) within ")
-          .append(std::to_string(options_.restart_window.seconds()))
-          .append(" s already: crash loop, shutting every worker down");
+      if (options_.max_restarts == 0) {
+        what.append("; not restarted (max_restarts = 0), shutting every worker down");
+      } else {
+        what.append("; restarted ")
+            .append(std::to_string(options_.max_restarts))
+            .append(" time(s) within ")
+            .append(seconds(options_.restart_window))
+            .append(" already: crash loop, shutting every worker down");
+      }
       log_line(what);
       record_failure(wait_status);
       begin_shutdown(SIGTERM);
@@ -322,7 +333,7 @@ class Supervisor {
 
   void on_shutdown_timeout() {
     log_line("aio::run_workers: " + std::to_string(live_) + " worker(s) still running " +
-             std::to_string(options_.shutdown_timeout.seconds()) + " s after the stop signal; killing them");
+             seconds(options_.shutdown_timeout) + " after the stop signal; killing them");
     signal_workers(SIGKILL);
     kill_deadline_.reset();
   }

@@ -72,7 +72,7 @@ void ignore_sigpipe_once() {
   });
 }
 
-/// Reaps nothing; kept small: the spawn attributes every child gets.
+/// The spawn attributes every child gets: an empty signal mask, SIGPIPE at its default.
 class SpawnAttributes {
  public:
   explicit SpawnAttributes(bool new_session) {
@@ -167,9 +167,8 @@ void check_stdio(const ProcessOptions& o) {
                                   ")");
 }
 
-/// Children dropped without a loop to reap them are not possible (the loop's close
-/// hooks reap), so the only other source of zombies would be a failed pidfd_open: then
-/// the SIGCHLD watcher takes the child.
+/// A pidfd for the child, or -1 where the kernel has none (before 5.3): the SIGCHLD
+/// watcher takes the child then.
 int open_pidfd(pid_t pid) {
   long r = ::syscall(SYS_pidfd_open, pid, 0);
   return r < 0 ? -1 : static_cast<int>(r);
@@ -263,6 +262,7 @@ Coro<Process> spawn_request(OwnedSpawnRequest request) {
 
   auto* state = new ProcessState(loop, pid, pidfd);
   Process process(state);
+  state->watch();  // first: whatever fails below, the child is killed and reaped
   auto stream = [&](Pipe& p) {
     auto* core = new StreamCore(loop, IoHandle(loop, p.parent_end.release()), o.limit, StreamTransport::pipe);
     return core;
@@ -279,7 +279,6 @@ Coro<Process> spawn_request(OwnedSpawnRequest request) {
     state->err = StreamReader(stream(pipes[2]));
     state->has_err = true;
   }
-  state->watch();
   co_return process;
 }
 

@@ -2,7 +2,9 @@
 //
 // Usage: bench_core_aio BENCH N
 //   BENCH = task | sleep0 | gather | memory | queue | queue_bounded | lock | lock_contended
-// Prints exactly one number: ns per operation, or bytes per suspended task (memory).
+//         | to_thread | spawn
+// Prints exactly one number: ns per operation, bytes per suspended task (memory), or µs per
+// process (spawn).
 // The peers in bench/peers/ implement the same programs (see bench/run_core.py).
 #include <unistd.h>
 
@@ -15,6 +17,7 @@
 #include <vector>
 
 #include <aio/aio.hpp>
+#include <aio/subprocess.hpp>
 
 namespace {
 
@@ -154,11 +157,46 @@ aio::Coro<double> bench_lock_contended(long n) {
   co_return elapsed_ns(t0) / static_cast<double>(2 * n);
 }
 
+// --- threads and processes -----------------------------------------------------------------
+
+int trivial_job() { return 1; }
+
+// `co_await aio::to_thread(f)` with a trivial f, one after the other: ns per round trip
+// from the loop to the default thread pool and back (asyncio.to_thread).
+aio::Coro<double> bench_to_thread(long n) {
+  long warm = std::min(n / 10, 1'000L), sum = 0;
+  for (long i = 0; i < warm; ++i) sum += co_await aio::to_thread(trivial_job);
+  auto t0 = Clock::now();
+  for (long i = 0; i < n; ++i) sum += co_await aio::to_thread(trivial_job);
+  double ns = elapsed_ns(t0) / static_cast<double>(n);
+  g_sink = sum;
+  co_return ns;
+}
+
+aio::Coro<int> spawn_true_and_wait() {
+  aio::Process p = co_await aio::create_subprocess_exec("/bin/true");
+  int status = co_await p.wait();
+  co_return status;
+}
+
+// Start /bin/true and wait for its exit, one after the other: µs per process.
+aio::Coro<double> bench_spawn(long n) {
+  long warm = std::min(n / 10, 20L), sum = 0;
+  for (long i = 0; i < warm; ++i) sum += co_await spawn_true_and_wait();
+  auto t0 = Clock::now();
+  for (long i = 0; i < n; ++i) sum += co_await spawn_true_and_wait();
+  double us = elapsed_ns(t0) / 1000.0 / static_cast<double>(n);
+  g_sink = sum;
+  co_return us;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   if (argc != 3) {
-    std::fprintf(stderr, "usage: %s task|sleep0|gather|memory|queue|queue_bounded|lock|lock_contended N\n", argv[0]);
+    std::fprintf(stderr,
+                 "usage: %s task|sleep0|gather|memory|queue|queue_bounded|lock|lock_contended|to_thread|spawn N\n",
+                 argv[0]);
     return 2;
   }
   std::string bench = argv[1];
@@ -184,6 +222,10 @@ int main(int argc, char** argv) {
     v = aio::run(bench_lock(n));
   else if (bench == "lock_contended")
     v = aio::run(bench_lock_contended(n));
+  else if (bench == "to_thread")
+    v = aio::run(bench_to_thread(n));
+  else if (bench == "spawn")
+    v = aio::run(bench_spawn(n));
   else {
     std::fprintf(stderr, "unknown benchmark '%s'\n", bench.c_str());
     return 2;

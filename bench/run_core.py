@@ -19,6 +19,10 @@ Every system is a separate program speaking one protocol:
   lock_contended  ns per hand-off of a FIFO lock between two tasks that loop
           acquire/release (Go: a chan of cap 1 used as a lock, since
           sync.Mutex does not hand off; see bench/peers/core_go/main.go)
+  to_thread  ns per round trip of "run a trivial function on the loop's
+          default thread pool and await its result" (asyncio.to_thread)
+  spawn   µs per child process: start /bin/true and await its exit
+          (asyncio.create_subprocess_exec + Process.wait)
 
 Runs are interleaved (round -> benchmark -> system, system order rotated
 every round) so that slow drifts of the machine (thermal, noisy neighbours)
@@ -43,14 +47,18 @@ REPO = Path(__file__).resolve().parent.parent
 PEERS = REPO / "bench" / "peers"
 PYTHON = "/usr/bin/python3"
 
-BENCHES = ["task", "sleep0", "gather", "memory",
-           "queue", "queue_bounded", "lock", "lock_contended"]
+CORE_BENCHES = ["task", "sleep0", "gather", "memory",
+                "queue", "queue_bounded", "lock", "lock_contended"]
+BENCHES = CORE_BENCHES + ["to_thread", "spawn"]
 UNITS = {"task": "ns/task", "sleep0": "ns/yield", "gather": "ns/task",
          "memory": "bytes/task", "queue": "ns/item", "queue_bounded": "ns/item",
-         "lock": "ns/acquire+release", "lock_contended": "ns/hand-off"}
+         "lock": "ns/acquire+release", "lock_contended": "ns/hand-off",
+         "to_thread": "ns/round trip", "spawn": "µs/process"}
 SYSTEMS = ["aio", "asio", "go", "asyncio", "uvloop"]
 # Boost.Asio (1.74) has no queue or lock for coroutines: it runs the first four only.
-SUPPORTS = {"asio": {"task", "sleep0", "gather", "memory"}}
+# The asio and Go peers have no to_thread / spawn program (Go has no event loop to come
+# back to: a goroutine is already a thread-pool job).
+SUPPORTS = {"asio": {"task", "sleep0", "gather", "memory"}, "go": set(CORE_BENCHES)}
 BASELINE = "aio"
 TIMEOUT_S = 120
 
@@ -65,10 +73,12 @@ DEFAULT_N = {
     "queue_bounded": {"native": 2_000_000, "python": 200_000},
     "lock": {"native": 10_000_000, "python": 1_000_000},
     "lock_contended": {"native": 2_000_000, "python": 200_000},
+    "to_thread": {"native": 100_000, "python": 20_000},
+    "spawn": {"native": 2_000, "python": 1_000},
 }
 QUICK_N = {"task": 20_000, "sleep0": 20_000, "gather": 20_000, "memory": 100_000,
            "queue": 20_000, "queue_bounded": 20_000, "lock": 100_000,
-           "lock_contended": 20_000}
+           "lock_contended": 20_000, "to_thread": 2_000, "spawn": 100}
 
 
 def supports(system, bench):
@@ -246,7 +256,10 @@ def main():
         else:
             warn("taskset not found; running unpinned")
 
-    commands = discover_systems(build_dir, args.system or SYSTEMS)
+    # A system that runs none of the chosen benchmarks is not even discovered (no Go build
+    # for `--bench to_thread`).
+    wanted = [s for s in (args.system or SYSTEMS) if any(supports(s, b) for b in benches)]
+    commands = discover_systems(build_dir, wanted)
     systems = list(commands)
     if not systems:
         sys.exit("error: no system can run")

@@ -13,6 +13,8 @@ Prints exactly one number on stdout (see bench/run_core.py for the protocol):
   queue_bounded  ns per item through asyncio.Queue(maxsize=1)
   lock    ns per uncontended `async with lock`
   lock_contended  ns per hand-off of an asyncio.Lock between two tasks
+  to_thread  ns per `await asyncio.to_thread(f)` round trip, f trivial
+  spawn   µs per `await asyncio.create_subprocess_exec('/bin/true')` + `await p.wait()`
 """
 
 import argparse
@@ -149,6 +151,34 @@ async def bench_lock_contended(n: int) -> float:
     return (now_ns() - t0) / (2 * n)
 
 
+def trivial_job() -> int:
+    return 1
+
+
+async def bench_to_thread(n: int) -> float:
+    to_thread = asyncio.to_thread
+    for _ in range(min(n // 10, 1000)):
+        await to_thread(trivial_job)
+    t0 = now_ns()
+    for _ in range(n):
+        await to_thread(trivial_job)
+    return (now_ns() - t0) / n
+
+
+async def spawn_true_and_wait() -> int:
+    p = await asyncio.create_subprocess_exec("/bin/true")
+    return await p.wait()
+
+
+async def bench_spawn(n: int) -> float:
+    for _ in range(min(n // 10, 20)):
+        await spawn_true_and_wait()
+    t0 = now_ns()
+    for _ in range(n):
+        await spawn_true_and_wait()
+    return (now_ns() - t0) / 1000 / n
+
+
 BENCHES = {
     "task": bench_task,
     "sleep0": bench_sleep0,
@@ -158,6 +188,8 @@ BENCHES = {
     "queue_bounded": bench_queue_bounded,
     "lock": bench_lock,
     "lock_contended": bench_lock_contended,
+    "to_thread": bench_to_thread,
+    "spawn": bench_spawn,
 }
 
 

@@ -10,6 +10,7 @@
 #include "aio/errors.hpp"
 #include "aio/event.hpp"
 #include "aio/executor.hpp"
+#include "aio/fs.hpp"
 #include "aio/future.hpp"
 #include "aio/gather.hpp"
 #include "aio/handle.hpp"

@@ -27,6 +27,20 @@ generator were, and ratios against the floor and against aio. A load generator t
 near 100 % busy means the throughput is the client's limit, not the server's: CPU per
 request is the server-side figure to compare then.
 
+Several workers (--workers 1,2). The systems that can fork (aio: aio::run_workers;
+asyncio, uvloop and their -proto variants: os.fork) run once per count N: N = 1 is the
+plain single-process server, N > 1 a supervisor with N worker processes, each with its
+own event loop and its own SO_REUSEPORT socket on the port (rows "aio x2", ...; the other
+systems run with N = 1 only). An N-worker server is pinned to CPUs 0..N-1 while the load
+generator stays on CPU 1: on a 2-core machine they share CPU 1, and the table says so.
+The load generator reads one process's CPU time, so for N > 1 this script sums utime +
+stime over the server's whole process tree (supervisor and workers, /proc/PID/stat) at
+10 % and 90 % of the measured window and scales that to the window: "server CPU µs/req"
+is then the CPU of all the workers per request, and "server busy" can exceed 100 %. The
+server waits until all N workers listen (/proc/net/tcp) before the load starts, so the
+kernel spreads the 64 connections over all of them (by a hash of each 4-tuple: not
+necessarily evenly).
+
 Idle connections (--idle N). For each round and system (default: aio and the floor):
 start the server, serve a few requests (steady state), read its RSS (VmRSS) and open
 descriptors, open N idle connections from the load generator, wait until the server
@@ -62,6 +76,8 @@ SYSTEMS = ["epoll", "aio", "asio", "go", "node", "uvloop-proto", "uvloop",
 FLOOR = "epoll"
 BASELINE = "aio"
 IDLE_DEFAULT_SYSTEMS = ["epoll", "aio"]
+# The systems whose server takes --workers N (several processes on one SO_REUSEPORT port).
+WORKER_SYSTEMS = {"aio", "asyncio", "asyncio-proto", "uvloop", "uvloop-proto"}
 SERVER_CPU = "0"
 CLIENT_CPU = "1"
 START_TIMEOUT_S = 15.0
@@ -149,13 +165,14 @@ def free_port():
 class Server:
     """One server process, pinned, on a fresh port; a context manager that stops it."""
 
-    def __init__(self, system, argv, pin):
+    def __init__(self, system, argv, pin, workers=1):
         self.system = system
+        self.workers = workers
         self.port = free_port()
         env = dict(os.environ)
         if system == "go":
             env["GOMAXPROCS"] = "1"
-        self.stderr = open(f"/tmp/run_echo_{os.getpid()}_{system}.stderr", "w+")
+        self.stderr = open(f"/tmp/run_echo_{os.getpid()}_{system}_{workers}.stderr", "w+")
         # taskset execs the server: the PID is the server's own.
         self.proc = subprocess.Popen(pin + argv + [str(self.port)], env=env,
                                      stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
@@ -168,11 +185,20 @@ class Server:
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 return f"exited with status {self.proc.returncode} before accepting: {self.stderr_tail()}"
+            if self.workers > 1:
+                # Every worker listening, or the early connections all go to the first.
+                if listeners(self.port) >= self.workers:
+                    return None
+                time.sleep(0.02)
+                continue
             try:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
                     return None
             except OSError:
                 time.sleep(0.02)
+        if self.workers > 1:
+            return (f"only {listeners(self.port)} of {self.workers} workers listened on port "
+                    f"{self.port} within {START_TIMEOUT_S:.0f} s")
         return f"port {self.port} did not accept within {START_TIMEOUT_S:.0f} s"
 
     def alive(self):
@@ -232,6 +258,39 @@ def fd_count(pid):
     return len(os.listdir(f"/proc/{pid}/fd"))
 
 
+def listeners(port):
+    """Listening TCP sockets on 127.0.0.1:port (one per worker with SO_REUSEPORT)."""
+    local = f"0100007F:{port:04X}"
+    with open("/proc/net/tcp") as f:
+        next(f)
+        return sum(1 for line in f if line.split()[1] == local and line.split()[3] == "0A")
+
+
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def tree_cpu(root):
+    """utime + stime (seconds) of `root` and every descendant alive now (all threads)."""
+    children, cpu = {}, {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue  # gone meanwhile
+        pid = int(entry)
+        children.setdefault(int(fields[1]), []).append(pid)  # fields[1]: ppid
+        cpu[pid] = (int(fields[11]) + int(fields[12])) / CLK_TCK  # utime, stime
+    total, todo = 0.0, [root]
+    while todo:
+        pid = todo.pop()
+        total += cpu.get(pid, 0.0)
+        todo.extend(children.get(pid, []))
+    return total
+
+
 def run_loadgen(loadgen, pin, port, pid, connections, size, warmup, seconds):
     """One throughput slice; returns (result dict, None) or (None, why it failed)."""
     argv = pin + [loadgen, "--port", str(port), "--connections", str(connections),
@@ -256,15 +315,48 @@ def run_loadgen(loadgen, pin, port, pid, connections, size, warmup, seconds):
     return res, None
 
 
-def throughput_slice(argv, system, loadgen, args, size, pins):
+def run_loadgen_tree(loadgen, pin, port, pid, connections, size, warmup, seconds):
+    """run_loadgen for a server of several processes: the server's CPU is the sum over its
+    process tree, sampled here at 10 % and 90 % of the load generator's measured window
+    and scaled to the whole window."""
+    argv = pin + [loadgen, "--port", str(port), "--connections", str(connections),
+                  "--size", str(size), "--warmup", str(warmup), "--duration", str(seconds)]
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    start = time.monotonic()
+    samples = []
+    for at in (warmup + 0.1 * seconds, warmup + 0.9 * seconds):
+        time.sleep(max(0.0, start + at - time.monotonic()))
+        samples.append((time.monotonic(), tree_cpu(pid)))
+    try:
+        out, err_text = proc.communicate(timeout=warmup + seconds + 30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate()
+        return None, "the load generator timed out"
+    lines = out.strip().splitlines()
+    try:
+        res = json.loads(lines[-1])
+    except (IndexError, ValueError):
+        tail = err_text.strip().splitlines()[-1:] or ["(no stderr)"]
+        return None, f"load generator: status {proc.returncode}, no result: {tail[0]}"
+    if proc.returncode != 0:
+        tail = err_text.strip().splitlines()[-1:] or ["(no stderr)"]
+        return None, f"load generator: {res.get('errors')} errors, {res.get('requests')} requests: {tail[0]}"
+    (t0, cpu0), (t1, cpu1) = samples
+    res["server_cpu"] = (cpu1 - cpu0) / (t1 - t0) * res["elapsed"]
+    return res, None
+
+
+def throughput_slice(argv, system, loadgen, args, size, pins, workers=1):
     """Runs one server for one slice; returns (sample, None) or (None, why)."""
     server_pin, client_pin = pins
-    with Server(system, argv, server_pin) as srv:
+    with Server(system, argv, server_pin, workers) as srv:
         err = srv.wait_ready()
         if err:
             return None, err
-        res, err = run_loadgen(loadgen, client_pin, srv.port, srv.pid, args.connections,
-                               size, args.warmup, args.seconds)
+        measure = run_loadgen_tree if workers > 1 else run_loadgen
+        res, err = measure(loadgen, client_pin, srv.port, srv.pid, args.connections,
+                           size, args.warmup, args.seconds)
         if err is None and not srv.alive():
             err = f"the server died during the run: {srv.stderr_tail()}"
     if err is None and srv.stop_complaint:
@@ -417,6 +509,11 @@ def print_throughput(results, failures, systems, sizes, args):
         print("Medians over rounds. req/s: higher is better; server CPU µs/req: lower is "
               "better. `÷ floor` and `÷ aio`: the system's figure divided by theirs. "
               "Busy: CPU time / wall time (server on CPU 0, load generator on CPU 1).\n")
+        if any(" x" in s for s in systems):
+            print("Rows \"SYSTEM xN\": N worker processes on one SO_REUSEPORT port, pinned to "
+                  "CPUs 0..N-1 (the load generator stays on CPU 1 and shares it); server CPU "
+                  "µs/req and server busy sum every process of the server (100 % = one core), "
+                  "so they count all the CPU the workers spent per request.\n")
         print("| system | req/s | ÷ floor | ÷ aio | server CPU µs/req | ÷ floor | ÷ aio "
               "| server busy | loadgen busy | runs |")
         print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
@@ -483,6 +580,9 @@ def main():
     ap.add_argument("--quick", action="store_true", help="1 round, 1-second slices: a smoke run")
     ap.add_argument("--no-pin", action="store_true", help="do not pin with taskset")
     ap.add_argument("--json", metavar="FILE", help="write every sample to FILE")
+    ap.add_argument("--workers", default="1", metavar="N[,N...]",
+                    help="worker process counts for the systems that can fork (default: 1); "
+                         "e.g. 1,2 runs aio and aio x2")
     args = ap.parse_args()
     args.rounds = args.rounds if args.rounds is not None else (1 if args.quick else 5)
     args.seconds = args.seconds if args.seconds is not None else (1.0 if args.quick else 3.0)
@@ -495,6 +595,14 @@ def main():
         ap.error("--sizes: comma-separated byte counts")
     if not sizes or min(sizes) < 1:
         ap.error("--sizes: comma-separated byte counts")
+    try:
+        worker_counts = sorted({int(w) for w in args.workers.split(",") if w.strip()})
+    except ValueError:
+        ap.error("--workers: comma-separated process counts")
+    if not worker_counts or min(worker_counts) < 1:
+        ap.error("--workers: comma-separated process counts")
+    if args.idle and worker_counts != [1]:
+        ap.error("--workers applies to throughput runs, not --idle")
 
     build_dir = Path(args.build)
     if not build_dir.is_absolute():
@@ -529,6 +637,25 @@ def main():
         if must not in commands:
             warn(f"'{must}' is not in this run: ratios against it will be blank")
 
+    # What runs: one row per system and worker count ("aio" for 1, "aio x2" for 2, ...).
+    variants = {}  # row label -> (system, workers, argv prefix)
+    for system in systems:
+        for w in (worker_counts if system in WORKER_SYSTEMS else [1]):
+            if w == 1:
+                variants[system] = (system, 1, commands[system])
+            else:
+                variants[f"{system} x{w}"] = (system, w, commands[system] + ["--workers", str(w)])
+    skipped = [s for s in systems if s not in WORKER_SYSTEMS]
+    if max(worker_counts) > 1 and skipped:
+        warn(f"no --workers for {', '.join(skipped)}: they run as one process only")
+
+    def pins_for(workers):
+        if workers == 1 or not pins[0]:
+            return pins
+        if workers > (os.cpu_count() or 1):
+            return ([], pins[1])
+        return ([pins[0][0], "-c", f"0-{workers - 1}"], pins[1])
+
     failures = {}
     if args.idle:
         results = {s: [] for s in systems}
@@ -545,14 +672,16 @@ def main():
                 else:
                     failures.setdefault(f"idle / {system}", []).append(err)
     else:
-        results = {size: {s: [] for s in systems} for size in sizes}
+        labels = list(variants)
+        results = {size: {label: [] for label in labels} for size in sizes}
         for rnd in range(args.rounds):
             # Rotating the order means no system always runs first or after the same one.
-            order = systems[rnd % len(systems):] + systems[:rnd % len(systems)]
+            order = labels[rnd % len(labels):] + labels[:rnd % len(labels)]
             for size in sizes:
                 for system in order:
-                    sample, err = throughput_slice(commands[system], system, str(loadgen),
-                                                   args, size, pins)
+                    base, workers, argv = variants[system]
+                    sample, err = throughput_slice(argv, base, str(loadgen), args, size,
+                                                   pins_for(workers), workers)
                     status = (f"{sample['rps']:9,.0f} req/s {sample['cpu_us']:7.2f} µs/req "
                               f"(server {100 * sample['server_busy']:3.0f} %, "
                               f"loadgen {100 * sample['client_busy']:3.0f} %)"
@@ -579,6 +708,9 @@ def main():
     else:
         meta.update({"seconds": args.seconds, "warmup": args.warmup,
                      "connections": args.connections, "sizes": sizes})
+        if max(worker_counts) > 1:
+            meta["workers"] = (f"{worker_counts} (SYSTEM xN: N processes, pinned to CPUs "
+                               f"0..N-1; CPU summed over the process tree)")
     # Relative paths in the arguments (--build, --json) are relative to the caller's
     # directory, so the command starts there.
     script = os.path.relpath(Path(__file__).resolve())
@@ -594,12 +726,13 @@ def main():
     if args.idle:
         print_idle(results, failures, systems, args.idle)
     else:
-        print_throughput(results, failures, systems, sizes, args)
+        print_throughput(results, failures, list(variants), sizes, args)
     print_failures(failures)
 
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"meta": meta, "command": command, "commands": commands,
+            json.dump({"meta": meta, "command": command,
+                       "commands": {k: v[2] for k, v in variants.items()} if not args.idle else commands,
                        "mode": "idle" if args.idle else "throughput",
                        "samples": {str(k): v for k, v in results.items()},
                        "failures": failures}, f, indent=2)

@@ -7,7 +7,8 @@
 #      not what keeps the stack flat; the trampoline is, with either compiler).
 #   3. ASan + UBSan build with Clang 14: the whole suite.
 #   4. TSan build with Clang 14: the thread-crossing tests (test names containing Thread,
-#      Threadsafe or Executor: call_soon_threadsafe, to_thread, executors, ...).
+#      Threadsafe or Executor: call_soon_threadsafe, to_thread, executors, files on the
+#      thread pool, signals raised on other threads).
 # Set AIO_TEST_ONLY=release|clang|asan|tsan|consumer to run one step.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -57,6 +58,6 @@ if step tsan; then
   banner "Clang 14 TSan: thread-crossing tests"
   cmake -S . -B build/tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++ \
     -DAIO_WERROR=ON -DAIO_SANITIZE=thread -DAIO_BUILD_BENCH=OFF -DAIO_BUILD_EXAMPLES=OFF
-  cmake --build build/tsan -j "$jobs" --target test_loop test_runners test_executor
+  cmake --build build/tsan -j "$jobs" --target test_loop test_runners test_executor test_fs test_signals
   TSAN_OPTIONS=halt_on_error=1 ctest --test-dir build/tsan --output-on-failure -j "$jobs" -R 'Threadsafe|Thread|Executor'
 fi

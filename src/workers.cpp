@@ -2,6 +2,7 @@
 // n forked workers, each running aio::run. See include/aio/workers.hpp for the contract.
 #include "aio/workers.hpp"
 
+#include <dirent.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
@@ -157,15 +158,15 @@ Coro<void> worker_main(const std::function<Coro<void>(int)>& main, int index, si
 
 // The whole life of a worker process. Never returns: the caller's stack above fork()
 // belongs to the supervisor.
-[[noreturn]] void worker_process(int index, const std::function<Coro<void>(int)>& main, const SignalTakeover& signals,
-                                 pid_t supervisor) noexcept {
+[[noreturn]] void worker_process(int index, const std::function<Coro<void>(int)>& main, const WorkerOptions& options,
+                                 const SignalTakeover& signals, pid_t supervisor) noexcept {
   int status = 1;
   try {
     signals.prepare_worker();
     // If the supervisor dies (even by SIGKILL), the workers are told to stop.
     ::prctl(PR_SET_PDEATHSIG, SIGTERM);
     if (::getppid() != supervisor) ::_exit(0);  // it died before prctl: nobody to serve for
-    aio::run(worker_main(main, index, signals.worker_mask()));
+    aio::run(worker_main(main, index, signals.worker_mask()), options.run);
     status = 0;
   } catch (...) {
     log_line(prefix(index, ::getpid()) + ": main failed: " + describe(std::current_exception()));
@@ -175,6 +176,22 @@ Coro<void> worker_main(const std::function<Coro<void>(int)>& main, int index, si
 }
 
 // --- the supervisor side -------------------------------------------------------------------
+
+// fork() copies only the calling thread: a lock another thread holds stays locked forever
+// in every worker. Not an error (the other threads may never touch what the workers use),
+// but worth a line in the log.
+void warn_if_threads_running() {
+  DIR* tasks = ::opendir("/proc/self/task");  // one entry per thread
+  if (!tasks) return;
+  int threads = 0;
+  while (const dirent* e = ::readdir(tasks))
+    if (e->d_name[0] != '.') ++threads;
+  ::closedir(tasks);
+  if (threads > 1) {
+    log_line("aio::run_workers: this process runs " + std::to_string(threads) +
+             " threads; fork() copies only the calling one (call run_workers before starting threads)");
+  }
+}
 
 struct Worker {
   pid_t pid = 0;                           // 0: not running
@@ -225,7 +242,7 @@ class Supervisor {
       throw std::system_error(errno, std::generic_category(),
                               "aio::run_workers: fork() for worker " + std::to_string(index));
     }
-    if (pid == 0) worker_process(index, main_, signals_, supervisor);
+    if (pid == 0) worker_process(index, main_, options_, signals_, supervisor);
     workers_[static_cast<std::size_t>(index)].pid = pid;
     ++live_;
   }
@@ -371,6 +388,7 @@ int run_workers(int n, std::function<Coro<void>(int worker_index)> main, WorkerO
     throw std::invalid_argument("aio::run_workers: max_restarts = " + std::to_string(options.max_restarts) +
                                 "; use 0 to never restart");
   detail::check_no_running_loop("aio::run_workers");
+  warn_if_threads_running();
   SignalTakeover signals;
   Supervisor supervisor(n, main, options, signals);
   return supervisor.run();

@@ -33,3 +33,4 @@
 #include "aio/timeout.hpp"
 #include "aio/to_thread.hpp"
 #include "aio/wait.hpp"
+#include "aio/workers.hpp"

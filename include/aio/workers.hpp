@@ -7,11 +7,14 @@
 
 #include "aio/coro.hpp"
 #include "aio/delay.hpp"
+#include "aio/runner.hpp"
 
 namespace aio {
 
-/// How run_workers supervises its workers. Trivially destructible, so a braced
-/// `aio::WorkerOptions{...}` is safe anywhere (see the GCC 12 note in the docs).
+/// How run_workers supervises its workers. Trivially destructible, like aio's other
+/// option structs, so a braced `aio::WorkerOptions{...}` temporary is safe anywhere.
+///
+///     aio::run_workers(4, serve, {.max_restarts = 3, .shutdown_timeout = 10.0});
 struct WorkerOptions {
   /// How many times one worker may be restarted within `restart_window`. The crash after
   /// that is a crash loop: the supervisor stops restarting, shuts the other workers down
@@ -22,11 +25,16 @@ struct WorkerOptions {
   /// After SIGINT/SIGTERM has been forwarded (or a crash loop began the shutdown),
   /// workers still alive this long afterwards are killed with SIGKILL.
   Delay shutdown_timeout = 30.0;
+  /// What each worker passes to aio::run (debug mode, backend). AIO_DEBUG and AIO_BACKEND
+  /// in the environment override it, as for aio::run.
+  RunOptions run{};
 };
 static_assert(std::is_trivially_destructible_v<WorkerOptions>);
 
 /// Runs `main(i)` for i in [0, n) in n worker processes, each with its own event loop
 /// (`aio::run(main(i))` in a forked child), and supervises them until all have exited.
+/// The calling process is the supervisor: it runs no event loop and only waits for
+/// signals (its workers ending, SIGINT, SIGTERM).
 /// Servers in the workers share one port by binding with `reuse_port` (SO_REUSEPORT: the
 /// kernel spreads new connections over the listening workers):
 ///
@@ -45,26 +53,29 @@ static_assert(std::is_trivially_destructible_v<WorkerOptions>);
 /// shutdown kills the workers at once (SIGKILL); workers still alive `shutdown_timeout`
 /// after the first one are killed too. A worker also gets SIGTERM if the supervisor dies.
 ///
-/// Restarts. A worker that exits non-zero (main threw: status 1, logged with the worker's
-/// index) or dies from a signal (a crash: SIGSEGV, abort()) is started again with the same
-/// index, unless the supervisor is shutting down or the worker exceeded
-/// `options.max_restarts` (then everything shuts down). A worker that exits 0 by itself
-/// (main returned) is not restarted; run_workers returns once every worker has exited.
+/// Restarts. A worker that exits non-zero (main threw: status 1, the exception logged
+/// with the worker's index through aio::log_line) or dies from a signal (a crash: SIGSEGV,
+/// abort()) is started again, in a new process with the same index, unless the supervisor
+/// is shutting down or the worker exceeded `options.max_restarts` (then everything shuts
+/// down). Each crash and restart is logged. A worker that exits 0 by itself (main
+/// returned) is not restarted; run_workers returns once every worker has exited.
 ///
 /// Returns 0 when every worker's last run ended cleanly: exit status 0, or killed by the
-/// SIGINT/SIGTERM the supervisor forwarded (before its handler was installed). Otherwise
+/// SIGINT/SIGTERM the supervisor forwarded (main may have put their default back). Otherwise
 /// the status of the first worker whose last run failed: its exit code, or 128 + the signal
 /// number for a worker killed by a signal (137 for one killed after shutdown_timeout), the
 /// shell's convention. Crashes followed by a successful restart do not count.
 ///
 /// Requirements: call it from the main thread before the process has started any other
 /// thread (fork copies only the calling thread: a lock another thread held stays locked in
-/// the workers), and not while an event loop runs on this thread. `main` and what it
-/// captures are copied into every worker by fork. While it runs, run_workers blocks SIGINT,
-/// SIGTERM and SIGCHLD in the calling thread and takes their dispositions over; it puts
-/// both back before returning. Workers start with the caller's dispositions and mask.
-/// Every worker ends with _exit(): it never returns into the caller's stack and runs no
-/// atexit handlers or static destructors (stdio buffers are flushed).
+/// the workers; run_workers logs a warning when it finds other threads), and not while an
+/// event loop runs on this thread. `main` and what it
+/// captures are copied into every worker by fork, as are open descriptors. While it runs,
+/// run_workers blocks SIGINT, SIGTERM and SIGCHLD in the calling thread and takes their
+/// dispositions over; it puts both back before returning. Workers start with the caller's
+/// signal mask and dispositions, except that their loop handles SIGINT and SIGTERM while
+/// main runs. Every worker ends with _exit(): it never returns into the caller's stack and
+/// runs no atexit handlers or static destructors (stdio buffers are flushed).
 ///
 /// Throws std::invalid_argument when n < 1, main is empty or options.max_restarts < 0;
 /// aio::UsageError when called while an event loop runs on this thread; std::system_error

@@ -3,14 +3,18 @@
 //
 //     ./build/examples/tour            # every section
 //     ./build/examples/tour gather     # one section: say_after, tasks, gather, yield,
-//                                      # queue, semaphore, lock, event, condition, echo
+//                                      # queue, semaphore, lock, event, condition, echo,
+//                                      # executor, subprocess, date
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <aio/aio.hpp>
+#include <aio/subprocess.hpp>
 
 namespace {
 
@@ -232,6 +236,61 @@ aio::Coro<void> tcp_echo() {
   co_await server.wait_closed();
 }
 
+// --- run_in_executor: a blocking call on a thread while the loop keeps going --------------
+// asyncio: loop.run_in_executor(None, blocking_io), where blocking_io() calls time.sleep(1).
+int blocking_io() {
+  std::this_thread::sleep_for(std::chrono::duration<double>(1.5 * kScale));  // blocks its thread only
+  return 42;
+}
+
+aio::Coro<void> executor_blocking_call() {
+  std::printf("\n== a blocking call in the default executor; the loop keeps running meanwhile\n");
+  aio::EventLoop& loop = aio::get_running_loop();
+  aio::Event finished;
+  aio::Future<int> result = loop.run_in_executor(nullptr, blocking_io);
+  // The done callback runs on the loop's thread once the worker thread has returned.
+  result.add_done_callback([&finished](aio::Future<int>& f) {
+    std::printf("done callback: blocking_io() returned %d\n", f.result());
+    finished.set();
+  });
+  for (int tick = 1; tick <= 3; ++tick) {  // the loop is free: other work makes progress
+    co_await aio::sleep(0.2 * kScale);
+    std::printf("the loop is still running: tick %d (blocking_io() still working: %s)\n", tick,
+                result.done() ? "no" : "yes");
+  }
+  co_await finished.wait();
+}
+
+// --- subprocess: a shell command's exit code and stderr (asyncio's `ls /zzz` example) -----
+aio::Coro<void> run_shell(std::string cmd) {
+  aio::Process proc = co_await aio::create_subprocess_shell(cmd, {.out = aio::PIPE, .err = aio::PIPE});
+  auto [out, err] = co_await proc.communicate();
+  std::printf("['%s' exited with %d]\n", cmd.c_str(), proc.returncode().value_or(-1));
+  if (!out.empty()) std::printf("[stdout]\n%s", out.c_str());
+  if (!err.empty()) std::printf("[stderr]\n%s", err.c_str());
+}
+
+aio::Coro<void> subprocess_shell() {
+  std::printf("\n== a shell command through create_subprocess_shell\n");
+  co_await run_shell("ls /zzz");
+}
+
+// --- subprocess: reading the date from a Python child, line by line -----------------------
+aio::Coro<std::string> get_date() {
+  aio::Process proc = co_await aio::create_subprocess_exec(
+      "python3", "-c", "import datetime; print(datetime.datetime.now())", aio::ProcessOptions{.out = aio::PIPE});
+  std::string line = co_await proc.out().readline();  // one line, as the child prints it
+  co_await proc.wait();
+  while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.pop_back();
+  co_return line;
+}
+
+aio::Coro<void> date_from_child() {
+  std::printf("\n== the date, read from a child Python process\n");
+  std::string date = co_await get_date();
+  std::printf("Current date: %s\n", date.c_str());
+}
+
 aio::Coro<void> tour(std::string only) {
   double t0 = now();
   if (only.empty() || only == "say_after") co_await say_after_in_sequence();
@@ -244,6 +303,9 @@ aio::Coro<void> tour(std::string only) {
   if (only.empty() || only == "event") co_await event_waking();
   if (only.empty() || only == "condition") co_await condition_notify();
   if (only.empty() || only == "echo") co_await tcp_echo();
+  if (only.empty() || only == "executor") co_await executor_blocking_call();
+  if (only.empty() || only == "subprocess") co_await subprocess_shell();
+  if (only.empty() || only == "date") co_await date_from_child();
   std::printf("\ntour finished in %.2f s on the %s backend\n", now() - t0,
               std::string(aio::get_running_loop().backend_name()).c_str());
 }

@@ -229,6 +229,10 @@ void EventLoop::drain_threadsafe() {
     }
   }
   if (signals_pending_.load(std::memory_order_acquire) != 0) dispatch_signals();
+  if (child_signal_pending_.exchange(false, std::memory_order_acq_rel) && on_child_signal_)
+    call_soon([this] {
+      if (on_child_signal_) on_child_signal_();
+    });
   std::vector<std::function<void()>> batch;
   {
     std::lock_guard lock(inbox_->mutex);

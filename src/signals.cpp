@@ -7,7 +7,9 @@
 // threads included — and leaves the signal mask of children untouched.
 #include <signal.h>
 
+#include <algorithm>
 #include <atomic>
+#include <mutex>
 #include <cerrno>
 #include <cstring>
 #include <stdexcept>
@@ -26,13 +28,42 @@ namespace {
 // Which loop handles each signal (at most one per process, like the OS handler itself).
 std::array<std::atomic<EventLoop*>, SignalHandlers::kMaxSignal + 1> signal_owner{};
 
+// The child watchers' SIGCHLD channel (see LoopAccess::watch_sigchld): any number of loops,
+// beside the one loop that may own SIGCHLD through add_signal_handler. Changes are made
+// under sigchld_mutex; the OS handler only reads the slots.
+constexpr std::size_t kMaxChildWatchers = 64;
+std::array<std::atomic<EventLoop*>, kMaxChildWatchers> sigchld_watchers{};
+std::mutex sigchld_mutex;
+int sigchld_watcher_count = 0;          // guarded by sigchld_mutex
+bool holding_sigchld_previous = false;  // guarded: `sigchld_previous` is what to restore
+struct sigaction sigchld_previous {};   // guarded
+
 extern "C" void on_signal(int sig) {
   int saved_errno = errno;  // the eventfd write may change it
   if (sig > 0 && sig <= SignalHandlers::kMaxSignal) {
     if (EventLoop* loop = signal_owner[static_cast<std::size_t>(sig)].load(std::memory_order_acquire))
       LoopAccess::note_signal(*loop, sig);
   }
+  if (sig == SIGCHLD) {
+    for (auto& slot : sigchld_watchers)
+      if (EventLoop* loop = slot.load(std::memory_order_acquire)) LoopAccess::note_child_signal(*loop);
+  }
   errno = saved_errno;
+}
+
+void unblock(int sig) {
+  sigset_t one;
+  sigemptyset(&one);
+  sigaddset(&one, sig);
+  ::pthread_sigmask(SIG_UNBLOCK, &one, nullptr);
+}
+
+struct sigaction catching_action() {
+  struct sigaction action {};
+  action.sa_handler = &on_signal;
+  sigemptyset(&action.sa_mask);
+  action.sa_flags = SA_RESTART;  // interrupted syscalls elsewhere go on rather than fail
+  return action;
 }
 
 std::string signal_label(int sig) {
@@ -64,6 +95,44 @@ void LoopAccess::note_signal(EventLoop& loop, int sig) noexcept {
   loop.backend_->wake();
 }
 
+void LoopAccess::note_child_signal(EventLoop& loop) noexcept {
+  loop.child_signal_pending_.store(true, std::memory_order_release);
+  loop.threadsafe_pending_.store(true, std::memory_order_release);
+  loop.backend_->wake();
+}
+
+void LoopAccess::watch_sigchld(EventLoop& loop, void (*on_sigchld)()) {
+  std::lock_guard lock(sigchld_mutex);
+  auto free_slot = std::find_if(sigchld_watchers.begin(), sigchld_watchers.end(),
+                                [](const std::atomic<EventLoop*>& s) { return s.load() == nullptr; });
+  if (free_slot == sigchld_watchers.end())
+    throw UsageError("child processes: more than 64 event loops watch children through SIGCHLD");
+  if (sigchld_watcher_count == 0 && signal_owner[SIGCHLD].load() == nullptr) {
+    // Nobody catches SIGCHLD yet: catch it, and keep what to put back.
+    struct sigaction action = catching_action();
+    if (::sigaction(SIGCHLD, &action, &sigchld_previous) != 0)
+      throw std::system_error(errno, std::generic_category(), "child processes: sigaction(SIGCHLD)");
+    holding_sigchld_previous = true;
+  }
+  ++sigchld_watcher_count;
+  loop.on_child_signal_ = on_sigchld;
+  free_slot->store(&loop, std::memory_order_release);
+  unblock(SIGCHLD);
+}
+
+void LoopAccess::unwatch_sigchld(EventLoop& loop) noexcept {
+  std::lock_guard lock(sigchld_mutex);
+  auto slot = std::find_if(sigchld_watchers.begin(), sigchld_watchers.end(),
+                           [&](const std::atomic<EventLoop*>& s) { return s.load() == &loop; });
+  if (slot == sigchld_watchers.end()) return;
+  slot->store(nullptr, std::memory_order_release);
+  loop.on_child_signal_ = nullptr;
+  if (--sigchld_watcher_count == 0 && signal_owner[SIGCHLD].load() == nullptr && holding_sigchld_previous) {
+    ::sigaction(SIGCHLD, &sigchld_previous, nullptr);
+    holding_sigchld_previous = false;
+  }
+}
+
 }  // namespace detail
 
 void EventLoop::add_signal_handler(int sig, std::function<void()> fn) {
@@ -83,10 +152,9 @@ void EventLoop::add_signal_handler(int sig, std::function<void()> fn) {
   if (!signal_owner[static_cast<std::size_t>(sig)].compare_exchange_strong(expected, this, std::memory_order_acq_rel))
     throw UsageError("add_signal_handler: " + detail::signal_label(sig) +
                      " is already handled by another event loop; remove it there first");
-  struct sigaction action {};
-  action.sa_handler = &detail::on_signal;
-  sigemptyset(&action.sa_mask);
-  action.sa_flags = SA_RESTART;  // interrupted syscalls elsewhere go on rather than fail
+  std::unique_lock sigchld_lock(detail::sigchld_mutex, std::defer_lock);
+  if (sig == SIGCHLD) sigchld_lock.lock();  // the child watchers share SIGCHLD
+  struct sigaction action = detail::catching_action();
   if (::sigaction(sig, &action, &entry.previous) != 0) {
     int err = errno;
     signal_owner[static_cast<std::size_t>(sig)].store(nullptr, std::memory_order_release);
@@ -95,10 +163,7 @@ void EventLoop::add_signal_handler(int sig, std::function<void()> fn) {
   }
   // The signal may be blocked in this thread (inherited mask): deliveries would wait
   // forever. Unblock it here, as asyncio's set_wakeup_fd setup effectively requires.
-  sigset_t one;
-  sigemptyset(&one);
-  sigaddset(&one, sig);
-  ::pthread_sigmask(SIG_UNBLOCK, &one, nullptr);
+  detail::unblock(sig);
   entry.fn = std::move(fn);
 }
 
@@ -107,8 +172,26 @@ bool EventLoop::remove_signal_handler(int sig) {
   if (!signal_handlers_) return false;
   auto& entry = signal_handlers_->entries[static_cast<std::size_t>(sig)];
   if (!entry.fn) return false;
-  ::sigaction(sig, &entry.previous, nullptr);  // first: no new delivery names this loop
-  detail::signal_owner[static_cast<std::size_t>(sig)].store(nullptr, std::memory_order_release);
+  if (sig == SIGCHLD) {
+    std::lock_guard lock(detail::sigchld_mutex);
+    if (detail::sigchld_watcher_count > 0) {
+      // The child watchers still need SIGCHLD caught: keep catching it, and keep what to
+      // put back once they are done (unless they already hold the original).
+      if (!detail::holding_sigchld_previous) {
+        detail::sigchld_previous = entry.previous;
+        detail::holding_sigchld_previous = true;
+      }
+    } else if (detail::holding_sigchld_previous) {
+      ::sigaction(SIGCHLD, &detail::sigchld_previous, nullptr);
+      detail::holding_sigchld_previous = false;
+    } else {
+      ::sigaction(SIGCHLD, &entry.previous, nullptr);
+    }
+    detail::signal_owner[SIGCHLD].store(nullptr, std::memory_order_release);
+  } else {
+    ::sigaction(sig, &entry.previous, nullptr);  // first: no new delivery names this loop
+    detail::signal_owner[static_cast<std::size_t>(sig)].store(nullptr, std::memory_order_release);
+  }
   entry.fn = nullptr;
   // A delivery already noted stays in signals_pending_; dispatch_signals skips it.
   return true;

@@ -219,6 +219,10 @@ class EventLoop {
   // handler, taken by the loop thread).
   std::atomic<std::uint64_t> signals_pending_{0};
   std::unique_ptr<detail::SignalHandlers> signal_handlers_;  // created on first use
+  // The child watcher's SIGCHLD channel (kernels without pidfd): separate from the
+  // program's own add_signal_handler(SIGCHLD), and open to any number of loops.
+  std::atomic<bool> child_signal_pending_{false};
+  void (*on_child_signal_)() = nullptr;
   detail::IntrusiveList<detail::CloseHook> close_hooks_;
 
   // run_in_executor calls whose result has not come back yet (loop thread only). Each
@@ -277,6 +281,11 @@ struct LoopAccess {
   static void add_close_hook(EventLoop& loop, CloseHook* hook) noexcept { loop.close_hooks_.push_back(hook); }
   /// Async-signal-safe: signal `sig` arrived for the loop's add_signal_handler callback.
   static void note_signal(EventLoop& loop, int sig) noexcept;
+  /// The child watcher's SIGCHLD channel: `on_sigchld` runs on the loop (as a callback)
+  /// after each SIGCHLD, beside any handler the program added for SIGCHLD itself.
+  static void watch_sigchld(EventLoop& loop, void (*on_sigchld)());
+  static void unwatch_sigchld(EventLoop& loop) noexcept;
+  static void note_child_signal(EventLoop& loop) noexcept;
   static bool has_default_executor(const EventLoop& loop) noexcept { return loop.default_executor_ != nullptr; }
   static void set_interrupt_hook(EventLoop& loop, std::function<void()> hook) {
     loop.interrupt_hook_ = std::move(hook);

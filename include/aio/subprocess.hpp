@@ -59,6 +59,11 @@ struct ProcessOptions {
   /// Runs the child in a new session (setsid), so that signals sent to the parent's
   /// process group (Ctrl-C in a terminal) do not reach it.
   bool start_new_session = false;
+  /// Closes every fd above 2 in the child (asyncio's and subprocess's close_fds=True), so
+  /// that descriptors the program opened without O_CLOEXEC do not leak into it. false:
+  /// the child inherits those (aio's own fds are close-on-exec either way) — the way to
+  /// hand it an extra fd.
+  bool close_fds = true;
 };
 // GCC 12 destroys aggregate temporaries with destructors twice inside co_await
 // expressions; keeping the options trivially destructible keeps {.out = aio::PIPE} safe.
@@ -144,7 +149,8 @@ concept StringLike = std::convertible_to<const T&, std::string_view>;
 ///
 /// (GCC 12 rejects a braced list of string literals inside a co_await expression, "array
 /// used as initializer": name the vector, or use the variadic form below.)
-/// std::invalid_argument for an empty argv or one containing a NUL byte.
+/// std::invalid_argument for an empty argv, or a NUL byte in an argument, the cwd or an
+/// environment entry.
 inline Coro<Process> create_subprocess_exec(std::vector<std::string> argv, ProcessOptions options = {}) {
   return detail::spawn_owned(std::move(argv), options, true);
 }

@@ -58,7 +58,7 @@ void ProcessState::watch() {
     try_reap();                                                              // already readable: the child has exited
     return;
   }
-  if (sigchld_children.empty()) loop_.add_signal_handler(SIGCHLD, &on_sigchld);
+  if (sigchld_children.empty()) LoopAccess::watch_sigchld(loop_, &on_sigchld);
   sigchld_children.push_back(this);
   in_sigchld_list_ = true;
   try_reap();  // it may have exited before the handler was in place
@@ -111,12 +111,7 @@ void ProcessState::stop_watching() noexcept {
   if (in_sigchld_list_) {
     in_sigchld_list_ = false;
     std::erase(sigchld_children, this);
-    if (sigchld_children.empty() && !loop_.is_closed()) {
-      try {
-        loop_.remove_signal_handler(SIGCHLD);
-      } catch (...) {
-      }
-    }
+    if (sigchld_children.empty()) LoopAccess::unwatch_sigchld(loop_);
   }
   pidfd_.close();  // an op still parked ends with EBADF, which on_pidfd_readable ignores
   release();

@@ -109,6 +109,10 @@ class FileActions {
     if (int e = ::posix_spawn_file_actions_adddup2(&actions_, from, to))
       throw_errno(e, "posix_spawn_file_actions_adddup2");
   }
+  void close_from(int lowest) {
+    if (int e = ::posix_spawn_file_actions_addclosefrom_np(&actions_, lowest))
+      throw_errno(e, "posix_spawn_file_actions_addclosefrom_np");
+  }
   void chdir(const char* dir) {
     if (int e = ::posix_spawn_file_actions_addchdir_np(&actions_, dir))
       throw_errno(e, "posix_spawn_file_actions_addchdir_np");
@@ -189,6 +193,12 @@ Coro<Process> spawn_request(OwnedSpawnRequest request) {
   const ProcessOptions& o = request.options;
   check_argv(request.argv);
   check_stdio(o);
+  if (request.cwd.find('\0') != std::string::npos)
+    throw std::invalid_argument("create_subprocess: the cwd contains a NUL byte");
+  if (request.env)
+    for (const std::string& e : *request.env)
+      if (e.find('\0') != std::string::npos)
+        throw std::invalid_argument("create_subprocess: an environment entry contains a NUL byte");
 
   FileActions actions;
   std::array<Pipe, 3> pipes;
@@ -224,6 +234,7 @@ Coro<Process> spawn_request(OwnedSpawnRequest request) {
         break;
     }
   }
+  if (o.close_fds) actions.close_from(3);  // after the dup2s, which read fds >= 3
   if (!request.cwd.empty()) actions.chdir(request.cwd.c_str());
   SpawnAttributes attributes(o.start_new_session);
 

@@ -693,3 +693,131 @@ AIO_TEST(Gather, CancelledAwaiterReturnExceptionsChildErrorIsRetrieved) {
   EXPECT_THROW(co_await t, aio::CancelledError);
   co_await spin();
 }
+
+// ---------------------------------------------------------------------------------------
+// A gather is an awaitable like a task: it can be moved until it is awaited (into
+// wait_for, timeout, shield, another gather; test_timeouts.cpp covers the timeouts).
+
+namespace {
+
+template <class Gather>
+aio::Coro<void> await_and_log(Gather gather, std::vector<std::string>* log) {
+  (void)co_await gather;
+  log->push_back("gather");
+}
+
+aio::Coro<void> await_task_and_log(aio::Task<int> t, std::vector<std::string>* log) {
+  (void)co_await t;
+  log->push_back("other");
+}
+
+aio::Coro<void> await_shielded_gather(aio::Future<int> a, aio::Future<int> b, aio::Future<void> started) {
+  started.set_result();
+  (void)co_await aio::shield(aio::gather(a, b));
+}
+
+aio::Coro<void> wait_forever() {
+  aio::Future<void> never;
+  co_await never;
+}
+
+aio::Coro<void> gather_nested(aio::Task<void> a, aio::Task<void> b, aio::Task<void> c) {
+  (void)co_await aio::gather(aio::gather(a, b), c);
+}
+
+}  // namespace
+
+AIO_TEST(Gather, MovedBeforeTheAwait) {
+  std::vector<int> completed;
+  auto g = aio::gather(after_spins(2, 1, &completed), after_spins(0, 2, &completed));
+  co_await run_briefly();  // the second child is done, the first still running
+  EXPECT_EQ(completed, std::vector<int>{2});
+  auto moved = std::move(g);
+  auto again = std::move(moved);
+  EXPECT_EQ(co_await again, std::make_tuple(1, 2));
+
+  // Every child done before the move: the moved gather is ready at once.
+  auto done = aio::gather(aio::return_exceptions, value(3), fail_after_spins(0, "bad"));
+  co_await spin();
+  auto moved_done = std::move(done);
+  AIO_ASSERT_TRUE(moved_done.await_ready());
+  auto [three, bad] = co_await moved_done;
+  EXPECT_EQ(three.value(), 3);
+  EXPECT_TRUE(holds<Boom>(bad.exception()));
+
+  // The vector form.
+  std::vector<aio::Coro<int>> coros;
+  for (int i = 0; i < 3; ++i) coros.push_back(after_spins(3 - i, i, nullptr));
+  auto gv = aio::gather(std::move(coros));
+  co_await run_briefly();
+  auto moved_vector = std::move(gv);
+  const std::vector<int> expected{0, 1, 2};
+  EXPECT_EQ(co_await moved_vector, expected);
+}
+
+AIO_TEST(Gather, MovedGatherKeepsTheFirstError) {
+  // The first exception seen before the move stays the one raised (the failed child sits
+  // between two that are still running, whatever order the results are taken in).
+  aio::Future<void> later;
+  auto g = aio::gather(fail_on(later, "second"), fail_after_spins(0, "first"), fail_on(later, "third"));
+  co_await spin();
+  auto moved = std::move(g);
+  set_soon(later);
+  std::exception_ptr e = co_await error_of(std::move(moved));
+  EXPECT_EQ(what_of(e), "first");
+  co_await spin();  // the others fail too; the gather retrieved their errors
+}
+
+AIO_TEST(Gather, MovedGatherKeepsItsPlaceAmongTheChildsWaiters) {
+  // The gather registered on the child before another waiter did: moving it must not
+  // send it to the back of the child's waiter list (the child's waiters wake in order).
+  aio::Future<void> go;
+  bool finished = false;
+  auto child = aio::create_task(finish_on(go, &finished, 1));
+  std::vector<std::string> log;
+  auto g = aio::gather(child);
+  auto other = aio::create_task(await_task_and_log(child, &log));
+  co_await run_briefly();  // `other` now waits on the child, after the gather
+  auto gathered = aio::create_task(await_and_log(std::move(g), &log));
+  co_await run_briefly();
+  go.set_result();
+  co_await until_done(gathered);
+  co_await until_done(other);
+  const std::vector<std::string> in_order{"gather", "other"};
+  EXPECT_EQ(log, in_order);
+}
+
+AIO_TEST(Gather, OfAGather) {
+  // asyncio.gather(asyncio.gather(a, b), c): the inner gather is one child.
+  auto [ab, c] = co_await aio::gather(aio::gather(value(1), after_spins(2, 2, nullptr)), echo("c"));
+  EXPECT_EQ(ab, std::make_tuple(1, 2));
+  EXPECT_EQ(c, "c");
+  // Cancelling the outer awaiter reaches the inner gather's children.
+  auto a = aio::create_task(wait_forever());
+  auto b = aio::create_task(wait_forever());
+  auto other = aio::create_task(wait_forever());
+  auto t = aio::create_task(gather_nested(a, b, other));
+  co_await spin();
+  t.cancel();
+  EXPECT_THROW(co_await t, aio::CancelledError);
+  EXPECT_TRUE(a.cancelled());
+  EXPECT_TRUE(b.cancelled());
+  EXPECT_TRUE(other.cancelled());
+}
+
+AIO_TEST(Gather, ShieldOfAGather) {
+  // test_shield_gather: cancelling the shield's awaiter leaves the gather's children alone.
+  aio::Future<int> child1, child2;
+  aio::Future<void> started;
+  auto outer = aio::create_task(await_shielded_gather(child1, child2, started));
+  co_await started;
+  co_await run_briefly();
+  outer.cancel();
+  EXPECT_THROW(co_await outer, aio::CancelledError);
+  EXPECT_TRUE(outer.cancelled());
+  EXPECT_FALSE(child1.done());
+  EXPECT_FALSE(child2.done());
+  child1.set_result(1);
+  child2.set_result(2);
+  co_await spin();  // the shielded gather finishes in the background
+}

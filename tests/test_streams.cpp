@@ -1613,6 +1613,21 @@ AIO_TEST(Datagram, CancelledRecvFromLosesNoDatagram) {
   EXPECT_EQ((co_await b.recv_from()).first, "last");
 }
 
+// Two tasks receiving at once: each gets one datagram, in the order they arrived.
+AIO_TEST(Datagram, TwoReceiversEachGetOneInOrder) {
+  aio::DatagramSocket a = co_await aio::open_datagram({.local_addr = aio::SocketAddress("127.0.0.1", 0)});
+  aio::DatagramSocket b = co_await aio::open_datagram({.local_addr = aio::SocketAddress("127.0.0.1", 0)});
+  auto first = aio::create_task(b.recv_from());
+  auto second = aio::create_task(b.recv_from());
+  co_await run_briefly();
+  co_await a.send_to("x0", b.sockname());
+  co_await a.send_to("y0", b.sockname());
+  auto r1 = co_await first;
+  auto r2 = co_await second;
+  EXPECT_EQ(r1.first, "x0");
+  EXPECT_EQ(r2.first, "y0");
+}
+
 AIO_TEST(Datagram, ConnectionRefusedOnAConnectedSocket) {
   // A connected UDP socket whose peer is gone: the ICMP port-unreachable surfaces as
   // ECONNREFUSED from the next receive.

@@ -21,6 +21,7 @@
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include "support.hpp"
@@ -862,4 +863,293 @@ AIO_TEST(Timeout, ScopeRestoresCancellingRepeatedly) {
     EXPECT_EQ(my_cancelling(), 0) << "iteration " << i;
   }
   co_await aio::sleep(0.001);
+}
+
+// =======================================================================================
+// wait_for / timeout / timeout_at over a gather: asyncio.wait_for(asyncio.gather(a, b), d).
+// CPython's test_waitfor.py cases, replayed with a gathering future as the awaitable (the
+// gather's cancel() cancels its children; its result or exception is the gather's).
+
+namespace {
+
+aio::Coro<int> fail_after(double d, std::string what) {
+  co_await aio::sleep(d);
+  throw Boom(what);
+}
+
+/// On cancellation, cleans up until `release` is set (a second cancellation interrupts
+/// that), sets *cleaned_up, and re-raises.
+aio::Coro<void> cancel_cleanup_until(aio::Future<void> release, bool* cleaned_up) {
+  std::exception_ptr cancelled;
+  try {
+    co_await aio::sleep(10);
+  } catch (const aio::CancelledError&) {
+    cancelled = std::current_exception();
+  }
+  if (cancelled) co_await release;
+  *cleaned_up = true;
+  if (cancelled) std::rethrow_exception(cancelled);
+}
+
+aio::Coro<std::tuple<int, int>> wait_for_pair_in_task(aio::Task<void> a, aio::Task<void> b, double timeout,
+                                                      aio::Future<void> started) {
+  started.set_result();
+  auto [x, y] = co_await aio::wait_for(aio::gather(a, b), timeout);
+  (void)x;
+  (void)y;
+  co_return std::tuple<int, int>{0, 0};
+}
+
+aio::Coro<void> wait_for_gather_zero_in_task(bool* d1, bool* d2, aio::Future<void> started) {
+  auto g = aio::gather(aio::return_exceptions, slow_to_cancel(d1), slow_to_cancel(d2));
+  co_await aio::sleep(kEpsilon);  // both children are running
+  started.set_result();
+  (void)co_await aio::wait_for(std::move(g), 0);
+}
+
+}  // namespace
+
+AIO_TEST(WaitForGather, ResultsInTime) {
+  // test_wait_for_blocking / test_wait_for_race_condition with a gather.
+  auto [a, b] = co_await aio::wait_for(aio::gather(value_after(0.002, 1), value_after(0.001, 2)), 5.0);
+  EXPECT_EQ(a, 1);
+  EXPECT_EQ(b, 2);
+  auto [c, d] = co_await aio::wait_for(aio::gather(value(3), done_value()), kInf);
+  EXPECT_EQ(c, 3);
+  EXPECT_EQ(d, "done");
+  auto [e, f] = co_await aio::timeout(5.0, aio::gather(value(5), value_after(0.001, 6)));
+  EXPECT_EQ(e, 5);
+  EXPECT_EQ(f, 6);
+  auto [g, h] = co_await aio::timeout_at(now() + 5.0, aio::gather(value(7), value(8)));
+  EXPECT_EQ(g, 7);
+  EXPECT_EQ(h, 8);
+  auto outcomes = co_await aio::wait_for(aio::gather(aio::return_exceptions, value(9), fail_after(0, "x")), 5.0);
+  EXPECT_EQ(std::get<0>(outcomes).value(), 9);
+  EXPECT_TRUE(holds<Boom>(std::get<1>(outcomes).exception()));
+  EXPECT_EQ(my_cancelling(), 0);
+}
+
+AIO_TEST(WaitForGather, TimeoutCancelsEveryChild) {
+  // test_wait_for: on timeout the gather's children are cancelled, then TimeoutError.
+  bool foo_running = false;
+  aio::Future<void> started;
+  auto foo = aio::create_task(foo_running_task(&foo_running, started));
+  auto sleeper = aio::create_task(nap(10));
+  co_await started;
+  const double t0 = now();
+  EXPECT_THROW(co_await aio::wait_for(aio::gather(foo, sleeper), 0.02), aio::TimeoutError);
+  EXPECT_GE(now() - t0, 0.019);
+  EXPECT_TRUE(foo.cancelled());
+  EXPECT_TRUE(sleeper.cancelled());
+  EXPECT_FALSE(foo_running);
+  EXPECT_EQ(my_cancelling(), 0);
+
+  // The same through timeout() and timeout_at(), with coroutine children.
+  EXPECT_THROW(co_await aio::timeout(0.01, aio::gather(nap(10), value_after(10, 1))), aio::TimeoutError);
+  EXPECT_THROW(co_await aio::timeout_at(now() + 0.01, aio::gather(nap(10), nap(10))), aio::TimeoutError);
+  EXPECT_EQ(my_cancelling(), 0);
+}
+
+AIO_TEST(WaitForGather, WaitsForTheChildrenToFinishCancelling) {
+  // test_wait_for_waits_for_task_cancellation. A return_exceptions gather ends once every
+  // child is done, so the TimeoutError comes after both cleanups.
+  bool d1 = false, d2 = false;
+  EXPECT_THROW(
+      co_await aio::wait_for(aio::gather(aio::return_exceptions, slow_to_cancel(&d1), slow_to_cancel(&d2)), kEpsilon),
+      aio::TimeoutError);
+  EXPECT_TRUE(d1) << "wait_for returned before the first child finished cancelling";
+  EXPECT_TRUE(d2) << "wait_for returned before the second child finished cancelling";
+
+  // A plain gather ends with its first cancelled child (asyncio's _GatheringFuture sets
+  // CancelledError then): the TimeoutError comes once that child is done, while a slower
+  // one is still cleaning up.
+  bool slow_done = false;
+  aio::Future<void> release;
+  auto slow = aio::create_task(cancel_cleanup_until(release, &slow_done));
+  auto quick = aio::create_task(nap(10));
+  EXPECT_THROW(co_await aio::wait_for(aio::gather(slow, quick), kEpsilon), aio::TimeoutError);
+  EXPECT_TRUE(quick.cancelled());
+  EXPECT_FALSE(slow_done);
+  release.set_result();
+  EXPECT_THROW(co_await slow, aio::CancelledError);
+  EXPECT_TRUE(slow_done);
+}
+
+AIO_TEST(WaitForGather, ChildSwallowingCancellationStillTimesOut) {
+  // test_wait_for_cancel_suppressed gives 42 for a bare coroutine; a gather that was
+  // cancelled ends in CancelledError even when its children swallow the cancellation
+  // (_GatheringFuture's _cancel_requested), so wait_for reports the timeout.
+  EXPECT_THROW(co_await aio::wait_for(aio::gather(return_42_when_cancelled()), 0.01), aio::TimeoutError);
+  EXPECT_THROW(co_await aio::wait_for(aio::gather(aio::return_exceptions, return_42_when_cancelled(), nap(10)), 0.01),
+               aio::TimeoutError);
+  EXPECT_EQ(my_cancelling(), 0);
+}
+
+AIO_TEST(WaitForGather, ExceptionOfAChildPropagates) {
+  // The first exception of a child is the gather's: it passes through wait_for unchanged
+  // and the other children keep running (asyncio.gather).
+  auto other = aio::create_task(value_after(0.01, 1));
+  std::exception_ptr e = co_await error_of(aio::wait_for(aio::gather(fail_after(0, "child"), other), 5.0));
+  EXPECT_TRUE(holds<Boom>(e)) << what_of(e);
+  EXPECT_FALSE(other.done());
+  EXPECT_EQ(co_await other, 1);
+  e = co_await error_of(aio::timeout(5.0, aio::gather(std::vector<aio::Coro<int>>{})));
+  EXPECT_FALSE(e) << what_of(e);
+}
+
+AIO_TEST(WaitForGather, ReraisesExceptionDuringCancellation) {
+  // test_wait_for_reraises_exception_during_cancellation
+  std::exception_ptr e = co_await error_of(aio::wait_for(aio::gather(raise_on_cancel(0.2)), kEpsilon));
+  EXPECT_TRUE(holds<Boom>(e)) << what_of(e);
+  // The zero-delay form, once the child runs (before its first step it has no handler).
+  auto started = aio::gather(raise_on_cancel(0.2));
+  co_await run_briefly();
+  e = co_await error_of(aio::wait_for(std::move(started), 0));
+  EXPECT_TRUE(holds<Boom>(e)) << what_of(e);
+}
+
+AIO_TEST(WaitForGather, OuterCancellationCancelsTheChildren) {
+  // _test_cancel_wait_for (Python issue #23219): cancelling the wait raises CancelledError,
+  // not TimeoutError, and cancels every child of the gather.
+  for (double timeout : {kInf, 60.0}) {
+    auto a = aio::create_task(block_forever());
+    auto b = aio::create_task(block_forever());
+    aio::Future<void> started;
+    auto wait = aio::create_task(wait_for_pair_in_task(a, b, timeout, started));
+    co_await started;
+    wait.cancel();
+    std::exception_ptr e = co_await error_of(wait);
+    EXPECT_TRUE(holds<aio::CancelledError>(e)) << "timeout " << timeout << ": " << what_of(e);
+    EXPECT_TRUE(a.cancelled()) << "timeout " << timeout;
+    EXPECT_TRUE(b.cancelled()) << "timeout " << timeout;
+  }
+}
+
+AIO_TEST(WaitForGather, TimeoutZeroAllDone) {
+  // test_wait_for_timeout_less_then_0_or_0_future_done: a gather whose children are all
+  // done already gives its result.
+  auto a = aio::create_task(value(1));
+  auto b = aio::create_task(done_value());
+  co_await run_briefly();
+  AIO_ASSERT_TRUE(a.done() && b.done());
+  for (double timeout : {0.0, -1.0}) {
+    auto [x, y] = co_await aio::wait_for(aio::gather(a, b), timeout);
+    EXPECT_EQ(x, 1);
+    EXPECT_EQ(y, "done");
+  }
+  std::vector<aio::Task<int>> tasks{a, a};
+  const std::vector<int> ones{1, 1};  // (GCC 12: no braced lists inside a co_await expression)
+  EXPECT_EQ(co_await aio::wait_for(aio::gather(tasks), 0), ones);
+  EXPECT_TRUE((co_await aio::wait_for(aio::gather(std::vector<aio::Task<int>>()), 0)).empty());
+  auto outcomes = co_await aio::wait_for(aio::gather(aio::return_exceptions, tasks), 0);
+  EXPECT_EQ(outcomes.size(), 2u);
+  EXPECT_EQ(outcomes[1].value(), 1);
+  // A gather already done with a child's error gives that error, even a cancellation
+  // (fut.result() raises it; only the cancellation wait_for does itself becomes a timeout).
+  auto failed = aio::create_task(fail_after(0, "done badly"));
+  auto cancelled = aio::create_task(block_forever());
+  co_await run_briefly();
+  cancelled.cancel();
+  co_await run_briefly();
+  AIO_ASSERT_TRUE(failed.done() && cancelled.done());
+  std::exception_ptr e = co_await error_of(aio::wait_for(aio::gather(a, failed), 0));
+  EXPECT_TRUE(holds<Boom>(e)) << what_of(e);
+  e = co_await error_of(aio::wait_for(aio::gather(cancelled, a), 0));
+  EXPECT_TRUE(holds<aio::CancelledError>(e)) << what_of(e);
+}
+
+AIO_TEST(WaitForGather, TimeoutZeroChildrenNeverStart) {
+  // test_wait_for_timeout_less_then_0_or_0_coroutine_do_not_started: the gather's
+  // children are cancelled before their first step.
+  for (double timeout : {0.0, -1.0}) {
+    bool s1 = false, s2 = false;
+    const double t0 = now();
+    EXPECT_THROW(co_await aio::wait_for(aio::gather(set_started(&s1), set_started(&s2)), timeout), aio::TimeoutError);
+    EXPECT_FALSE(s1) << "timeout " << timeout;
+    EXPECT_FALSE(s2) << "timeout " << timeout;
+    EXPECT_LT(now() - t0, 1.0);
+    std::vector<aio::Coro<int>> coros;
+    coros.push_back(value(1));
+    EXPECT_THROW(co_await aio::wait_for(aio::gather(std::move(coros)), timeout), aio::TimeoutError);
+  }
+  // A child that is done and one that is not: still a timeout, the running one cancelled.
+  auto done = aio::create_task(value(1));
+  co_await run_briefly();
+  auto running = aio::create_task(nap(10));
+  EXPECT_THROW(co_await aio::wait_for(aio::gather(done, running), 0), aio::TimeoutError);
+  EXPECT_TRUE(running.cancelled());
+  EXPECT_FALSE(done.cancelled());
+  EXPECT_EQ(my_cancelling(), 0);
+}
+
+AIO_TEST(WaitForGather, TimeoutZeroWaitsForTheChildrenToFinishCancelling) {
+  // test_wait_for_waits_for_task_cancellation_w_timeout_0
+  bool d1 = false, d2 = false;
+  aio::Future<void> started;
+  std::exception_ptr e = co_await error_of(wait_for_gather_zero_in_task(&d1, &d2, started));
+  EXPECT_TRUE(holds<aio::TimeoutError>(e)) << what_of(e);
+  EXPECT_TRUE(d1);
+  EXPECT_TRUE(d2);
+  EXPECT_EQ(my_cancelling(), 0);
+}
+
+AIO_TEST(WaitForGather, TimeoutZeroOuterCancellationStaysCancelledError) {
+  // Cancelling the waiting task while the zero-delay wait_for waits for the children to
+  // finish cancelling: CancelledError (asyncio's _cancel_and_wait lets it through), not a
+  // timeout. As for any awaited gather, the cancellation reaches the children again
+  // (asyncio would stop waiting for them instead), so none is left running.
+  bool d1 = false, d2 = false;
+  aio::Future<void> never;
+  auto c1 = aio::create_task(cancel_cleanup_until(never, &d1));
+  auto c2 = aio::create_task(cancel_cleanup_until(never, &d2));
+  aio::Future<void> started;
+  auto wait = aio::create_task(wait_for_pair_in_task(c1, c2, 0, started));
+  co_await started;
+  co_await run_briefly();  // the wait_for cancelled the children and waits for them
+  AIO_ASSERT_FALSE(wait.done());
+  AIO_ASSERT_FALSE(c1.done());
+  wait.cancel();
+  std::exception_ptr e = co_await error_of(wait);
+  EXPECT_TRUE(holds<aio::CancelledError>(e)) << what_of(e);
+  EXPECT_TRUE(c1.cancelled());
+  EXPECT_TRUE(c2.cancelled());
+  EXPECT_FALSE(d1 || d2) << "the cleanups were not interrupted: the cancellation did not reach the children";
+}
+
+AIO_TEST(WaitForGather, VectorForms) {
+  std::vector<aio::Coro<int>> coros;
+  for (int i = 0; i < 4; ++i) coros.push_back(value_after(0.001 * (4 - i), i));
+  const std::vector<int> in_order{0, 1, 2, 3};
+  EXPECT_EQ(co_await aio::wait_for(aio::gather(std::move(coros)), 5.0), in_order);
+
+  std::vector<aio::Task<void>> sleepers;
+  for (int i = 0; i < 3; ++i) sleepers.push_back(aio::create_task(nap(10)));
+  EXPECT_THROW(co_await aio::wait_for(aio::gather(sleepers), 0.01), aio::TimeoutError);
+  for (auto& t : sleepers) EXPECT_TRUE(t.cancelled());
+
+  std::vector<aio::Coro<int>> mixed;
+  mixed.push_back(value(1));
+  mixed.push_back(fail_after(0, "bad"));
+  auto outcomes = co_await aio::timeout(5.0, aio::gather(aio::return_exceptions, std::move(mixed)));
+  AIO_ASSERT_EQ(outcomes.size(), 2u);
+  EXPECT_EQ(outcomes[0].value(), 1);
+  EXPECT_TRUE(holds<Boom>(outcomes[1].exception()));
+
+  std::vector<aio::Coro<int>> slow;
+  slow.push_back(value_after(10, 1));
+  slow.push_back(value_after(10, 2));
+  EXPECT_THROW(co_await aio::timeout_at(now() + 0.01, aio::gather(aio::return_exceptions, std::move(slow))),
+               aio::TimeoutError);
+  EXPECT_EQ(my_cancelling(), 0);
+}
+
+AIO_TEST(WaitForGather, MovedGatherKeepsWhatItSaw) {
+  // Handing a gather to wait_for moves it: children that finished before (here: failed)
+  // are not forgotten.
+  auto running = aio::create_task(value_after(0.01, 1));
+  auto g = aio::gather(running, fail_after(0, "early"));
+  co_await run_briefly();  // the failing child is done before wait_for takes the gather
+  std::exception_ptr e = co_await error_of(aio::wait_for(std::move(g), 5.0));
+  EXPECT_TRUE(holds<Boom>(e)) << what_of(e);
+  EXPECT_EQ(co_await running, 1);
 }

@@ -28,6 +28,9 @@ inline constexpr ReturnExceptions return_exceptions{};
 namespace detail {
 
 /// The waiting half of gather, over tasks (every child is a task).
+///
+/// Movable until it is awaited, so that it can be handed to wait_for() or timeout(): the
+/// moved-to object takes over the children's waiter registrations and what it has seen.
 class GatherWait : public MultiWait {
  public:
   bool await_ready() const noexcept { return finished_; }
@@ -53,6 +56,15 @@ class GatherWait : public MultiWait {
 
  protected:
   explicit GatherWait(bool return_exceptions) noexcept : return_exceptions_(return_exceptions) {}
+  /// Carries the outcome state over; the derived class then binds its nodes and calls
+  /// take_over(). (cancel_requested_ is carried for completeness: it is only set once awaited.)
+  GatherWait(GatherWait&& o) noexcept
+      : MultiWait(),
+        return_exceptions_(o.return_exceptions_),
+        cancel_requested_(o.cancel_requested_),
+        finished_count_(o.finished_count_),
+        error_(std::move(o.error_)),
+        cancel_message_(std::move(o.cancel_message_)) {}
 
   /// Starts observing the children (called by the derived constructor, after bind()).
   /// Like asyncio's done callbacks, this happens when gather() is called, so outcomes are
@@ -116,6 +128,11 @@ class GatherTuple final : public GatherWait {
     bind(nodes_);
     observe_children();
   }
+  /// Valid only before the gather is awaited (see GatherWait).
+  GatherTuple(GatherTuple&& o) noexcept : GatherWait(std::move(o)), tasks_(std::move(o.tasks_)), nodes_(o.nodes_) {
+    bind(nodes_);
+    take_over(o);
+  }
   ~GatherTuple() { release_children(); }
 
   Result await_resume() {
@@ -139,6 +156,7 @@ template <bool kReturnExceptions, class T>
 class GatherVector final : public GatherWait {
  public:
   using Item = std::conditional_t<kReturnExceptions, Outcome<value_t<T>>, value_t<T>>;
+  using Result = std::vector<Item>;
 
   explicit GatherVector(std::vector<Task<T>> tasks)
       : GatherWait(kReturnExceptions), tasks_(std::move(tasks)), nodes_(tasks_.size()) {
@@ -146,11 +164,18 @@ class GatherVector final : public GatherWait {
     bind(nodes_);
     observe_children();
   }
+  /// Valid only before the gather is awaited (see GatherWait). The nodes' storage moves
+  /// with the vector, so their registrations stay as they are.
+  GatherVector(GatherVector&& o) noexcept
+      : GatherWait(std::move(o)), tasks_(std::move(o.tasks_)), nodes_(std::move(o.nodes_)) {
+    bind(nodes_);
+    take_over(o);
+  }
   ~GatherVector() { release_children(); }
 
-  std::vector<Item> await_resume() {
+  Result await_resume() {
     GatherWait::await_resume();
-    std::vector<Item> out;
+    Result out;
     out.reserve(tasks_.size());
     for (auto& t : tasks_) {
       if constexpr (kReturnExceptions)
@@ -181,14 +206,16 @@ std::vector<Task<T>> ensure_tasks(std::vector<Coro<T>>&& coros) {
 
 }  // namespace detail
 
-/// Runs the awaitables (Coro, Task or Future) concurrently and returns their results in
-/// argument order, `aio::None` for void ones. Coros are wrapped in tasks at once, so they
-/// start running even before the gather is awaited (as in asyncio).
+/// Runs the awaitables (Coro, Task, Future, or another gather) concurrently and returns
+/// their results in argument order, `aio::None` for void ones. Coros are wrapped in tasks
+/// at once, so they start running even before the gather is awaited (as in asyncio).
 ///
 ///     auto [a, b] = co_await aio::gather(fetch(1), fetch(2));
+///     auto [c, d] = co_await aio::wait_for(aio::gather(fetch(3), fetch(4)), 1.0);
 ///
 /// The first exception (or cancellation) of a child propagates at once; the other
-/// children keep running. Cancelling the awaiting task cancels every child.
+/// children keep running. Cancelling the awaiting task cancels every child. The returned
+/// object is awaited once; it can be moved (into wait_for, timeout, shield...) until then.
 template <class... Aws>
 requires(detail::Awaitable<Aws>&&...) auto gather(Aws&&... aws) {
   // A braced list is evaluated left to right: the tasks start in argument order.

@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <exception>
+#include <string>
 #include <type_traits>
 #include <utility>
 
@@ -86,12 +87,14 @@ inline std::int64_t deadline_after(Delay d) {
 
 }  // namespace detail
 
-/// Awaits `aw` (Coro, Task or Future) for at most `delay`; on expiry cancels it, waits
-/// for it to finish cancelling, and throws TimeoutError (asyncio.timeout). If `aw`
-/// catches the cancellation and returns a value anyway, that value is returned.
-/// A Task given here is cancelled on timeout, like in asyncio.
+/// Awaits `aw` (Coro, Task, Future, or what gather() returns) for at most `delay`; on
+/// expiry cancels it, waits for it to finish cancelling, and throws TimeoutError
+/// (asyncio.timeout). If `aw` catches the cancellation and returns a value anyway, that
+/// value is returned. A Task given here is cancelled on timeout, like in asyncio; a
+/// gather has all its children cancelled.
 ///
 ///     std::string page = co_await aio::timeout(2.0, fetch(url));
+///     auto [a, b] = co_await aio::timeout(2.0, aio::gather(fetch(u1), fetch(u2)));
 template <class Aw>
 Coro<detail::result_of_t<Aw>> timeout(Delay delay, Aw aw) {
   return detail::run_with_deadline<detail::result_of_t<Aw>>(detail::deadline_after(delay), std::move(aw));
@@ -143,11 +146,34 @@ template <class T>
 Coro<T> check_now(Coro<T> c) {
   return cancel_now_then_timeout(create_task(std::move(c)));
 }
+/// A gather: its result if every child is already done (or the first error it saw);
+/// otherwise its children are cancelled at once, as cancelling the gather's awaiter
+/// would, and TimeoutError is thrown once the gather has finished cancelling. A
+/// cancellation of the waiting task itself meanwhile stays a CancelledError.
+template <class Gather>
+requires is_gather_v<Gather> Coro<typename Gather::Result> check_now(Gather gather) {
+  TaskBase& task = require_task("aio::wait_for");
+  const int cancelling_before = task.cancelling();
+  const bool cancelled_by_us = !gather.await_ready();
+  if (cancelled_by_us) gather.cancel_wait(std::string());
+  std::exception_ptr error;
+  try {
+    typename Gather::Result result = co_await gather;
+    co_return result;
+  } catch (...) {
+    error = std::current_exception();
+  }
+  if (cancelled_by_us && is_cancelled_error(error) && task.cancelling() == cancelling_before) throw TimeoutError();
+  std::rethrow_exception(error);
+}
 }  // namespace detail
 
-/// asyncio.wait_for: awaits `aw` with a timeout; on timeout cancels it, waits until it
-/// has finished cancelling, then throws TimeoutError. A delay <= 0 checks once without
-/// waiting.
+/// asyncio.wait_for: awaits `aw` (as timeout() takes it) with a timeout; on timeout
+/// cancels it, waits until it has finished cancelling, then throws TimeoutError. A delay
+/// <= 0 checks once without waiting: what is already done gives its result, anything
+/// else is cancelled (a Coro never starts) and TimeoutError follows.
+///
+///     auto [a, b] = co_await aio::wait_for(aio::gather(fetch(u1), fetch(u2)), 1.0);
 template <class Aw>
 Coro<detail::result_of_t<Aw>> wait_for(Aw aw, Delay delay) {
   if (delay.nanoseconds() <= 0) return detail::check_now(std::move(aw));

@@ -6,6 +6,7 @@
 #include <coroutine>
 #include <cstdint>
 #include <string>
+#include <type_traits>
 #include <unistd.h>
 
 #include "aio/detail/task_base.hpp"
@@ -62,7 +63,20 @@ class IoHandle {
 /// -errno). Cancel-safe: cancelling the task cancels the operation; if the backend
 /// reports that the operation finished anyway, its result is returned (no byte is lost)
 /// and the cancellation is delivered at the task's next suspension.
-class IoAwaiter final : public Suspension {
+///
+/// An awaiter that must take the result out during the completion (select_buffer bytes
+/// are only valid then) derives from IoAwaiter<Itself> and defines
+///
+///     bool store_result(IoOp& op) noexcept;
+///
+/// It runs as soon as the operation completes (also when submit() completes it at once)
+/// and may turn op.result into -errno if it cannot store the result. It returns true
+/// when the result is now kept where the next operation finds it (a stream's buffer):
+/// then a cancellation that arrived with the result wins, and the await throws
+/// CancelledError, since nothing is lost. A compile-time hook: no indirection is added
+/// to the completion.
+template <class Derived = void>
+class IoAwaiter : public Suspension {
  public:
   IoAwaiter(IoHandle& handle, const IoOp& op) noexcept : handle_(&handle) {
     static_cast<IoOp&>(op_) = op;
@@ -70,7 +84,11 @@ class IoAwaiter final : public Suspension {
   }
   IoAwaiter(const IoAwaiter&) = delete;
   ~IoAwaiter() {
-    if (op_.in_flight) handle_->backend().cancel(op_);
+    if (!op_.in_flight) return;
+    // The frame is being destroyed with the op parked: take it back from the backend,
+    // with nobody left to wake or to store the result for.
+    op_.on_complete = &ignore_completion;
+    handle_->backend().cancel(op_);
   }
 
   bool await_ready() const noexcept { return false; }
@@ -78,13 +96,16 @@ class IoAwaiter final : public Suspension {
   bool await_suspend(std::coroutine_handle<> h) {
     task_ = &require_task("an I/O operation");
     op_.on_complete = &on_complete;
-    if (handle_->backend().submit(handle_->registration(), op_)) return false;  // done at once
+    if (handle_->backend().submit(handle_->registration(), op_)) {  // done at once
+      after_completion();
+      return false;
+    }
     task_->suspend(h, this);
     return true;
   }
 
   std::int64_t await_resume() {
-    if (op_.result == -ECANCELED && task_->cancel_pending()) task_->throw_cancelled();
+    if ((op_.result == -ECANCELED || result_stored_) && task_->cancel_pending()) task_->throw_cancelled();
     return op_.result;
   }
 
@@ -94,15 +115,24 @@ class IoAwaiter final : public Suspension {
   }
 
  private:
-  static void on_complete(IoOp* op) noexcept { static_cast<OwnedOp*>(op)->owner->task_->wake(); }
-
   struct OwnedOp : IoOp {
     IoAwaiter* owner = nullptr;
   };
 
+  void after_completion() noexcept {
+    if constexpr (!std::is_void_v<Derived>) result_stored_ = static_cast<Derived*>(this)->store_result(op_);
+  }
+  static void on_complete(IoOp* op) noexcept {
+    IoAwaiter* self = static_cast<OwnedOp*>(op)->owner;
+    self->after_completion();
+    self->task_->wake();
+  }
+  static void ignore_completion(IoOp*) noexcept {}
+
   IoHandle* handle_;
   TaskBase* task_ = nullptr;
   OwnedOp op_;
+  bool result_stored_ = false;  // store_result() kept the result: a cancellation may win
 };
 
 }  // namespace aio::detail

@@ -6,6 +6,8 @@
 #include <memory>
 #include <stdexcept>
 #include <system_error>
+#include <utility>
+#include <vector>
 
 #include "aio/errors.hpp"
 #include "net/socket_ops.hpp"
@@ -23,9 +25,38 @@ class DatagramCore {
   bool connected;
   SocketAddress local, peer;
   std::unique_ptr<char[]> buffer;  // receive buffer, allocated on the first receive
-  // A datagram that arrived as its receiver was being cancelled: the next recv_from()
-  // returns it, so cancelling loses nothing.
-  std::optional<std::pair<std::string, SocketAddress>> kept;
+  // Datagrams received and not yet returned, oldest first: a receive stores its datagram
+  // here as it completes, and recv_from() returns the oldest. One that arrived as its
+  // receiver was being cancelled stays for the next recv_from(), so cancelling loses
+  // nothing. (Usually holds one datagram for an instant; keeps its capacity.)
+  std::vector<std::pair<std::string, SocketAddress>> received;
+};
+
+/// Receives one datagram into the socket's buffer and stores it, with its sender, in
+/// `received` as the receive completes. Stored, it is safe: a cancellation arriving with
+/// it wins (CancelledError), and the next recv_from() returns it.
+class DatagramReceive final : public IoAwaiter<DatagramReceive> {
+ public:
+  DatagramReceive(DatagramCore& core, const IoOp& op) noexcept : IoAwaiter(core.io, op), core_(core) {}
+
+ private:
+  friend class IoAwaiter<DatagramReceive>;
+
+  /// IoAwaiter's completion hook.
+  bool store_result(IoOp& op) noexcept {
+    if (op.result < 0) return false;
+    try {
+      core_.received.emplace_back(
+          std::string(core_.buffer.get(), static_cast<std::size_t>(op.result)),
+          SocketAddress::from_sockaddr(static_cast<const sockaddr*>(op.msg->msg_name), op.msg->msg_namelen));
+    } catch (...) {
+      op.result = -ENOMEM;
+      return false;
+    }
+    return true;
+  }
+
+  DatagramCore& core_;
 };
 }  // namespace detail
 
@@ -77,31 +108,25 @@ Coro<void> DatagramSocket::send(std::string_view data) {
 
 Coro<std::pair<std::string, SocketAddress>> DatagramSocket::recv_from() {
   detail::DatagramCore& c = require_open(core_, "recv_from");
-  if (c.kept) {
-    auto datagram = std::move(*c.kept);
-    c.kept.reset();
-    co_return datagram;
+  // Another receiver may take the datagram this one stored before it resumes: then wait
+  // for the next one.
+  while (c.received.empty()) {
+    if (!c.buffer) c.buffer.reset(new char[kMaxDatagram]);
+    sockaddr_storage from{};
+    iovec iov{c.buffer.get(), kMaxDatagram};
+    msghdr msg{};
+    msg.msg_name = &from;
+    msg.msg_namelen = sizeof from;
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    detail::IoOp op;
+    op.kind = detail::IoKind::recvmsg;
+    op.msg = &msg;
+    std::int64_t r = co_await detail::DatagramReceive(c, op);
+    if (r < 0) throw std::system_error(static_cast<int>(-r), std::generic_category(), "receive a datagram");
   }
-  if (!c.buffer) c.buffer.reset(new char[kMaxDatagram]);
-  sockaddr_storage from{};
-  iovec iov{c.buffer.get(), kMaxDatagram};
-  msghdr msg{};
-  msg.msg_name = &from;
-  msg.msg_namelen = sizeof from;
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  detail::IoOp op;
-  op.kind = detail::IoKind::recvmsg;
-  op.msg = &msg;
-  std::int64_t r = co_await detail::IoAwaiter(c.io, op);
-  if (r < 0) throw std::system_error(static_cast<int>(-r), std::generic_category(), "receive a datagram");
-  std::pair<std::string, SocketAddress> datagram{
-      std::string(c.buffer.get(), static_cast<std::size_t>(r)),
-      SocketAddress::from_sockaddr(reinterpret_cast<sockaddr*>(&from), msg.msg_namelen)};
-  if (detail::TaskBase* task = detail::current_task_base(); task && task->cancel_pending()) {
-    c.kept = std::move(datagram);  // cancelled as it arrived: keep it for the next receive
-    task->throw_cancelled();
-  }
+  std::pair<std::string, SocketAddress> datagram = std::move(c.received.front());
+  c.received.erase(c.received.begin());
   co_return datagram;
 }
 

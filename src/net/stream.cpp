@@ -67,47 +67,16 @@ void StreamCore::begin_read(const char* what) {
 
 /// Receives into the backend's buffer and copies the bytes into the stream at once (in
 /// the completion), so that a connection waiting for data holds no buffer of its own.
-class StreamCore::RecvAwaiter final : public Suspension {
+/// Cancelled after the bytes came in: they are already in the stream's buffer (the next
+/// read gets them), so the cancellation wins, as asyncio's would at this await.
+class StreamCore::RecvAwaiter final : public IoAwaiter<RecvAwaiter> {
  public:
-  explicit RecvAwaiter(StreamCore& core) noexcept : core_(core) {
-    op_.owner = this;
-    op_.kind = core.receive_kind();
-    op_.select_buffer = true;
-    op_.length = kSelectBufferSize;
-    op_.on_complete = &RecvAwaiter::on_complete;
-  }
-  RecvAwaiter(const RecvAwaiter&) = delete;
-  ~RecvAwaiter() {
-    if (op_.in_flight) core_.io_.backend().cancel(op_);
-  }
-  bool await_ready() const noexcept { return false; }
-  bool await_suspend(std::coroutine_handle<> h) {
-    task_ = &require_task("a stream read");
-    if (core_.io_.backend().submit(core_.io_.registration(), op_)) {
-      deliver();
-      return false;
-    }
-    task_->suspend(h, this);
-    return true;
-  }
-  std::int64_t await_resume() {
-    // Cancelled after the bytes came in (they are already in the stream's buffer, so the
-    // next read gets them): the cancellation wins, as asyncio's would at this await.
-    if ((op_.result > 0 || op_.result == -ECANCELED) && task_->cancel_pending()) task_->throw_cancelled();
-    return op_.result;
-  }
-  bool cancel_wait(const std::string&) noexcept override {
-    core_.io_.backend().cancel(op_);
-    return false;
-  }
+  explicit RecvAwaiter(StreamCore& core) noexcept : IoAwaiter(core.io_, receive_op(core)), core_(core) {}
 
   /// Receives what the kernel already holds, without waiting. True if bytes came.
   static bool receive_now(StreamCore& core) {
-    OwnedOp op;
-    op.kind = core.receive_kind();
-    op.select_buffer = true;
+    IoOp op = receive_op(core);
     op.no_wait = true;
-    op.length = kSelectBufferSize;
     core.io_.backend().submit(core.io_.registration(), op);
     if (op.result <= 0) return false;
     core.on_received({static_cast<const char*>(op.buffer), static_cast<std::size_t>(op.result)});
@@ -116,27 +85,28 @@ class StreamCore::RecvAwaiter final : public Suspension {
   }
 
  private:
-  struct OwnedOp : IoOp {
-    RecvAwaiter* owner = nullptr;
-  };
-  void deliver() noexcept {
-    if (op_.result > 0) {
-      try {
-        core_.on_received({static_cast<const char*>(op_.buffer), static_cast<std::size_t>(op_.result)});
-      } catch (...) {
-        op_.result = -ENOMEM;  // the only way appending fails
-      }
-    }
+  friend class IoAwaiter<RecvAwaiter>;
+
+  static IoOp receive_op(const StreamCore& core) noexcept {
+    IoOp op;
+    op.kind = core.receive_kind();
+    op.select_buffer = true;
+    op.length = kSelectBufferSize;
+    return op;
   }
-  static void on_complete(IoOp* op) noexcept {
-    RecvAwaiter* self = static_cast<OwnedOp*>(op)->owner;
-    self->deliver();
-    self->task_->wake();
+  /// IoAwaiter's completion hook: appends the bytes while the backend still lends them.
+  bool store_result(IoOp& op) noexcept {
+    if (op.result <= 0) return false;
+    try {
+      core_.on_received({static_cast<const char*>(op.buffer), static_cast<std::size_t>(op.result)});
+    } catch (...) {
+      op.result = -ENOMEM;  // the only way appending fails
+      return false;
+    }
+    return true;
   }
 
   StreamCore& core_;
-  TaskBase* task_ = nullptr;
-  OwnedOp op_;
 };
 
 bool StreamCore::receive_now() {

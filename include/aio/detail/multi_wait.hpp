@@ -1,6 +1,7 @@
 // Waiting on many futures or tasks at once: the machinery under gather, wait,
 // as_completed and TaskGroup. One waiter node per child, embedded in the combinator's
-// own storage; a derived class decides, per completed child, whether the wait is over.
+// own storage (a combinator moved before it is awaited hands them on with take_over());
+// a derived class decides, per completed child, whether the wait is over.
 #pragma once
 
 #include <coroutine>
@@ -45,6 +46,19 @@ class MultiWait : public Suspension {
     task_->suspend(h, this);
     suspended_ = true;
   }
+  /// Takes over `from`'s registrations, for a combinator's move constructor: call after
+  /// bind(), with nodes for the same children in the same order. Only valid before the
+  /// wait is awaited (a suspended task points at `from`). A registered node is swapped
+  /// for its successor in place, so the child still wakes its waiters in their order.
+  void take_over(MultiWait& from) noexcept {
+    for (std::size_t i = 0; i < children_.size() && i < from.children_.size(); ++i) {
+      Child& old_node = from.children_[i];
+      Child& new_node = children_[i];
+      if (&old_node != &new_node && old_node.linked()) replace_in_list(old_node, new_node);
+    }
+    finished_ = from.finished_;
+    from.children_ = {};
+  }
   void detach_all() noexcept {
     for (Child& c : children_) FutureCore::remove_waiter(&c);
   }
@@ -68,6 +82,16 @@ class MultiWait : public Suspension {
   TaskBase* task_ = nullptr;
   bool suspended_ = false;
   bool finished_ = false;
+
+ private:
+  /// Puts new_node where old_node is in its list (O(1), order kept) and unlinks old_node.
+  static void replace_in_list(ListNode& old_node, ListNode& new_node) noexcept {
+    new_node.prev = old_node.prev;
+    new_node.next = old_node.next;
+    new_node.prev->next = &new_node;
+    new_node.next->prev = &new_node;
+    old_node.prev = old_node.next = nullptr;
+  }
 };
 
 }  // namespace aio::detail

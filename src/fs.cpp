@@ -30,6 +30,7 @@
 #include "aio/future.hpp"
 #include "aio/lock.hpp"
 #include "aio/loop.hpp"
+#include "io/owned_fd.hpp"
 
 namespace aio::fs {
 
@@ -129,26 +130,7 @@ std::string quoted(const std::filesystem::path& path) {
 
 // --- the thread side ---------------------------------------------------------------------
 
-class UniqueFd {
- public:
-  UniqueFd() noexcept = default;
-  explicit UniqueFd(int fd) noexcept : fd_(fd) {}
-  UniqueFd(UniqueFd&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
-  UniqueFd& operator=(UniqueFd&& o) noexcept {
-    if (this != &o) reset(std::exchange(o.fd_, -1));
-    return *this;
-  }
-  ~UniqueFd() { reset(); }
-  int get() const noexcept { return fd_; }
-  int release() noexcept { return std::exchange(fd_, -1); }
-  void reset(int fd = -1) noexcept {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = fd;
-  }
-
- private:
-  int fd_ = -1;
-};
+using OwnedFd = aio::detail::OwnedFd;
 
 // What one job did, written by the pool thread and read by the loop once the job's future
 // is done (the future's completion orders the two). Holds nothing of the loop's, so the
@@ -162,7 +144,7 @@ struct JobResult {
   int error = 0;             // errno of the failed step, 0 if all went well
   const char* failed_step = "";
   std::filesystem::path failed_path;  // mkdir with parents: the directory that failed
-  UniqueFd fd;                        // open: the new descriptor (closed here if nobody took it)
+  OwnedFd fd;                         // open: the new descriptor (closed here if nobody took it)
 };
 
 int open_retrying(const char* path, int flags) {
@@ -304,7 +286,7 @@ void open_job(const std::string& path, const OpenMode& mode, JobResult& r) {
 
 void read_file_job(const std::string& path, JobResult& r) {
   r.failed_step = "open";
-  UniqueFd fd(open_retrying(path.c_str(), O_RDONLY | O_CLOEXEC));
+  OwnedFd fd(open_retrying(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (fd.get() < 0) {
     r.error = errno;
     return;
@@ -319,7 +301,7 @@ void read_file_job(const std::string& path, JobResult& r) {
 
 void write_file_job(const std::string& path, int flags, std::string_view data, JobResult& r) {
   r.failed_step = "open";
-  UniqueFd fd(open_retrying(path.c_str(), flags | O_CLOEXEC));
+  OwnedFd fd(open_retrying(path.c_str(), flags | O_CLOEXEC));
   if (fd.get() < 0) {
     r.error = errno;
     return;

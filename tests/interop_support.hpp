@@ -41,6 +41,8 @@
 #include <aio/aio.hpp>
 #include <aio/to_thread.hpp>
 
+#include "io/owned_fd.hpp"
+
 extern char** environ;
 
 namespace aio_test::interop {
@@ -49,31 +51,7 @@ namespace aio_test::interop {
   throw std::system_error(err, std::generic_category(), what);
 }
 
-// An owned fd (closed by the destructor).
-class OwnedFd {
- public:
-  OwnedFd() = default;
-  explicit OwnedFd(int fd) noexcept : fd_(fd) {}
-  OwnedFd(OwnedFd&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
-  OwnedFd& operator=(OwnedFd&& o) noexcept {
-    if (this != &o) {
-      reset();
-      fd_ = std::exchange(o.fd_, -1);
-    }
-    return *this;
-  }
-  OwnedFd(const OwnedFd&) = delete;
-  OwnedFd& operator=(const OwnedFd&) = delete;
-  ~OwnedFd() { reset(); }
-  int get() const noexcept { return fd_; }
-  void reset() noexcept {
-    if (fd_ >= 0) ::close(std::exchange(fd_, -1));
-  }
-  explicit operator bool() const noexcept { return fd_ >= 0; }
-
- private:
-  int fd_ = -1;
-};
+using aio::detail::OwnedFd;
 
 // What one blocking read of a child's pipe gave.
 struct PipeRead {

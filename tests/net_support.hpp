@@ -33,6 +33,7 @@
 #include <aio/aio.hpp>
 
 #include "io/operation.hpp"
+#include "io/owned_fd.hpp"
 #include "support.hpp"
 
 namespace aio_test::net {
@@ -49,31 +50,7 @@ inline int errno_of(const std::exception_ptr& e) {
 
 // --- owning a plain fd -------------------------------------------------------------------------
 
-class Fd {
- public:
-  Fd() = default;
-  explicit Fd(int fd) noexcept : fd_(fd) {}
-  Fd(Fd&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
-  Fd& operator=(Fd&& o) noexcept {
-    if (this != &o) {
-      reset();
-      fd_ = std::exchange(o.fd_, -1);
-    }
-    return *this;
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd() { reset(); }
-  int get() const noexcept { return fd_; }
-  int release() noexcept { return std::exchange(fd_, -1); }
-  void reset() noexcept {
-    if (fd_ >= 0) ::close(std::exchange(fd_, -1));
-  }
-  explicit operator bool() const noexcept { return fd_ >= 0; }
-
- private:
-  int fd_ = -1;
-};
+using Fd = aio::detail::OwnedFd;
 
 inline aio::SocketAddress local_name(int fd) {
   sockaddr_storage ss{};

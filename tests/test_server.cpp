@@ -40,14 +40,6 @@
 #include "net_support.hpp"
 #include "support.hpp"
 
-// HV_ASSERT_AWAITS_TRUE(x) cannot be written (the assertion runs in a lambda): this
-// awaits first, then asserts, stopping the test body if false.
-#define HV_ASSERT_AWAITS_TRUE(...)                 \
-  do {                                             \
-    const bool awaited_ok_ = co_await __VA_ARGS__; \
-    AIO_ASSERT_TRUE(awaited_ok_);                  \
-  } while (0)
-
 namespace {
 
 using namespace aio_test;
@@ -230,7 +222,7 @@ AIO_TEST(ServerWaitClosed, Basic) {
   // active count != 0, not closed: should block
   aio::SocketAddress addr = srv.addresses().at(0);
   auto [rd, wr] = co_await aio::open_connection(addr.host(), addr.port());
-  HV_ASSERT_AWAITS_TRUE(eventually([&] { return srv.connection_count() == 1; }));
+  AIO_ASSERT_AWAITS_TRUE(eventually([&] { return srv.connection_count() == 1; }));
   aio::Task<void> task2 = aio::create_task(wait_closed_of(&srv));
   co_await run_briefly();
   EXPECT_FALSE(task1.done());
@@ -280,7 +272,7 @@ AIO_TEST(ServerWaitClosed, WaitsForEveryConnection) {
   aio::SocketAddress addr = srv.addresses().at(0);
   std::vector<std::pair<aio::StreamReader, aio::StreamWriter>> clients;
   for (int i = 0; i < 3; ++i) clients.push_back(co_await aio::open_connection(addr.host(), addr.port()));
-  HV_ASSERT_AWAITS_TRUE(eventually([&] { return srv.connection_count() == 3; }));
+  AIO_ASSERT_AWAITS_TRUE(eventually([&] { return srv.connection_count() == 3; }));
   srv.close();
   aio::Task<void> waiting = aio::create_task(wait_closed_of(&srv));
   for (int i = 0; i < 3; ++i) {
@@ -316,7 +308,7 @@ AIO_TEST(ServerWaitClosed, CloseClients) {
   aio::Server srv = co_await aio::start_server(read_then_close, "127.0.0.1", 0);
   aio::SocketAddress addr = srv.addresses().at(0);
   auto [rd, wr] = co_await aio::open_connection(addr.host(), addr.port());
-  HV_ASSERT_AWAITS_TRUE(eventually([&] { return srv.connection_count() == 1; }));
+  AIO_ASSERT_AWAITS_TRUE(eventually([&] { return srv.connection_count() == 1; }));
 
   aio::Task<void> task = aio::create_task(wait_closed_of(&srv));
   co_await run_briefly();
@@ -674,7 +666,7 @@ AIO_TEST(ServerAddresses, ReusePort) {
     std::string msg = "conn " + std::to_string(i);
     EXPECT_EQ(co_await echo_once("127.0.0.1", port, msg), msg);
   }
-  HV_ASSERT_AWAITS_TRUE(eventually([&] { return a_stats.finished + b_stats.finished == n; }));
+  AIO_ASSERT_AWAITS_TRUE(eventually([&] { return a_stats.finished + b_stats.finished == n; }));
   EXPECT_EQ(a_stats.started + b_stats.started, n);
   // Closing one: the other still serves the port.
   a.close();
@@ -755,7 +747,7 @@ AIO_TEST(ServerClose, DroppingTheServerClosesItButNotItsConnections) {
   EXPECT_EQ(co_await conn->first.readexactly(13), "still echoing");
   conn->second.close();
   co_await conn->second.wait_closed();
-  HV_ASSERT_AWAITS_TRUE(eventually([&] { return stats.finished == 1; }));
+  AIO_ASSERT_AWAITS_TRUE(eventually([&] { return stats.finished == 1; }));
 }
 
 // A default-constructed or moved-from Server: harmless queries, UsageError on waits.
@@ -893,7 +885,7 @@ AIO_TEST(ServerHandler, ExceptionIsReportedAndTheConnectionClosed) {
     EXPECT_EQ(got, "partial reply ");
     w.close();
   }
-  HV_ASSERT_AWAITS_TRUE(eventually([&] { return log.contexts.size() == 2 && srv.connection_count() == 0; }));
+  AIO_ASSERT_AWAITS_TRUE(eventually([&] { return log.contexts.size() == 2 && srv.connection_count() == 0; }));
   for (std::size_t i = 0; i < log.contexts.size(); ++i) {
     const aio::ExceptionContext& c = log.contexts[i];
     auto boom = exception_as<Boom>(c.exception);
@@ -941,7 +933,7 @@ AIO_TEST(ServerHandler, CancelledHandlerClosesItsConnection) {
   EXPECT_EQ(srv.connection_count(), 1u);
   parked.task->cancel();
   EXPECT_EQ(co_await aio::wait_for(r.read(), 5), "");
-  HV_ASSERT_AWAITS_TRUE(eventually([&] { return parked.task->done(); }));
+  AIO_ASSERT_AWAITS_TRUE(eventually([&] { return parked.task->done(); }));
   EXPECT_TRUE(parked.task->cancelled());
   EXPECT_FALSE(parked.reached_the_end);
   EXPECT_EQ(srv.connection_count(), 0u);
@@ -1044,7 +1036,7 @@ AIO_TEST(ServerLoad, TwoHundredConcurrentClients) {
   for (int i = 0; i < n; ++i) clients.push_back(aio::create_task(echo_client(port, i)));
   std::vector<bool> ok = co_await aio::wait_for(gather_all(std::move(clients)), 60);
   EXPECT_EQ(std::count(ok.begin(), ok.end(), true), n);
-  HV_ASSERT_AWAITS_TRUE(eventually([&] { return stats.finished == n; }));
+  AIO_ASSERT_AWAITS_TRUE(eventually([&] { return stats.finished == n; }));
   EXPECT_EQ(stats.started, n);
   EXPECT_EQ(stats.errors, 0);
   srv.close();
@@ -1093,14 +1085,15 @@ AIO_TEST(ServerLoad, HostilePeersDoNotDisturbTheServer) {
     std::size_t sent = send_what_fits(p, 4 << 20);
     EXPECT_GT(sent, 0u);
     const int before = stats.started;
-    HV_ASSERT_AWAITS_TRUE(eventually([&] { return stats.started > before; }));
+    AIO_ASSERT_AWAITS_TRUE(eventually([&] { return stats.started > before; }));
     co_await spin(20);
     p.reset();
   }
   // The accept queue is FIFO: once this client is served, every peer above was accepted
   // (or dropped by the kernel).
   EXPECT_EQ(co_await echo_once(addr.host(), addr.port(), "a polite client"), "a polite client");
-  HV_ASSERT_AWAITS_TRUE(eventually([&] { return stats.finished == stats.started && srv.connection_count() == 0; }, 10));
+  AIO_ASSERT_AWAITS_TRUE(
+      eventually([&] { return stats.finished == stats.started && srv.connection_count() == 0; }, 10));
   EXPECT_GE(stats.started, 13);  // at least the FIN peers, garbage, writer and polite ones
   EXPECT_TRUE(srv.is_serving());
   srv.close();
@@ -1189,7 +1182,7 @@ AIO_TEST(ServerLoad, AcceptEmfileIsReportedRetriedAndDoesNotSpin) {
   EXPECT_EQ(stats.started, 2);
   pb.close();
   wa.close();
-  HV_ASSERT_AWAITS_TRUE(eventually([&] { return srv.connection_count() == 0; }));
+  AIO_ASSERT_AWAITS_TRUE(eventually([&] { return srv.connection_count() == 0; }));
   srv.close();
   co_await srv.wait_closed();
 }
@@ -1284,7 +1277,7 @@ aio::Coro<void> python_client_against_aio_server(std::string host) {
   std::optional<int> code = co_await py.wait(20);
   EXPECT_EQ(code, std::optional<int>(0)) << py.describe();
   EXPECT_EQ(out, "ok 100 1048576\n") << py.describe();
-  HV_ASSERT_AWAITS_TRUE(eventually([&] { return stats.finished == 1; }));
+  AIO_ASSERT_AWAITS_TRUE(eventually([&] { return stats.finished == 1; }));
   EXPECT_EQ(stats.errors, 0);
   srv.close();
   co_await srv.wait_closed();

@@ -48,14 +48,6 @@
 
 extern char** environ;
 
-// AIO_ASSERT_TRUE(co_await x) cannot be written (the assertion runs in a lambda): this
-// awaits first, then asserts, stopping the test body if false.
-#define AIO_ASSERT_AWAITS_TRUE(...)                \
-  do {                                             \
-    const bool awaited_ok_ = co_await __VA_ARGS__; \
-    AIO_ASSERT_TRUE(awaited_ok_);                  \
-  } while (0)
-
 namespace {
 
 using namespace aio_test;

@@ -34,14 +34,6 @@
 #include "net_support.hpp"
 #include "support.hpp"
 
-// AIO_ASSERT_TRUE(co_await x) cannot be written (the assertion runs in a lambda): this
-// awaits first, then asserts, stopping the test body if false.
-#define HV_ASSERT_AWAITS_TRUE(...)                 \
-  do {                                             \
-    const bool awaited_ok_ = co_await __VA_ARGS__; \
-    AIO_ASSERT_TRUE(awaited_ok_);                  \
-  } while (0)
-
 namespace {
 
 using namespace aio_test;
@@ -224,7 +216,7 @@ AIO_TEST(Tls, EchoVerifiedByName) {
   EXPECT_FALSE(w.can_write_eof()) << "TLS has no half-close";
   w.close();
   co_await w.wait_closed();
-  HV_ASSERT_AWAITS_TRUE(eventually([&] { return s.stats.finished == 1; }));
+  AIO_ASSERT_AWAITS_TRUE(eventually([&] { return s.stats.finished == 1; }));
   EXPECT_EQ(s.stats.errors, 0) << s.stats.error_messages.at(0);
   EXPECT_TRUE(s.stats.clean_eof);
   co_await stop(&s);
@@ -527,7 +519,7 @@ AIO_TEST(TlsHandshake, ServerTimeout) {
   EXPECT_GE(elapsed, 0.15);
   EXPECT_LT(elapsed, 5.0);
   EXPECT_TRUE(got.empty() || static_cast<unsigned char>(got[0]) == 0x15) << "only an alert may come";
-  HV_ASSERT_AWAITS_TRUE(eventually([&] { return s.server.connection_count() == 0; }));
+  AIO_ASSERT_AWAITS_TRUE(eventually([&] { return s.server.connection_count() == 0; }));
   EXPECT_EQ(s.stats.started, 0);
   EXPECT_TRUE(log.contexts.empty()) << log.contexts.at(0).message;
   w.close();
@@ -603,7 +595,7 @@ AIO_TEST(TlsClose, CloseGivesThePeerACleanEof) {
   w.close();
   EXPECT_TRUE(w.is_closing());
   co_await w.wait_closed();
-  HV_ASSERT_AWAITS_TRUE(eventually([&] { return s.stats.finished == 1; }));
+  AIO_ASSERT_AWAITS_TRUE(eventually([&] { return s.stats.finished == 1; }));
   EXPECT_TRUE(s.stats.clean_eof);
   EXPECT_EQ(s.stats.errors, 0) << s.stats.error_messages.at(0);
   co_await stop(&s);
@@ -910,7 +902,7 @@ AIO_TEST(StartTls, VerificationFailureClosesTheStream) {
   EXPECT_TRUE(holds<aio::SslError>(e)) << what_of(e);
   EXPECT_TRUE(has(what_of(e), "certificate verify failed")) << what_of(e);
   EXPECT_TRUE(w.is_closing());
-  HV_ASSERT_AWAITS_TRUE(eventually([&] { return srv.connection_count() == 0; }));
+  AIO_ASSERT_AWAITS_TRUE(eventually([&] { return srv.connection_count() == 0; }));
   EXPECT_TRUE(side.error != nullptr) << "the server's handshake should have failed too";
   w.close();
   srv.close();
@@ -1006,7 +998,7 @@ AIO_TEST(TlsLoad, FiftyConcurrentClients) {
   for (int i = 0; i < 50; ++i) clients.push_back(aio::create_task(tls_client_exchange(s.port, i, ctx)));
   std::vector<bool> ok = co_await aio::wait_for(gather_all(std::move(clients)), 60);
   EXPECT_EQ(std::count(ok.begin(), ok.end(), true), 50);
-  HV_ASSERT_AWAITS_TRUE(eventually([&] { return s.stats.finished == 50; }, 10));
+  AIO_ASSERT_AWAITS_TRUE(eventually([&] { return s.stats.finished == 50; }, 10));
   EXPECT_EQ(s.stats.errors, 0) << s.stats.error_messages.at(0);
   co_await stop(&s);
 }
@@ -1091,7 +1083,7 @@ aio::Coro<void> s_client_against_our_server(const char* protocol_flag) {
   EXPECT_EQ(out, "echo: hello from s_client\n") << client.describe();
   EXPECT_EQ(co_await client.wait(20), std::optional<int>(0)) << client.describe();
   EXPECT_TRUE(has(client.stderr_text(), "verify return:1")) << client.describe();
-  HV_ASSERT_AWAITS_TRUE(eventually([&] { return srv.connection_count() == 0; }));
+  AIO_ASSERT_AWAITS_TRUE(eventually([&] { return srv.connection_count() == 0; }));
   EXPECT_TRUE(log.contexts.empty()) << log.contexts.at(0).message;
   srv.close();
   co_await aio::wait_for(srv.wait_closed(), 10);
@@ -1110,7 +1102,7 @@ aio::Coro<void> s_client_refuses_our_server() {
   EXPECT_TRUE(code.has_value() && *code != 0) << client.describe();
   EXPECT_EQ(out, "");
   EXPECT_TRUE(has(client.stderr_text(), "unable to get local issuer certificate")) << client.describe();
-  HV_ASSERT_AWAITS_TRUE(eventually([&] { return srv.connection_count() == 0; }));
+  AIO_ASSERT_AWAITS_TRUE(eventually([&] { return srv.connection_count() == 0; }));
   EXPECT_TRUE(log.contexts.empty()) << log.contexts.at(0).message;
   srv.close();
   co_await aio::wait_for(srv.wait_closed(), 10);

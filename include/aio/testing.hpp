@@ -92,3 +92,11 @@ inline void run_test(Coro<void> body) {
 #define AIO_ASSERT_LE(a, b) AIO_ASSERT_(ASSERT_LE(a, b))
 #define AIO_ASSERT_GT(a, b) AIO_ASSERT_(ASSERT_GT(a, b))
 #define AIO_ASSERT_GE(a, b) AIO_ASSERT_(ASSERT_GE(a, b))
+// AIO_ASSERT_TRUE(co_await x) cannot be written (the assertion runs in a lambda, where
+// co_await is not allowed): this awaits first, then asserts.
+//     AIO_ASSERT_AWAITS_TRUE(server_is_ready());
+#define AIO_ASSERT_AWAITS_TRUE(...)                \
+  do {                                             \
+    const bool awaited_ok_ = co_await __VA_ARGS__; \
+    AIO_ASSERT_TRUE(awaited_ok_);                  \
+  } while (0)

@@ -29,6 +29,7 @@
 #include <string_view>
 #include <system_error>
 #include <utility>
+#include <vector>
 
 #include <aio/aio.hpp>
 
@@ -343,6 +344,44 @@ inline std::string all_byte_values(int rounds = 1) {
   for (int r = 0; r < rounds; ++r)
     for (int b = 0; b < 256; ++b) s.push_back(static_cast<char>(b));
   return s;
+}
+
+// --- an echo handler that counts what it saw -------------------------------------------------
+
+// What echo_counting's connections saw, for the test to check.
+struct Stats {
+  int started = 0;
+  int finished = 0;
+  int errors = 0;          // connection errors the handler caught (resets...)
+  bool clean_eof = false;  // the last connection ended with read() == "" (not an error)
+  std::vector<std::string> error_messages;
+};
+
+// Echoes until EOF (a clean one is noted), then closes. Connection errors (a peer's reset)
+// are the peer's problem: counted, not raised — so the only reports the loop gets are the
+// server's own.
+inline aio::Coro<void> echo_counting(Stats* stats, aio::StreamReader r, aio::StreamWriter w) {
+  ++stats->started;
+  try {
+    for (;;) {
+      std::string data = co_await r.read(65536);
+      if (data.empty()) {
+        stats->clean_eof = true;
+        break;
+      }
+      w.write(data);
+      co_await w.drain();
+    }
+  } catch (const std::exception& e) {
+    ++stats->errors;
+    stats->error_messages.push_back(e.what());
+  }
+  w.close();
+  ++stats->finished;
+}
+
+inline aio::ConnectionHandler echo_into(Stats* stats) {
+  return [stats](aio::StreamReader r, aio::StreamWriter w) { return echo_counting(stats, std::move(r), std::move(w)); };
 }
 
 }  // namespace aio_test::net

@@ -52,37 +52,6 @@ bool has(const std::string& s, std::string_view needle) { return s.find(needle) 
 
 // --- handlers ----------------------------------------------------------------------------------
 
-// What the handlers below saw, for the test to check.
-struct Stats {
-  int started = 0;
-  int finished = 0;
-  int errors = 0;  // connection errors the handler caught (resets...)
-  std::vector<std::string> error_messages;
-};
-
-// Echoes until EOF, then closes. Connection errors (a peer's reset) are the peer's problem:
-// counted, not raised — so the only reports the loop gets are the server's own.
-aio::Coro<void> echo_counting(Stats* stats, aio::StreamReader r, aio::StreamWriter w) {
-  ++stats->started;
-  try {
-    for (;;) {
-      std::string data = co_await r.read(65536);
-      if (data.empty()) break;
-      w.write(data);
-      co_await w.drain();
-    }
-  } catch (const std::exception& e) {
-    ++stats->errors;
-    stats->error_messages.push_back(e.what());
-  }
-  w.close();
-  ++stats->finished;
-}
-
-aio::ConnectionHandler echo_into(Stats* stats) {
-  return [stats](aio::StreamReader r, aio::StreamWriter w) { return echo_counting(stats, std::move(r), std::move(w)); };
-}
-
 // test_server.py's TestServer2 `serve`: read to EOF, then (finally) close and wait_closed.
 aio::Coro<void> read_then_close(aio::StreamReader r, aio::StreamWriter w) {
   std::exception_ptr error;

@@ -114,39 +114,6 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
 
 // --- handlers ----------------------------------------------------------------------------------
 
-struct Stats {
-  int started = 0;
-  int finished = 0;
-  int errors = 0;
-  bool clean_eof = false;  // the last connection ended with read() == "" (not an error)
-  std::vector<std::string> error_messages;
-};
-
-// Echoes until EOF (a clean one is noted), then closes. Errors are counted, not raised.
-aio::Coro<void> echo_counting(Stats* stats, aio::StreamReader r, aio::StreamWriter w) {
-  ++stats->started;
-  try {
-    for (;;) {
-      std::string data = co_await r.read(65536);
-      if (data.empty()) {
-        stats->clean_eof = true;
-        break;
-      }
-      w.write(data);
-      co_await w.drain();
-    }
-  } catch (const std::exception& e) {
-    ++stats->errors;
-    stats->error_messages.push_back(e.what());
-  }
-  w.close();
-  ++stats->finished;
-}
-
-aio::ConnectionHandler echo_into(Stats* stats) {
-  return [stats](aio::StreamReader r, aio::StreamWriter w) { return echo_counting(stats, std::move(r), std::move(w)); };
-}
-
 // Reads one line, answers "echo: <line>", closes.
 aio::Coro<void> answer_one_line(aio::StreamReader r, aio::StreamWriter w) {
   std::string line = co_await r.readline();

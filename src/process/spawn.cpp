@@ -252,8 +252,7 @@ Coro<Process> spawn_request(OwnedSpawnRequest request) {
   Process process(state);
   state->watch();  // first: whatever fails below, the child is killed and reaped
   auto stream = [&](Pipe& p) {
-    auto* core = new StreamCore(loop, IoHandle(loop, p.parent_end.release()), o.limit, StreamTransport::pipe);
-    return core;
+    return new StreamCore(loop, IoHandle(loop, p.parent_end.release()), o.limit, StreamTransport::pipe);
   };
   if (pipes[0].parent_end.get() >= 0) {
     state->in = StreamWriter(stream(pipes[0]));

@@ -43,6 +43,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from benchlib import build_go as build_go_module, cpu_model, warn  # noqa: E402
+
 REPO = Path(__file__).resolve().parent.parent
 PEERS = REPO / "bench" / "peers"
 PYTHON = "/usr/bin/python3"
@@ -85,10 +88,6 @@ def supports(system, bench):
     return bench in SUPPORTS.get(system, BENCHES)
 
 
-def warn(msg):
-    print(f"warning: {msg}", file=sys.stderr, flush=True)
-
-
 def n_for(bench, system, quick):
     if quick:
         return QUICK_N[bench]
@@ -98,25 +97,7 @@ def n_for(bench, system, quick):
 
 def build_go(build_dir):
     """Builds the Go peer into BUILD/bench/core_go; returns its path or None."""
-    go = shutil.which("go")
-    if go is None:
-        warn("'go' not found; skipping system 'go'")
-        return None
-    out = (build_dir / "bench" / "core_go").resolve()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    env = dict(os.environ, GOFLAGS="-mod=mod",
-               GOCACHE=os.environ.get("GOCACHE", "/tmp/gocache"))
-    try:
-        subprocess.run([go, "build", "-o", str(out), "."], cwd=PEERS / "core_go",
-                       env=env, check=True, capture_output=True, text=True,
-                       timeout=300)
-    except subprocess.CalledProcessError as e:
-        warn(f"building the Go peer failed; skipping 'go':\n{e.stderr}")
-        return None
-    except subprocess.TimeoutExpired:
-        warn("building the Go peer timed out; skipping 'go'")
-        return None
-    return out
+    return build_go_module(PEERS / "core_go", build_dir / "bench" / "core_go", "the Go peer")
 
 
 def discover_systems(build_dir, wanted):
@@ -165,17 +146,6 @@ def run_one(argv):
         return float(lines[0]), None
     except ValueError:
         return None, f"not a number: {lines[0]!r:.200}"
-
-
-def cpu_model():
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def fmt(value):

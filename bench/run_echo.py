@@ -67,6 +67,9 @@ import sys
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from benchlib import build_go as build_go_module, cpu_model, warn  # noqa: E402
+
 REPO = Path(__file__).resolve().parent.parent
 ECHO = REPO / "bench" / "echo"
 PYTHON = "/usr/bin/python3"
@@ -83,10 +86,6 @@ CLIENT_CPU = "1"
 START_TIMEOUT_S = 15.0
 
 
-def warn(msg):
-    print(f"warning: {msg}", file=sys.stderr, flush=True)
-
-
 def log(msg):
     print(msg, file=sys.stderr, flush=True)
 
@@ -95,24 +94,7 @@ def log(msg):
 
 def build_go(build_dir):
     """Builds the Go server into BUILD/bench/echo_go; returns its path or None."""
-    go = shutil.which("go")
-    if go is None:
-        warn("'go' not found; skipping system 'go'")
-        return None
-    out = (build_dir / "bench" / "echo_go").resolve()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    env = dict(os.environ, GOFLAGS="-mod=mod",
-               GOCACHE=os.environ.get("GOCACHE", "/tmp/gocache"))
-    try:
-        subprocess.run([go, "build", "-o", str(out), "."], cwd=ECHO / "echo_go",
-                       env=env, check=True, capture_output=True, text=True, timeout=300)
-    except subprocess.CalledProcessError as e:
-        warn(f"building the Go server failed; skipping 'go':\n{e.stderr}")
-        return None
-    except subprocess.TimeoutExpired:
-        warn("building the Go server timed out; skipping 'go'")
-        return None
-    return out
+    return build_go_module(ECHO / "echo_go", build_dir / "bench" / "echo_go", "the Go server")
 
 
 def discover_systems(build_dir, wanted):
@@ -462,17 +444,6 @@ def tool_version(argv):
         return (out.stdout or out.stderr).strip().splitlines()[0]
     except (OSError, IndexError, subprocess.TimeoutExpired):
         return "n/a"
-
-
-def cpu_model():
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def fmt(value, digits=None):

@@ -3,12 +3,16 @@
 #include "aio/workers.hpp"
 
 #include <dirent.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -27,11 +31,15 @@
 #include "aio/loop.hpp"
 #include "aio/runner.hpp"
 #include "aio/task.hpp"
+#include "workers_detail.hpp"
 
 namespace aio {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+// Tests only: supervise as on a kernel without pidfd_open.
+std::atomic<bool> pidfds_forced_off{false};
 
 // The signals that ask the workers to stop; the supervisor forwards them.
 constexpr int kStopSignals[] = {SIGINT, SIGTERM};
@@ -65,45 +73,139 @@ int exit_code_of(int wait_status) {
   return WIFEXITED(wait_status) ? WEXITSTATUS(wait_status) : 128 + WTERMSIG(wait_status);
 }
 
-// Blocks SIGINT, SIGTERM and SIGCHLD in this thread (the supervisor takes them with
-// sigtimedwait) and gives them their default dispositions: an ignored signal would be
-// discarded instead of left pending, and SIGCHLD ignored would make the kernel reap the
-// workers itself. The destructor puts the caller's dispositions and mask back.
+// --- the supervisor's signals ---------------------------------------------------------------
+//
+// A process-directed signal goes to any thread that does not block it, and the program may
+// have threads run_workers knows nothing of (a logging or metrics library, a thread pool).
+// So the supervisor never relies on receiving a signal in its own thread: it installs real
+// handlers, and whichever thread runs one only counts the signal and writes a byte to a
+// self-pipe that the supervisor polls. Workers ending are seen through pidfds, which need
+// no signal at all; SIGCHLD (also counted) is only a wake-up for kernels without pidfd_open,
+// where the supervisor re-checks waitpid at least every kFallbackPollMs as well.
+
+constexpr int kFallbackPollMs = 250;
+
+// What the handlers touch: lock-free atomics and a pipe, nothing else.
+struct SignalInbox {
+  std::atomic<int> wake_fd{-1};   // write end of the self-pipe
+  std::atomic<unsigned> count[3]; // per kSupervisorSignals entry, received so far
+};
+SignalInbox inbox;
+static_assert(std::atomic<int>::is_always_lock_free && std::atomic<unsigned>::is_always_lock_free);
+
+extern "C" void supervisor_on_signal(int sig) {
+  const int saved_errno = errno;
+  for (std::size_t i = 0; i < std::size(kSupervisorSignals); ++i)
+    if (kSupervisorSignals[i] == sig) inbox.count[i].fetch_add(1, std::memory_order_relaxed);
+  if (const int fd = inbox.wake_fd.load(std::memory_order_relaxed); fd >= 0) {
+    const char byte = static_cast<char>(sig);
+    [[maybe_unused]] const ssize_t n = ::write(fd, &byte, 1);  // full pipe: a wake-up is pending anyway
+  }
+  errno = saved_errno;
+}
+
+// The self-pipe: created once per process and never closed there, so that a handler that
+// runs on another thread just as run_workers returns never writes to a reused descriptor.
+// A worker (a forked copy) drops its inherited copy and makes its own if it needs one.
+struct SelfPipe {
+  int read_fd = -1;
+  int write_fd = -1;
+  pid_t owner = 0;
+};
+SelfPipe self_pipe;
+
+int self_pipe_read_end() {
+  if (self_pipe.owner != ::getpid()) {
+    int fds[2];
+    if (::pipe2(fds, O_CLOEXEC | O_NONBLOCK) != 0)
+      throw std::system_error(errno, std::generic_category(), "aio::run_workers: pipe2 for the signal wake-ups");
+    self_pipe = {fds[0], fds[1], ::getpid()};
+  }
+  inbox.wake_fd.store(self_pipe.write_fd, std::memory_order_relaxed);
+  return self_pipe.read_fd;
+}
+
+// One run_workers at a time per process: the handlers and the inbox are process-wide.
+std::atomic<bool> supervising{false};
+
+// Takes SIGINT, SIGTERM and SIGCHLD over with the counting handler (SIGCHLD ignored would
+// also make the kernel reap the workers itself), unblocks them in this thread so that they
+// can never stay pending unseen when every other thread blocks them, and puts the caller's
+// dispositions and mask back in the destructor.
 class SignalTakeover {
  public:
   SignalTakeover() {
+    if (supervising.exchange(true))
+      throw UsageError("aio::run_workers: already running in this process (one supervisor at a time)");
+    try {
+      wake_fd_ = self_pipe_read_end();
+    } catch (...) {
+      supervising = false;
+      throw;
+    }
+    drain();
+    for (auto& c : inbox.count) c.store(0, std::memory_order_relaxed);
     sigemptyset(&watched_);
     for (int sig : kSupervisorSignals) sigaddset(&watched_, sig);
-    if (int err = ::pthread_sigmask(SIG_BLOCK, &watched_, &caller_mask_); err != 0)
-      throw std::system_error(err, std::generic_category(), "aio::run_workers: pthread_sigmask");
-    struct sigaction default_action {};
-    default_action.sa_handler = SIG_DFL;
-    sigemptyset(&default_action.sa_mask);
+    ::pthread_sigmask(SIG_SETMASK, nullptr, &caller_mask_);
+    struct sigaction counting {};
+    counting.sa_handler = &supervisor_on_signal;
+    counting.sa_flags = SA_RESTART;  // the program's other threads should not see EINTR for us
+    sigfillset(&counting.sa_mask);   // one handler at a time per thread
     for (std::size_t i = 0; i < std::size(kSupervisorSignals); ++i)
-      ::sigaction(kSupervisorSignals[i], &default_action, &caller_actions_[i]);
+      ::sigaction(kSupervisorSignals[i], &counting, &caller_actions_[i]);
+    ::pthread_sigmask(SIG_UNBLOCK, &watched_, nullptr);
   }
 
   ~SignalTakeover() {
-    // A SIGCHLD left pending is ours (the workers are reaped): do not hand it to the caller.
-    const timespec zero{};
-    sigset_t child_only;
-    sigemptyset(&child_only);
-    sigaddset(&child_only, SIGCHLD);
-    while (::sigtimedwait(&child_only, nullptr, &zero) == SIGCHLD) {
-    }
     restore_dispositions();
     ::pthread_sigmask(SIG_SETMASK, &caller_mask_, nullptr);
+    inbox.wake_fd.store(-1, std::memory_order_relaxed);
+    drain();
+    supervising = false;
   }
 
   SignalTakeover(const SignalTakeover&) = delete;
   SignalTakeover& operator=(const SignalTakeover&) = delete;
 
-  const sigset_t& watched() const noexcept { return watched_; }
+  // The descriptor that becomes readable when a watched signal arrived.
+  int wake_fd() const noexcept { return wake_fd_; }
 
-  // In a freshly forked worker: the caller's dispositions and mask, except that SIGINT and
-  // SIGTERM stay blocked until the worker's loop handles them (they stay pending meanwhile).
+  // Empties the self-pipe (the counters say what arrived).
+  void drain() const noexcept {
+    char buf[64];
+    while (::read(wake_fd_, buf, sizeof buf) > 0) {
+    }
+  }
+
+  // How many of `sig` arrived since the last call.
+  static unsigned take(int sig) noexcept {
+    for (std::size_t i = 0; i < std::size(kSupervisorSignals); ++i)
+      if (kSupervisorSignals[i] == sig) return inbox.count[i].exchange(0, std::memory_order_relaxed);
+    return 0;
+  }
+
+  // fork() with every signal blocked in this thread, so that the child cannot run the
+  // counting handler (and write to the supervisor's pipe) before prepare_worker.
+  pid_t fork_blocked() const noexcept {
+    sigset_t all, before;
+    sigfillset(&all);
+    ::pthread_sigmask(SIG_SETMASK, &all, &before);
+    const pid_t pid = ::fork();
+    if (pid != 0) ::pthread_sigmask(SIG_SETMASK, &before, nullptr);
+    return pid;
+  }
+
+  // In a freshly forked worker (every signal still blocked): the caller's dispositions and
+  // mask, except that SIGINT and SIGTERM stay blocked until the worker's loop handles them
+  // (they stay pending meanwhile). The inherited self-pipe is not the worker's.
   void prepare_worker() const noexcept {
     restore_dispositions();
+    inbox.wake_fd.store(-1, std::memory_order_relaxed);
+    ::close(self_pipe.read_fd);
+    ::close(self_pipe.write_fd);
+    self_pipe = {};
+    supervising = false;
     sigset_t mask = caller_mask_;
     for (int sig : kStopSignals) sigaddset(&mask, sig);
     ::pthread_sigmask(SIG_SETMASK, &mask, nullptr);
@@ -122,6 +224,7 @@ class SignalTakeover {
       ::sigaction(kSupervisorSignals[i], &caller_actions_[i], nullptr);
   }
 
+  int wake_fd_ = -1;
   sigset_t watched_{};
   sigset_t caller_mask_{};
   struct sigaction caller_actions_[std::size(kSupervisorSignals)]{};
@@ -195,6 +298,7 @@ void warn_if_threads_running() {
 
 struct Worker {
   pid_t pid = 0;                           // 0: not running
+  int pidfd = -1;                          // readable once it has ended; -1: none (no pidfd_open)
   std::deque<Clock::time_point> restarts;  // the restarts within the restart window
 };
 
@@ -211,6 +315,7 @@ class Supervisor {
       ::kill(w.pid, SIGKILL);
       while (::waitpid(w.pid, nullptr, 0) < 0 && errno == EINTR) {
       }
+      close_pidfd(w);
     }
   }
 
@@ -220,15 +325,14 @@ class Supervisor {
   int run() {
     for (int i = 0; i < static_cast<int>(workers_.size()); ++i) start(i);
     while (live_ > 0) {
-      siginfo_t info{};
-      const int sig = wait_for_signal(info);
-      if (sig == SIGCHLD) {
-        reap();
-      } else if (sig == SIGINT || sig == SIGTERM) {
-        on_stop_signal(sig);
-      } else if (sig < 0) {
-        on_shutdown_timeout();
-      }
+      wait_for_news();
+      signals_.drain();
+      // Stop signals first: a worker that crashed meanwhile is then not restarted.
+      for (int sig : kStopSignals)
+        for (unsigned k = SignalTakeover::take(sig); k > 0; --k) on_stop_signal(sig);
+      SignalTakeover::take(SIGCHLD);  // only a wake-up: reap() checks every worker
+      reap();
+      if (kill_deadline_ && Clock::now() >= *kill_deadline_) on_shutdown_timeout();
     }
     return result_;
   }
@@ -237,33 +341,49 @@ class Supervisor {
   void start(int index) {
     std::fflush(nullptr);  // or the workers would write the buffered output again
     const pid_t supervisor = ::getpid();
-    const pid_t pid = ::fork();
+    const pid_t pid = signals_.fork_blocked();
     if (pid < 0) {
       throw std::system_error(errno, std::generic_category(),
                               "aio::run_workers: fork() for worker " + std::to_string(index));
     }
-    if (pid == 0) worker_process(index, main_, options_, signals_, supervisor);
-    workers_[static_cast<std::size_t>(index)].pid = pid;
+    if (pid == 0) {
+      for (Worker& w : workers_) close_pidfd(w);  // the supervisor's, not the worker's
+      worker_process(index, main_, options_, signals_, supervisor);
+    }
+    Worker& w = workers_[static_cast<std::size_t>(index)];
+    w.pid = pid;
+    w.pidfd = pidfds_forced_off ? -1 : static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+    if (w.pidfd < 0) w.pidfd = -1;  // a kernel before 5.3: the SIGCHLD wake-up and polling
     ++live_;
   }
 
-  // The next signal; -1 when the shutdown deadline passed first.
-  int wait_for_signal(siginfo_t& info) {
-    for (;;) {
-      int sig;
-      if (kill_deadline_) {
-        const auto left = std::max(Clock::duration::zero(), *kill_deadline_ - Clock::now());
-        const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(left).count();
-        const timespec timeout{static_cast<time_t>(ns / 1'000'000'000), static_cast<long>(ns % 1'000'000'000)};
-        sig = ::sigtimedwait(&signals_.watched(), &info, &timeout);
-        if (sig < 0 && errno == EAGAIN) return -1;
-      } else {
-        sig = ::sigwaitinfo(&signals_.watched(), &info);
-      }
-      if (sig >= 0) return sig;
-      if (errno != EINTR)
-        throw std::system_error(errno, std::generic_category(), "aio::run_workers: waiting for signals");
+  // Sleeps until something may have happened: a watched signal arrived, a worker ended,
+  // the shutdown deadline passed (or, for workers without a pidfd, the fallback period).
+  void wait_for_news() {
+    std::vector<pollfd> fds;
+    fds.push_back({signals_.wake_fd(), POLLIN, 0});
+    bool polling_fallback = false;
+    for (const Worker& w : workers_) {
+      if (w.pid <= 0) continue;
+      if (w.pidfd >= 0)
+        fds.push_back({w.pidfd, POLLIN, 0});
+      else
+        polling_fallback = true;
     }
+    int timeout_ms = polling_fallback ? kFallbackPollMs : -1;
+    if (kill_deadline_) {
+      const auto left = std::max(Clock::duration::zero(), *kill_deadline_ - Clock::now());
+      const auto ms = std::chrono::ceil<std::chrono::milliseconds>(left).count();
+      const int deadline_ms = static_cast<int>(std::min<long long>(ms, 1'000'000'000));
+      timeout_ms = timeout_ms < 0 ? deadline_ms : std::min(timeout_ms, deadline_ms);
+    }
+    if (::poll(fds.data(), fds.size(), timeout_ms) < 0 && errno != EINTR)
+      throw std::system_error(errno, std::generic_category(), "aio::run_workers: poll");
+  }
+
+  static void close_pidfd(Worker& w) noexcept {
+    if (w.pidfd >= 0) ::close(w.pidfd);
+    w.pidfd = -1;
   }
 
   void reap() {
@@ -275,6 +395,7 @@ class Supervisor {
       if (r == 0 || (r < 0 && errno == EINTR)) continue;
       const pid_t pid = w.pid;
       w.pid = 0;
+      close_pidfd(w);
       --live_;
       if (r < 0) {  // ECHILD: someone else in this process reaped it
         log_line(prefix(static_cast<int>(i), pid) + " was reaped by someone else; not restarted");
@@ -376,6 +497,10 @@ class Supervisor {
 };
 
 }  // namespace
+
+namespace detail {
+void force_workers_without_pidfd(bool on) noexcept { pidfds_forced_off = on; }
+}  // namespace detail
 
 int run_workers(int n, std::function<Coro<void>(int worker_index)> main) {
   return run_workers(n, std::move(main), WorkerOptions{});

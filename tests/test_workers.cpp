@@ -31,6 +31,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cstdlib>
@@ -47,6 +48,7 @@
 #include <vector>
 
 #include "support.hpp"
+#include "workers_detail.hpp"  // force_workers_without_pidfd (tests only)
 
 namespace {
 
@@ -329,6 +331,21 @@ struct SignalState {
   }
 };
 
+// A thread that blocks no signal, started (and its mask set) before run_workers: the
+// kernel may hand any process-directed signal (SIGCHLD, SIGTERM) to it instead of to the
+// thread that runs run_workers. It ends with the process.
+void start_thread_taking_every_signal() {
+  std::atomic<bool> unblocked{false};
+  std::thread([&unblocked] {
+    sigset_t none;
+    sigemptyset(&none);
+    ::pthread_sigmask(SIG_SETMASK, &none, nullptr);
+    unblocked = true;
+    for (;;) ::pause();
+  }).detach();
+  while (!unblocked) std::this_thread::yield();
+}
+
 // One run of run_workers in a child process, and the pipe everything reports to.
 class Supervisor {
  public:
@@ -462,7 +479,7 @@ class Supervisor {
  private:
   [[noreturn]] static void run(int n, Main main, aio::WorkerOptions options, int events, bool with_thread) {
     child_events_fd = events;
-    if (with_thread) std::thread([] { ::pause(); }).detach();  // ends with the process
+    if (with_thread) start_thread_taking_every_signal();
     aio::set_log_sink([events](std::string_view line) { write_line(events, "log " + std::string(line)); });
     const SignalState before = SignalState::now();
     int rc = 255;
@@ -689,6 +706,117 @@ TEST_F(RunWorkers, WarnsWhenTheCallerRunsThreads) {
   Supervisor sup(1, worker(returning), {}, /*with_thread=*/true);
   EXPECT_EQ(sup.exit_code(), 0) << sup.transcript();
   EXPECT_TRUE(sup.logged("runs 2 threads", "fork() copies only the calling one")) << sup.transcript();
+  EXPECT_TRUE(no_children_left());
+}
+
+// Issue 15: with another thread that blocks no signal, SIGCHLD went to that thread (and
+// its default action discarded it) and the supervisor waited forever for a worker that
+// had long exited. Exits, restarts and stop-signal forwarding must work whichever thread
+// the kernel picks, with pidfds and without (the SIGCHLD + waitpid fallback). Repeated:
+// the old supervisor hung about once in twenty runs.
+class RunWorkersBesideAThread : public RunWorkers, public ::testing::WithParamInterface<bool> {
+ protected:
+  void SetUp() override {
+    RunWorkers::SetUp();
+    aio::detail::force_workers_without_pidfd(GetParam());
+  }
+  void TearDown() override { aio::detail::force_workers_without_pidfd(false); }
+};
+
+constexpr int kBesideAThreadRounds = 20;
+
+TEST_P(RunWorkersBesideAThread, WorkersThatReturnAreSeenEnding) {
+  for (int round = 0; round < kBesideAThreadRounds; ++round) {
+    Supervisor sup(2, worker(returning), {}, /*with_thread=*/true);
+    ASSERT_EQ(sup.exit_code(), 0) << "round " << round << "\n" << sup.transcript();
+    EXPECT_TRUE(sup.signal_state_restored()) << sup.transcript();
+    EXPECT_EQ(sup.lines_starting("start ").size(), 2u) << sup.transcript();
+    ASSERT_TRUE(no_children_left());
+  }
+}
+
+TEST_P(RunWorkersBesideAThread, FailingWorkersAreRestarted) {
+  for (int round = 0; round < kBesideAThreadRounds; ++round) {
+    Supervisor sup(1, worker(throwing), aio::WorkerOptions{.max_restarts = 2, .restart_window = 3600.0},
+                   /*with_thread=*/true);
+    ASSERT_EQ(sup.exit_code(), 1) << "round " << round << "\n" << sup.transcript();
+    EXPECT_EQ(sup.lines_starting("start ").size(), 3u) << sup.transcript();
+    ASSERT_TRUE(no_children_left());
+  }
+}
+
+TEST_P(RunWorkersBesideAThread, StopSignalsAreForwarded) {
+  for (int round = 0; round < kBesideAThreadRounds; ++round) {
+    const int sig = round % 2 == 0 ? SIGTERM : SIGINT;
+    Supervisor sup(2, worker(idle), {}, /*with_thread=*/true);
+    ASSERT_EQ(sup.wait_ready(2).size(), 2u) << sup.transcript();
+    ASSERT_EQ(::kill(sup.pid(), sig), 0);
+    ASSERT_EQ(sup.exit_code(), 0) << "round " << round << ", signal " << sig << "\n" << sup.transcript();
+    EXPECT_TRUE(sup.signal_state_restored()) << sup.transcript();
+    EXPECT_EQ(sup.lines_starting("bye ").size(), 2u) << sup.transcript();
+    ASSERT_TRUE(no_children_left());
+  }
+}
+
+// A crash, its restart, then SIGTERM: every step seen although the other thread may take
+// every SIGCHLD and the SIGTERM.
+TEST_P(RunWorkersBesideAThread, CrashRestartThenSigterm) {
+  for (int round = 0; round < kBesideAThreadRounds / 4; ++round) {
+    int token[2];
+    ASSERT_EQ(::pipe2(token, O_CLOEXEC | O_NONBLOCK), 0);
+    ASSERT_EQ(::write(token[1], "x", 1), 1);
+    ReservedPort port;
+    Supervisor sup(2, worker(greeting_server_crashing_once, port.port, token[0]), {}, /*with_thread=*/true);
+    ::close(token[0]);
+    ::close(token[1]);
+    ASSERT_EQ(words(sup.next_line_starting("crash ")).size(), 3u) << sup.transcript();
+    ASSERT_EQ(sup.wait_ready(2).size(), 2u) << sup.transcript();
+    ASSERT_EQ(::kill(sup.pid(), SIGTERM), 0);
+    ASSERT_EQ(sup.exit_code(), 0) << "round " << round << "\n" << sup.transcript();
+    EXPECT_TRUE(sup.logged("restarting")) << sup.transcript();
+    ASSERT_TRUE(no_children_left());
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(PidfdOrFallback, RunWorkersBesideAThread, ::testing::Bool(),
+                         [](const ::testing::TestParamInfo<bool>& param) {
+                           return param.param ? std::string("SigchldFallback") : std::string("Pidfd");
+                         });
+
+// One supervisor per process: the handlers and their inbox are process-wide.
+TEST_F(RunWorkers, SecondSupervisorInTheSameProcessThrows) {
+  int ready[2], release[2];
+  ASSERT_EQ(::pipe2(ready, O_CLOEXEC), 0);
+  ASSERT_EQ(::pipe2(release, O_CLOEXEC), 0);
+  const pid_t child = ::fork();
+  if (child == 0) {
+    // The supervisor process: run_workers on one thread, a second attempt on another.
+    std::thread first([&] {
+      aio::run_workers(1, [&](int) -> aio::Coro<void> {
+        char c;
+        if (::write(ready[1], "r", 1) != 1 || ::read(release[0], &c, 1) != 1) ::_exit(4);  // waits for the release
+        co_return;
+      });
+    });
+    char c;
+    if (::read(ready[0], &c, 1) != 1) ::_exit(3);  // a worker runs: the first supervisor is supervising
+    int rc = 1;
+    try {
+      aio::run_workers(1, worker(returning));
+    } catch (const aio::UsageError& e) {
+      rc = std::string(e.what()).find("already running") != std::string::npos ? 0 : 2;
+    }
+    if (::write(release[1], "x", 1) != 1) rc = 3;
+    first.join();
+    ::_exit(rc);
+  }
+  ::close(ready[0]);
+  ::close(ready[1]);
+  ::close(release[0]);
+  ::close(release[1]);
+  const std::optional<int> status = wait_child(child);
+  ASSERT_TRUE(status.has_value());
+  EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << "status " << *status;
   EXPECT_TRUE(no_children_left());
 }
 

@@ -66,19 +66,24 @@ static_assert(std::is_trivially_destructible_v<WorkerOptions>);
 /// number for a worker killed by a signal (137 for one killed after shutdown_timeout), the
 /// shell's convention. Crashes followed by a successful restart do not count.
 ///
-/// Requirements: call it from the main thread before the process has started any other
-/// thread (fork copies only the calling thread: a lock another thread held stays locked in
-/// the workers; run_workers logs a warning when it finds other threads), and not while an
-/// event loop runs on this thread. `main` and what it
-/// captures are copied into every worker by fork, as are open descriptors. While it runs,
-/// run_workers blocks SIGINT, SIGTERM and SIGCHLD in the calling thread and takes their
-/// dispositions over; it puts both back before returning. Workers start with the caller's
+/// Requirements: call it before the process has started any other thread if you can
+/// (fork copies only the calling thread: a lock another thread held stays locked in the
+/// workers; run_workers logs a warning when it finds other threads), one run_workers at a
+/// time per process (else aio::UsageError), and not while an event loop runs on this
+/// thread. Other threads do not disturb the supervision itself: workers ending are watched
+/// through pidfds (on kernels before 5.3: SIGCHLD plus a waitpid re-check every 250 ms),
+/// and SIGINT/SIGTERM are caught by handlers that work in whichever thread the kernel
+/// picks. `main` and what it captures are copied into every worker by fork, as are open
+/// descriptors. While it runs, run_workers installs its own handlers for SIGINT, SIGTERM
+/// and SIGCHLD (with SA_RESTART) and unblocks them in the calling thread; it puts the
+/// caller's dispositions and mask back before returning. Workers start with the caller's
 /// signal mask and dispositions, except that their loop handles SIGINT and SIGTERM while
 /// main runs. Every worker ends with _exit(): it never returns into the caller's stack and
 /// runs no atexit handlers or static destructors (stdio buffers are flushed).
 ///
 /// Throws std::invalid_argument when n < 1, main is empty or options.max_restarts < 0;
-/// aio::UsageError when called while an event loop runs on this thread; std::system_error
+/// aio::UsageError when called while an event loop runs on this thread or while another
+/// run_workers supervises in this process; std::system_error
 /// when the first workers cannot be forked (those already started are killed and reaped).
 int run_workers(int n, std::function<Coro<void>(int worker_index)> main);
 int run_workers(int n, std::function<Coro<void>(int worker_index)> main, WorkerOptions options);

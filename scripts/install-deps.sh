@@ -11,6 +11,8 @@ packages=(
   libbenchmark-dev                   # Google Benchmark: micro benchmarks in bench/
   libssl-dev openssl                 # OpenSSL: TLS streams; the openssl command makes test certificates
   python3 netcat-openbsd             # interop tests: asyncio peers, nc
+  nlohmann-json3-dev                 # JSON bodies in aio::http
+  curl python3-aiohttp               # aio::http interop tests: curl and aiohttp's client
 )
 if [[ "${1:-}" == "--bench" ]]; then
   packages+=(
@@ -18,7 +20,8 @@ if [[ "${1:-}" == "--bench" ]]; then
     golang-go                        # Go peer
     libboost-dev                     # Boost.Asio peer
     util-linux                       # taskset, to pin server and load to cores
-    nodejs                           # Node peer (echo benchmark)
+    nodejs                           # Node peer (echo and HTTP benchmarks)
+    wrk nginx-light                  # HTTP benchmark: the load generator and the nginx peer
   )
 fi
 

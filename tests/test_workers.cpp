@@ -418,9 +418,15 @@ class Supervisor {
     }
   }
 
-  // Waits for "ready I PID" from `n` distinct workers; returns index -> pid.
+  // Waits for "ready I PID" from `n` distinct workers; returns index -> pid (the latest
+  // for each index). Counts the lines read already too: a worker's "ready" may come
+  // before a line the test waited for first (another worker's "crash").
   std::map<int, std::string> wait_ready(int n) {
     std::map<int, std::string> ready;
+    for (const std::string& line : lines_starting("ready ")) {
+      const std::vector<std::string> w = words(line);
+      if (w.size() == 3) ready[std::atoi(w[1].c_str())] = w[2];
+    }
     while (static_cast<int>(ready.size()) < n) {
       const std::vector<std::string> w = words(next_line_starting("ready "));
       if (w.size() != 3) break;

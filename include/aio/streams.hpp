@@ -54,6 +54,9 @@ class StreamReader {
   std::size_t limit() const noexcept;
 
   explicit StreamReader(detail::StreamCore* core) noexcept;
+  /// The connection underneath, for aio's own protocol layers (aio::http parses requests
+  /// in place in its receive buffer). Not for applications.
+  detail::StreamCore* native_core() const noexcept { return core_; }
 
  private:
   detail::StreamCore* core_ = nullptr;

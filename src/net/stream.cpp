@@ -2,6 +2,7 @@
 // faces over it.
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
 
 #include <cerrno>
@@ -272,6 +273,43 @@ Coro<void> StreamCore::drain() {
   if (write_buffered() > high_water_) {
     while (write_buffered() > low_water_ && !write_error_ && !closed_) co_await WaitOn(drainers_, "StreamWriter.drain");
     if (write_error_) throw_failure(write_error_, "write to ");
+  }
+}
+
+Coro<void> StreamCore::flush() {
+  for (;;) {
+    if (write_error_) throw_failure(write_error_, "write to ");
+    if (read_error_) throw_failure(read_error_, "connection to ");
+    if (closed_) throw_errno(ECONNRESET, "flush: the connection to " + peer_.to_string() + " is closed");
+    if (write_buffered() == 0) co_return;
+    co_await WaitOn(drainers_, "StreamWriter.flush");
+  }
+}
+
+Coro<void> StreamCore::send_file(int file_fd, std::uint64_t offset, std::uint64_t count) {
+  if (!can_send_file()) throw UsageError("send_file: only plain sockets can send a file directly; write() it");
+  co_await flush();  // the file's bytes go after what was queued
+  auto off = static_cast<off_t>(offset);
+  while (count > 0) {
+    if (closed_) throw_errno(ECONNRESET, "sendfile: the connection to " + peer_.to_string() + " is closed");
+    const std::size_t chunk = static_cast<std::size_t>(std::min<std::uint64_t>(count, 1u << 30));
+    const ssize_t n = ::sendfile(io_.fd(), file_fd, &off, chunk);
+    if (n > 0) {
+      count -= static_cast<std::uint64_t>(n);
+      continue;
+    }
+    if (n == 0) throw_errno(EIO, "sendfile to " + peer_.to_string() + ": the file ended early (truncated while sent)");
+    if (errno == EINTR) continue;
+    if (errno != EAGAIN) {
+      const int err = errno;
+      if (err == EPIPE || err == ECONNRESET) fail(err);
+      throw_errno(err, "sendfile to " + peer_.to_string());
+    }
+    IoOp op;
+    op.kind = IoKind::poll_writable;
+    op.fd = io_.fd();
+    const std::int64_t r = co_await IoAwaiter(io_, op);
+    if (r < 0) throw_errno(static_cast<int>(-r), "waiting to send a file to " + peer_.to_string());
   }
 }
 

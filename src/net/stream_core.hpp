@@ -53,6 +53,15 @@ class StreamCore {
   Coro<void> drain();
   void write_eof();
   bool can_write_eof() const noexcept;
+  /// Waits until every queued byte is with the kernel. Throws the connection's error.
+  Coro<void> flush();
+  /// Whether send_file() can hand a file to the kernel directly (plain TCP or Unix
+  /// sockets: not through TLS, not a pipe).
+  bool can_send_file() const noexcept { return !tls_ && transport_ != StreamTransport::pipe; }
+  /// Sends `count` bytes of `file_fd` from `offset`, after what is queued, with sendfile()
+  /// (no copy through user space). Waits while the socket is full. Throws the
+  /// connection's error; EIO when the file ended early (it shrank while being sent).
+  Coro<void> send_file(int file_fd, std::uint64_t offset, std::uint64_t count);
   void set_write_limits(std::size_t high, std::size_t low) noexcept {
     high_water_ = high;
     low_water_ = low;

@@ -1,0 +1,255 @@
+// Response, StreamResponse, HttpError and the reason phrases.
+#include <unistd.h>
+
+#include <algorithm>
+#include <stdexcept>
+
+#include "aio/errors.hpp"
+#include "aio/http/errors.hpp"
+#include "aio/http/request.hpp"
+#include "aio/http/response.hpp"
+#include "http/connection.hpp"
+#include "http/file_helpers.hpp"
+#include "http/parser.hpp"
+
+namespace aio::http {
+
+std::string_view reason_phrase(int status) noexcept {
+  switch (status) {
+    case 100: return "Continue";
+    case 101: return "Switching Protocols";
+    case 200: return "OK";
+    case 201: return "Created";
+    case 202: return "Accepted";
+    case 203: return "Non-Authoritative Information";
+    case 204: return "No Content";
+    case 205: return "Reset Content";
+    case 206: return "Partial Content";
+    case 300: return "Multiple Choices";
+    case 301: return "Moved Permanently";
+    case 302: return "Found";
+    case 303: return "See Other";
+    case 304: return "Not Modified";
+    case 307: return "Temporary Redirect";
+    case 308: return "Permanent Redirect";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 402: return "Payment Required";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 406: return "Not Acceptable";
+    case 408: return "Request Timeout";
+    case 409: return "Conflict";
+    case 410: return "Gone";
+    case 411: return "Length Required";
+    case 412: return "Precondition Failed";
+    case 413: return "Request Entity Too Large";
+    case 414: return "Request-URI Too Long";
+    case 415: return "Unsupported Media Type";
+    case 416: return "Requested Range Not Satisfiable";
+    case 417: return "Expectation Failed";
+    case 418: return "I'm a teapot";
+    case 421: return "Misdirected Request";
+    case 422: return "Unprocessable Entity";
+    case 425: return "Too Early";
+    case 426: return "Upgrade Required";
+    case 428: return "Precondition Required";
+    case 429: return "Too Many Requests";
+    case 431: return "Request Header Fields Too Large";
+    case 451: return "Unavailable For Legal Reasons";
+    case 500: return "Internal Server Error";
+    case 501: return "Not Implemented";
+    case 502: return "Bad Gateway";
+    case 503: return "Service Unavailable";
+    case 504: return "Gateway Timeout";
+    case 505: return "HTTP Version Not Supported";
+    default: return "Unknown";
+  }
+}
+
+namespace {
+
+void check_status(int status) {
+  if (status < 100 || status > 999)
+    throw std::invalid_argument("aio::http: status " + std::to_string(status) + " is not a 3-digit HTTP status code");
+}
+
+void check_header_text(std::string_view name, std::string_view value) {
+  if (name.empty()) throw std::invalid_argument("aio::http: a header needs a name");
+  for (char c : name)
+    if (c <= ' ' || c == ':' || c == 0x7f)
+      throw std::invalid_argument("aio::http: header name \"" + std::string(name) +
+                                  "\" has a character header names cannot have");
+  for (char c : value)
+    if (c == '\r' || c == '\n' || c == '\0')
+      throw std::invalid_argument("aio::http: the value of header " + std::string(name) +
+                                  " has CR, LF or NUL (it would split the response)");
+}
+
+bool server_owned(std::string_view name) {
+  return detail::iequals(name, "Content-Length") || detail::iequals(name, "Transfer-Encoding");
+}
+
+// "text/plain" → "text/plain; charset=utf-8", without allocating for the common types.
+std::string with_charset(std::string content_type) {
+  if (content_type.rfind("text/", 0) == 0 && content_type.find("charset") == std::string::npos)
+    content_type.append("; charset=utf-8");
+  return content_type;
+}
+
+}  // namespace
+
+HttpError::HttpError(int status, std::string text)
+    : Error("HTTP " + std::to_string(status) + " " + std::string(reason_phrase(status)) +
+            (text.empty() ? std::string() : ": " + text)),
+      status_(status),
+      text_(std::move(text)) {
+  check_status(status);
+}
+
+Response::Response(int status) : status_(status) { check_status(status); }
+
+Response Response::text(std::string body, int status, std::string content_type) {
+  Response r(status);
+  r.body_ = std::move(body);
+  r.content_type_ = with_charset(std::move(content_type));
+  return r;
+}
+
+Response Response::json(const nlohmann::json& value, int status) {
+  Response r(status);
+  r.body_ = value.dump();
+  r.content_type_ = "application/json";
+  return r;
+}
+
+Response Response::bytes(std::string body, std::string content_type, int status) {
+  Response r(status);
+  r.body_ = std::move(body);
+  r.content_type_ = std::move(content_type);
+  return r;
+}
+
+Response Response::file(std::string path) {
+  Response r(200);
+  r.file_path_ = std::move(path);
+  return r;
+}
+
+namespace detail {
+Response file_response_from_fd(int fd, std::string name) {
+  Response r(200);
+  r.file_fd_ = std::shared_ptr<int>(new int(fd), [](int* p) {
+    ::close(*p);
+    delete p;
+  });
+  r.file_path_ = std::move(name);
+  return r;
+}
+}  // namespace detail
+
+Response Response::redirect(std::string location, int status) {
+  if (status != 301 && status != 302 && status != 303 && status != 307 && status != 308)
+    throw std::invalid_argument("aio::http::Response::redirect: " + std::to_string(status) +
+                                " is not a redirect status (301, 302, 303, 307, 308)");
+  Response r = Response::text(std::to_string(status) + ": " + std::string(reason_phrase(status)), status);
+  r.set_header("Location", location);
+  return r;
+}
+
+void Response::set_status(int status) {
+  check_status(status);
+  status_ = status;
+}
+
+std::string_view Response::reason() const noexcept { return reason_.empty() ? reason_phrase(status_) : reason_; }
+
+void Response::set_text(std::string text) {
+  body_ = std::move(text);
+  if (content_type_.empty()) content_type_ = "text/plain; charset=utf-8";
+}
+
+void Response::set_content_type(std::string content_type) {
+  check_header_text("Content-Type", content_type);
+  content_type_ = std::move(content_type);
+}
+
+void Response::set_header(std::string_view name, std::string_view value) {
+  if (detail::iequals(name, "Content-Type")) return set_content_type(std::string(value));
+  if (server_owned(name))
+    throw std::invalid_argument("aio::http::Response::set_header: " + std::string(name) +
+                                " is the server's to set (StreamResponse::set_content_length sets a length)");
+  check_header_text(name, value);
+  remove_header(name);
+  headers_.emplace_back(std::string(name), std::string(value));
+}
+
+void Response::add_header(std::string_view name, std::string_view value) {
+  if (server_owned(name))
+    throw std::invalid_argument("aio::http::Response::add_header: " + std::string(name) + " is the server's to set");
+  check_header_text(name, value);
+  headers_.emplace_back(std::string(name), std::string(value));
+}
+
+void Response::remove_header(std::string_view name) noexcept {
+  std::erase_if(headers_, [&](const auto& h) { return detail::iequals(h.first, name); });
+}
+
+std::optional<std::string_view> Response::header(std::string_view name) const noexcept {
+  if (detail::iequals(name, "Content-Type")) {
+    if (content_type_.empty()) return std::nullopt;
+    return std::string_view(content_type_);
+  }
+  for (const auto& [n, v] : headers_)
+    if (detail::iequals(n, name)) return std::string_view(v);
+  return std::nullopt;
+}
+
+void Response::set_cookie(std::string_view name, std::string_view value, const CookieOptions& options) {
+  detail::CookieOptions o;
+  o.max_age = options.max_age;
+  o.expires = options.expires;
+  o.path = options.path;
+  o.domain = options.domain;
+  o.secure = options.secure;
+  o.http_only = options.http_only;
+  o.same_site = options.same_site;
+  headers_.emplace_back("Set-Cookie", detail::format_set_cookie(name, value, o));
+}
+
+void Response::del_cookie(std::string_view name, std::string_view path) {
+  detail::CookieOptions o;
+  o.max_age = 0;
+  o.expires = 0;
+  o.path = path;
+  headers_.emplace_back("Set-Cookie", detail::format_set_cookie(name, "", o));
+}
+
+// --- StreamResponse --------------------------------------------------------------------
+
+StreamResponse::StreamResponse(int status) : Response(status) {}
+
+void StreamResponse::set_content_length(std::uint64_t length) {
+  if (prepared_) throw UsageError("StreamResponse.set_content_length: the head was sent already (prepare())");
+  declared_length_ = length;
+}
+
+Coro<void> StreamResponse::prepare(Request& request) {
+  if (prepared_) co_return;
+  co_await request.conn_->prepare_stream(*this, request);
+}
+
+Coro<void> StreamResponse::write(std::string_view data) {
+  if (!prepared_) throw UsageError("StreamResponse.write: call prepare(request) first");
+  co_await conn_->write_stream(*this, data);
+}
+
+Coro<void> StreamResponse::write_eof(std::string_view data) {
+  if (!prepared_) throw UsageError("StreamResponse.write_eof: call prepare(request) first");
+  if (finished_) co_return;
+  if (!data.empty()) co_await conn_->write_stream(*this, data);
+  co_await conn_->finish_stream(*this);
+}
+
+}  // namespace aio::http

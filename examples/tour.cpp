@@ -4,8 +4,12 @@
 //     ./build/examples/tour            # every section
 //     ./build/examples/tour gather     # one section: say_after, tasks, gather, yield,
 //                                      # queue, semaphore, lock, event, condition, echo,
-//                                      # executor, subprocess, date
+//                                      # executor, subprocess, date, web
+#include <signal.h>
+#include <unistd.h>
+
 #include <chrono>
+#include <cstdlib>
 #include <cstdio>
 #include <cstring>
 #include <random>
@@ -291,6 +295,34 @@ aio::Coro<void> date_from_child() {
   std::printf("Current date: %s\n", date.c_str());
 }
 
+// --- web: the seed's aiohttp server (examples/hello_web.cpp), started and fetched from --
+// The tour runs the example program as a child, reads the port from its "Running on" line,
+// fetches a page over a plain aio connection, then stops it with SIGINT (a graceful
+// shutdown: it exits 0).
+std::string program_beside_this_one(const char* name) {
+  char self[4096];
+  const ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
+  std::string dir = n > 0 ? std::string(self, static_cast<std::size_t>(n)) : std::string("./tour");
+  return dir.substr(0, dir.rfind('/') + 1) + name;
+}
+
+aio::Coro<void> web_server() {
+  std::printf("\n== web: the aiohttp seed program (examples/hello_web.cpp), fetched from\n");
+  std::vector<std::string> argv = {program_beside_this_one("hello_web"), "0"};
+  aio::Process server = co_await aio::create_subprocess_exec(argv, {.out = aio::PIPE});
+  std::string banner = co_await server.out().readline();  // "======== Running on http://0.0.0.0:PORT ========"
+  std::printf("server: %s", banner.c_str());
+  const std::size_t colon = banner.rfind(':');
+  const int port = colon == std::string::npos ? 0 : std::atoi(banner.c_str() + colon + 1);
+  auto [reader, writer] = co_await aio::open_connection("127.0.0.1", port);
+  writer.write("GET /tour HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+  std::string response = co_await reader.read();
+  std::printf("GET /tour answered:\n%s\n", response.c_str());
+  server.send_signal(SIGINT);
+  int status = co_await server.wait();
+  std::printf("server stopped by SIGINT, exit status %d\n", status);
+}
+
 aio::Coro<void> tour(std::string only) {
   double t0 = now();
   if (only.empty() || only == "say_after") co_await say_after_in_sequence();
@@ -306,6 +338,7 @@ aio::Coro<void> tour(std::string only) {
   if (only.empty() || only == "executor") co_await executor_blocking_call();
   if (only.empty() || only == "subprocess") co_await subprocess_shell();
   if (only.empty() || only == "date") co_await date_from_child();
+  if (only.empty() || only == "web") co_await web_server();
   std::printf("\ntour finished in %.2f s on the %s backend\n", now() - t0,
               std::string(aio::get_running_loop().backend_name()).c_str());
 }

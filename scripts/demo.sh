@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Quick start, step 1: install what is missing, build (Release), run the tour.
+# Quick start, step 1: install what is missing, build (Release), run the tour (its last
+# section starts the seed web server, examples/hello_web.cpp, and fetches a page from it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 cmake -S . -B build/demo -G Ninja -DCMAKE_BUILD_TYPE=Release -DAIO_BUILD_TESTS=OFF -DAIO_BUILD_BENCH=OFF
-cmake --build build/demo --target tour
+cmake --build build/demo --target tour hello_web
 ./build/demo/examples/tour

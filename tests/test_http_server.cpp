@@ -9,11 +9,18 @@
 #include <aio/http.hpp>
 #include <aio/testing.hpp>
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -746,3 +753,98 @@ AIO_TEST(HttpStatic, RangesAndConditionalRequests) {
 }
 
 }  // namespace
+
+// --- memory: idle keep-alive connections ------------------------------------------------------
+
+#if defined(__SANITIZE_ADDRESS__)
+#define AIO_TEST_UNDER_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define AIO_TEST_UNDER_ASAN 1
+#endif
+#endif
+
+namespace {
+
+long rss_kib(pid_t pid) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  for (std::string line; std::getline(status, line);)
+    if (line.rfind("VmRSS:", 0) == 0) return std::atol(line.c_str() + 6);
+  return -1;
+}
+
+// One blocking keep-alive exchange on a new connection; the fd stays open. -1 on failure.
+int connect_and_fetch(int port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) return ::close(fd), -1;
+  const std::string request = get_request("/");
+  if (::write(fd, request.data(), request.size()) != static_cast<ssize_t>(request.size())) return ::close(fd), -1;
+  std::string got;
+  char buf[1024];
+  while (got.find("\r\n\r\nok") == std::string::npos) {
+    const ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n <= 0) return ::close(fd), -1;
+    got.append(buf, static_cast<std::size_t>(n));
+  }
+  return fd;
+}
+
+}  // namespace
+
+// 10 000 keep-alive connections, each idle after one request, cost at most 4 KiB each of
+// the server's memory (its RSS growth), buffers included. The server runs in a forked
+// process so that only its memory is measured.
+TEST(HttpMemory, IdleKeepAliveConnectionsCostAtMost4KiBEach) {
+#ifdef AIO_TEST_UNDER_ASAN
+  GTEST_SKIP() << "sanitizers pad every allocation: RSS says nothing about aio's costs there";
+#else
+  constexpr int kWarm = 1000, kTotal = 10000;
+  rlimit fds{};
+  ::getrlimit(RLIMIT_NOFILE, &fds);
+  if (fds.rlim_max < kTotal + 100) GTEST_SKIP() << "needs " << kTotal + 100 << " fds; the hard limit is " << fds.rlim_max;
+  fds.rlim_cur = fds.rlim_max;
+  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &fds), 0);
+  int port_pipe[2];
+  ASSERT_EQ(::pipe2(port_pipe, O_CLOEXEC), 0);
+  const pid_t server = ::fork();
+  if (server == 0) {
+    ::close(port_pipe[0]);
+    Application app;
+    app.router().add_get("/", [](Request&) { return fixed("ok"); });
+    aio::run([](Application& a, int out) -> aio::Coro<void> {
+      aio::http::Site site = co_await aio::http::start_server(a, "127.0.0.1", 0, {.backlog = 4096});
+      const int port = site.port();
+      if (::write(out, &port, sizeof port) != sizeof port) ::_exit(3);
+      co_await aio::sleep(3600);  // killed by the test
+    }(app, port_pipe[1]));
+    ::_exit(0);
+  }
+  ::close(port_pipe[1]);
+  int port = 0;
+  ASSERT_EQ(::read(port_pipe[0], &port, sizeof port), static_cast<ssize_t>(sizeof port));
+  ::close(port_pipe[0]);
+  std::vector<int> clients;
+  clients.reserve(kTotal);
+  long warm_rss = 0;
+  for (int i = 0; i < kTotal; ++i) {
+    const int fd = connect_and_fetch(port);
+    if (fd < 0) break;
+    clients.push_back(fd);
+    if (i + 1 == kWarm) warm_rss = rss_kib(server);
+  }
+  const long full_rss = rss_kib(server);
+  ::kill(server, SIGKILL);
+  ::waitpid(server, nullptr, 0);
+  for (int fd : clients) ::close(fd);
+  ASSERT_EQ(clients.size(), static_cast<std::size_t>(kTotal));
+  const double per_connection = (full_rss - warm_rss) * 1024.0 / (kTotal - kWarm);
+  RecordProperty("bytes_per_idle_connection", static_cast<int>(per_connection));
+  std::printf("server RSS: %ld KiB after %d connections, %ld KiB after %d: %.0f bytes per idle connection\n", warm_rss,
+              kWarm, full_rss, kTotal, per_connection);
+  EXPECT_LE(per_connection, 4096.0);
+#endif
+}

@@ -141,6 +141,7 @@ Coro<bool> Connection::read_head() {
       }
     }
     if (shutting_down_ && in.empty()) co_return false;
+    if (in.empty()) release_idle_memory();
     if (!co_await fill_input()) {
       if (!in.empty() && phase_ != Phase::closing) {  // a head cut short by EOF: answer, though the client may not read it
         append_error(400, "the request head ended early");
@@ -295,6 +296,18 @@ Coro<void> Connection::discard_unread_body() {
 }
 
 // --- reading ---------------------------------------------------------------------------
+
+// A keep-alive connection waiting for its next request holds no buffer (as nginx does):
+// 10 000 idle clients cost their sockets, not 10 000 receive buffers. The next request
+// allocates one again (the kernel holds its bytes meanwhile).
+void Connection::release_idle_memory() noexcept {
+  core_->input().shrink_if_idle(0);
+  constexpr std::size_t kKeep = 1024;  // what a typical exchange needs, kept to avoid churn
+  if (out_.capacity() > kKeep && out_.empty()) std::string().swap(out_);
+  if (body_buf_.capacity() > kKeep && body_buf_.empty()) std::string().swap(body_buf_);
+  if (head_storage_.capacity() > kKeep) std::string().swap(head_storage_);
+  if (request_.headers_.capacity() > 64) std::vector<HeaderField>().swap(request_.headers_);
+}
 
 Coro<bool> Connection::fill_input() {
   co_await flush_output();

@@ -22,6 +22,7 @@ if [[ "${1:-}" == "--bench" ]]; then
     util-linux                       # taskset, to pin server and load to cores
     nodejs                           # Node peer (echo and HTTP benchmarks)
     wrk nginx-light                  # HTTP benchmark: the load generator and the nginx peer
+    node-llhttp                      # llhttp 8.1.0 sources: the parser micro benchmark's peer
   )
 fi
 

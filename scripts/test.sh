@@ -9,7 +9,9 @@
 #   4. TSan build with Clang 14: the thread-crossing tests (test names containing Thread,
 #      Threadsafe or Executor: call_soon_threadsafe, to_thread, executors, files on the
 #      thread pool, signals raised on other threads).
-# Set AIO_TEST_ONLY=release|clang|asan|tsan|consumer to run one step.
+#   5. libFuzzer on the HTTP request parser (Clang, ASan + UBSan), for a bounded time
+#      (AIO_FUZZ_SECONDS, default 60) from the corpus kept in tests/fuzz/corpus/.
+# Set AIO_TEST_ONLY=release|clang|asan|tsan|consumer|fuzz to run one step.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
@@ -60,4 +62,14 @@ if step tsan; then
     -DAIO_WERROR=ON -DAIO_SANITIZE=thread -DAIO_BUILD_BENCH=OFF -DAIO_BUILD_EXAMPLES=OFF
   cmake --build build/tsan -j "$jobs" --target test_loop test_runners test_executor test_fs test_signals
   TSAN_OPTIONS=halt_on_error=1 ctest --test-dir build/tsan --output-on-failure -j "$jobs" -R 'Threadsafe|Thread|Executor'
+fi
+
+if step fuzz; then
+  banner "Clang 14 libFuzzer: the HTTP request parser (${AIO_FUZZ_SECONDS:-60} s)"
+  mkdir -p build/fuzz
+  clang++ -std=c++20 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -Isrc -Iinclude \
+    tests/fuzz/http_parser_fuzz.cpp src/http/parser.cpp -o build/fuzz/http_parser_fuzz
+  # A scratch copy: what the fuzzer learns is not written into the repository.
+  rm -rf build/fuzz/corpus && cp -r tests/fuzz/corpus/http_parser build/fuzz/corpus
+  ./build/fuzz/http_parser_fuzz -max_total_time="${AIO_FUZZ_SECONDS:-60}" -print_final_stats=1 build/fuzz/corpus
 fi

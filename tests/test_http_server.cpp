@@ -684,6 +684,32 @@ AIO_TEST(HttpShutdown, DisconnectDoesNotCancelTheHandler) {
   co_await s.stop();
 }
 
+AIO_TEST(HttpShutdown, DisconnectCancelsTheHandlerWhenAskedTo) {
+  Application app;
+  aio::Event entered, cancelled;
+  app.router().add_get("/work", [&](Request&) -> aio::Coro<Response> {
+    entered.set();
+    try {
+      co_await aio::sleep(3600);
+    } catch (const aio::CancelledError&) {
+      cancelled.set();
+      throw;
+    }
+    co_return Response::text("never");
+  });
+  TestSite s = co_await TestSite::start(app, {.cancel_handler_on_disconnect = true});
+  {
+    RawClient c = co_await RawClient::connect(s.port);
+    co_await c.send(get_request("/work"));
+    co_await entered.wait();
+    c.writer.close();
+    co_await c.writer.wait_closed();
+  }
+  co_await cancelled.wait();  // a hang here is the failure (the test's timeout ends it)
+  EXPECT_TRUE(cancelled.is_set());
+  co_await s.stop();
+}
+
 // --- static files --------------------------------------------------------------------------
 
 struct TempTree {

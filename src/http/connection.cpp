@@ -223,11 +223,33 @@ bool Connection::begin_request() {
   return true;
 }
 
+// RunOptions::cancel_handler_on_disconnect: while the handler runs (its body read
+// already), a task waits for the client's EOF and then cancels the connection's task,
+// handler included. Bytes that arrive meanwhile (a pipelined request) stay buffered.
+Coro<void> Connection::watch_for_disconnect() {
+  try {
+    while (core_->input().size() < kFlushThreshold)
+      if (!co_await core_->fill()) break;
+    if (core_->input().size() >= kFlushThreshold) co_return;  // a client this busy is there
+  } catch (const std::system_error&) {
+  }
+  if (phase_ == Phase::handling && task_) task_->cancel("aio::http: the client disconnected");
+}
+
 Coro<void> Connection::handle_request() {
   phase_ = Phase::handling;
   const bool head_only = request_.method_ == "HEAD";
   std::exception_ptr failure;
   std::optional<Response> response;
+  std::optional<Task<void>> watcher;
+  if (server_->options().cancel_handler_on_disconnect && body_eof_)
+    watcher.emplace(create_task(watch_for_disconnect(), "aio::http disconnect watcher"));
+  struct StopWatching {
+    std::optional<Task<void>>& watcher;
+    ~StopWatching() {
+      if (watcher) watcher->cancel();
+    }
+  } stop_watching{watcher};
   try {
     response.emplace(co_await server_->app().handle(request_));
   } catch (const HttpError& e) {
@@ -254,6 +276,14 @@ Coro<void> Connection::handle_request() {
     } else {
       response.emplace(Response::text("500 Internal Server Error\n\nServer got itself in trouble", 500));
     }
+  }
+  if (watcher) {
+    watcher->cancel();
+    try {
+      co_await *watcher;
+    } catch (const CancelledError&) {
+    }
+    watcher.reset();
   }
   if (body_broken_) keep_alive_ = false;
   if (!body_eof_ && keep_alive_) co_await discard_unread_body();
@@ -385,7 +415,7 @@ void Connection::append_head(Response& r, std::optional<std::uint64_t> length, b
   o.push_back(' ');
   o.append(r.reason());
   o.append("\r\n");
-  if (!r.content_type_.empty()) o.append("Content-Type: ").append(r.content_type_).append("\r\n");
+  if (const std::string_view type = r.content_type(); !type.empty()) o.append("Content-Type: ").append(type).append("\r\n");
   if (length) {
     o.append("Content-Length: ");
     append_number(o, *length);
@@ -434,7 +464,7 @@ Coro<void> Connection::send_file_response(Response& r, bool head_only) {
   r.set_header("Last-Modified", format_http_date(st.st_mtime));
   r.set_header("ETag", etag);
   r.set_header("Accept-Ranges", "bytes");
-  if (r.content_type_.empty()) r.content_type_ = std::string(mime_type_for(path));
+  if (r.content_type().empty()) r.assign_content_type(std::string(mime_type_for(path)));
   const auto if_none_match = request_.header("If-None-Match");
   const auto if_modified_since = request_.header("If-Modified-Since");
   if ((if_none_match && etag_matches(*if_none_match, etag)) ||

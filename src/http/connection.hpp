@@ -68,6 +68,7 @@ class Connection {
   Coro<void> handle_request();
   Coro<void> discard_unread_body();
   void release_idle_memory() noexcept;
+  Coro<void> watch_for_disconnect();
   /// Appends a response (head + body) to the output batch.
   void append_response(Response& response, bool head_only);
   void append_head(Response& response, std::optional<std::uint64_t> length, bool chunked);

@@ -91,12 +91,18 @@ bool server_owned(std::string_view name) {
   return detail::iequals(name, "Content-Length") || detail::iequals(name, "Transfer-Encoding");
 }
 
-// "text/plain" → "text/plain; charset=utf-8", without allocating for the common types.
+// "text/plain" → "text/plain; charset=utf-8".
 std::string with_charset(std::string content_type) {
   if (content_type.rfind("text/", 0) == 0 && content_type.find("charset") == std::string::npos)
     content_type.append("; charset=utf-8");
   return content_type;
 }
+
+// The content types most responses carry, kept as literals.
+constexpr const char* kCommonContentTypes[] = {
+    "text/plain; charset=utf-8", "text/html; charset=utf-8", "application/json", "application/octet-stream",
+    "text/css; charset=utf-8",   "text/javascript; charset=utf-8",
+};
 
 }  // namespace
 
@@ -110,24 +116,41 @@ HttpError::HttpError(int status, std::string text)
 
 Response::Response(int status) : status_(status) { check_status(status); }
 
+void Response::assign_content_type(std::string content_type) {
+  for (const char* common : kCommonContentTypes) {
+    if (content_type == common) {
+      static_content_type_ = common;
+      content_type_.clear();
+      return;
+    }
+  }
+  static_content_type_ = nullptr;
+  content_type_ = std::move(content_type);
+}
+
 Response Response::text(std::string body, int status, std::string content_type) {
   Response r(status);
   r.body_ = std::move(body);
-  r.content_type_ = with_charset(std::move(content_type));
+  if (content_type == "text/plain")
+    r.static_content_type_ = kCommonContentTypes[0];
+  else if (content_type == "text/html")
+    r.static_content_type_ = kCommonContentTypes[1];
+  else
+    r.assign_content_type(with_charset(std::move(content_type)));
   return r;
 }
 
 Response Response::json(const nlohmann::json& value, int status) {
   Response r(status);
   r.body_ = value.dump();
-  r.content_type_ = "application/json";
+  r.static_content_type_ = kCommonContentTypes[2];
   return r;
 }
 
 Response Response::bytes(std::string body, std::string content_type, int status) {
   Response r(status);
   r.body_ = std::move(body);
-  r.content_type_ = std::move(content_type);
+  r.assign_content_type(std::move(content_type));
   return r;
 }
 
@@ -167,12 +190,12 @@ std::string_view Response::reason() const noexcept { return reason_.empty() ? re
 
 void Response::set_text(std::string text) {
   body_ = std::move(text);
-  if (content_type_.empty()) content_type_ = "text/plain; charset=utf-8";
+  if (content_type().empty()) static_content_type_ = kCommonContentTypes[0];
 }
 
 void Response::set_content_type(std::string content_type) {
   check_header_text("Content-Type", content_type);
-  content_type_ = std::move(content_type);
+  assign_content_type(std::move(content_type));
 }
 
 void Response::set_header(std::string_view name, std::string_view value) {
@@ -198,8 +221,8 @@ void Response::remove_header(std::string_view name) noexcept {
 
 std::optional<std::string_view> Response::header(std::string_view name) const noexcept {
   if (detail::iequals(name, "Content-Type")) {
-    if (content_type_.empty()) return std::nullopt;
-    return std::string_view(content_type_);
+    if (content_type().empty()) return std::nullopt;
+    return content_type();
   }
   for (const auto& [n, v] : headers_)
     if (detail::iequals(n, name)) return std::string_view(v);

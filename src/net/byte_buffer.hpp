@@ -10,8 +10,42 @@
 
 namespace aio::detail {
 
+namespace byte_buffer_blocks {
+// The first block a buffer gets (and most ever need). Blocks of this size are recycled
+// through a small per-thread cache: an idle HTTP keep-alive connection gives its buffer
+// back (shrink_if_idle) and takes one again with the next request, without malloc.
+inline constexpr std::size_t kFirst = 4096;
+struct Cache {
+  static constexpr int kMax = 64;  // at most 256 KiB kept per thread
+  char* blocks[kMax];
+  int count = 0;
+  ~Cache() {
+    while (count > 0) delete[] blocks[--count];
+  }
+};
+inline thread_local Cache cache;
+
+inline char* take(std::size_t capacity) {
+  if (capacity == kFirst && cache.count > 0) return cache.blocks[--cache.count];
+  return new char[capacity];
+}
+inline void give_back(char* block, std::size_t capacity) noexcept {
+  if (!block) return;
+  if (capacity == kFirst && cache.count < Cache::kMax) {
+    cache.blocks[cache.count++] = block;
+    return;
+  }
+  delete[] block;
+}
+}  // namespace byte_buffer_blocks
+
 class ByteBuffer {
  public:
+  ByteBuffer() noexcept = default;
+  ByteBuffer(const ByteBuffer&) = delete;
+  ByteBuffer& operator=(const ByteBuffer&) = delete;
+  ~ByteBuffer() { byte_buffer_blocks::give_back(data_.release(), capacity_); }
+
   std::size_t size() const noexcept { return end_ - begin_; }
   bool empty() const noexcept { return begin_ == end_; }
   std::string_view view() const noexcept { return {data_.get() + begin_, size()}; }
@@ -23,10 +57,11 @@ class ByteBuffer {
     if (begin_ > 0 && capacity_ - size() >= n) {
       std::memmove(data_.get(), data_.get() + begin_, size());  // slide the data to the front
     } else {
-      std::size_t capacity = capacity_ ? capacity_ : 4096;
+      std::size_t capacity = capacity_ ? capacity_ : byte_buffer_blocks::kFirst;
       while (capacity - size() < n) capacity *= 2;
-      std::unique_ptr<char[]> bigger(new char[capacity]);
+      std::unique_ptr<char[]> bigger(byte_buffer_blocks::take(capacity));
       if (size()) std::memcpy(bigger.get(), data_.get() + begin_, size());
+      byte_buffer_blocks::give_back(data_.release(), capacity_);
       data_ = std::move(bigger);
       capacity_ = capacity;
     }
@@ -49,7 +84,7 @@ class ByteBuffer {
   /// Gives the memory back when the buffer grew big for a burst and is now empty.
   void shrink_if_idle(std::size_t keep) {
     if (empty() && capacity_ > keep) {
-      data_.reset();
+      byte_buffer_blocks::give_back(data_.release(), capacity_);
       capacity_ = 0;
     }
   }

@@ -83,7 +83,9 @@ class Response {
   std::optional<std::string_view> header(std::string_view name) const noexcept;
   const std::vector<std::pair<std::string, std::string>>& headers() const noexcept { return headers_; }
   /// "text/plain; charset=utf-8" and the like ("" when none is set).
-  std::string_view content_type() const noexcept { return content_type_; }
+  std::string_view content_type() const noexcept {
+    return static_content_type_ ? std::string_view(static_content_type_) : std::string_view(content_type_);
+  }
   void set_content_type(std::string content_type);
 
   /// Adds a Set-Cookie header. std::invalid_argument for a name that is not a token or a
@@ -102,7 +104,11 @@ class Response {
   int status_ = 200;
   std::string reason_;
   std::string body_;
+  // The content type: a string literal for the usual ones (no allocation per response),
+  // else owned.
+  const char* static_content_type_ = nullptr;
   std::string content_type_;
+  void assign_content_type(std::string content_type);
   std::vector<std::pair<std::string, std::string>> headers_;
   // A FileResponse: the path to serve.
   std::optional<std::string> file_path_;

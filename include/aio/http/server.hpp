@@ -42,6 +42,8 @@ struct RunOptions {
   /// Whether a client that disconnects while its handler runs cancels the handler
   /// (aiohttp does, which surprises handlers that must finish their work; aio does not
   /// by default). When false the handler runs to its end and its response is dropped.
+  /// When true, a disconnect seen while the handler runs — once the request body has been
+  /// read — cancels it (CancelledError at its current await).
   bool cancel_handler_on_disconnect = false;
   /// The Server header; "" sends none.
   std::string_view server_header = "aio";

@@ -12,7 +12,7 @@ packages=(
   libssl-dev openssl                 # OpenSSL: TLS streams; the openssl command makes test certificates
   python3 netcat-openbsd             # interop tests: asyncio peers, nc
   nlohmann-json3-dev                 # JSON bodies in aio::http
-  curl python3-aiohttp               # aio::http interop tests: curl and aiohttp's client
+  curl wrk python3-aiohttp           # aio::http interop tests: curl, wrk and aiohttp's client
 )
 if [[ "${1:-}" == "--bench" ]]; then
   packages+=(
@@ -21,7 +21,7 @@ if [[ "${1:-}" == "--bench" ]]; then
     libboost-dev                     # Boost.Asio peer
     util-linux                       # taskset, to pin server and load to cores
     nodejs                           # Node peer (echo and HTTP benchmarks)
-    wrk nginx-light                  # HTTP benchmark: the load generator and the nginx peer
+    nginx-light                      # HTTP benchmark: the nginx peer (wrk is installed above)
     node-llhttp                      # llhttp 8.1.0 sources: the parser micro benchmark's peer
   )
 fi

@@ -31,6 +31,7 @@
 #include "aio/lock.hpp"
 #include "aio/loop.hpp"
 #include "io/owned_fd.hpp"
+#include "io/sigpipe_guard.hpp"
 
 namespace aio::fs {
 
@@ -202,37 +203,7 @@ void read_loop(int fd, std::int64_t offset, std::size_t limit, JobResult& r) {
   r.failed_step = "read";
 }
 
-// Writing to a pipe whose reader is gone raises SIGPIPE in the writing thread, and SIGPIPE's
-// default action ends the program. Block it around the write and discard the one the write
-// raised; the write reports EPIPE instead. (A pending SIGPIPE from elsewhere is left alone.)
-class SigpipeBlocked {
- public:
-  SigpipeBlocked() noexcept {
-    sigemptyset(&pipe_);
-    sigaddset(&pipe_, SIGPIPE);
-    sigset_t pending;
-    sigemptyset(&pending);
-    was_pending_ = ::sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE);
-    ::pthread_sigmask(SIG_BLOCK, &pipe_, &previous_);
-  }
-  ~SigpipeBlocked() {
-    if (raised_ && !was_pending_) {
-      const timespec no_wait{};
-      while (::sigtimedwait(&pipe_, nullptr, &no_wait) < 0 && errno == EINTR) {
-      }
-    }
-    ::pthread_sigmask(SIG_SETMASK, &previous_, nullptr);
-  }
-  SigpipeBlocked(const SigpipeBlocked&) = delete;
-  SigpipeBlocked& operator=(const SigpipeBlocked&) = delete;
-  void note_epipe() noexcept { raised_ = true; }
-
- private:
-  sigset_t pipe_{};
-  sigset_t previous_{};
-  bool was_pending_ = false;
-  bool raised_ = false;
-};
+using aio::detail::SigpipeBlocked;
 
 // Writes all of `data` at `offset` (pwrite), or with write(2) when offset is -1 (append mode,
 // pipes), retrying short writes.

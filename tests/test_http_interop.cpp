@@ -1,7 +1,7 @@
 // aio::http against clients nobody here wrote: curl (HTTP/1.1, keep-alive, chunked upload,
 // HTTPS), Python's http.client, and aiohttp's ClientSession (the seed's client program).
 // Each client runs as a child process while the server runs in the test's loop. The
-// clients are installed by scripts/install-deps.sh (curl, python3-aiohttp): a missing one
+// clients are installed by scripts/install-deps.sh (curl, wrk, python3-aiohttp): a missing one
 // fails the test rather than skipping it.
 #include <gtest/gtest.h>
 
@@ -9,6 +9,8 @@
 #include <aio/http.hpp>
 #include <aio/subprocess.hpp>
 #include <aio/testing.hpp>
+
+#include <signal.h>
 
 #include <string>
 #include <vector>
@@ -145,6 +147,41 @@ AIO_TEST(HttpInterop, AiohttpClientSession) {
   Output o = co_await run_program(argv);
   EXPECT_EQ(o.code, 0) << o.err;
   EXPECT_EQ(o.out, "200 location /a\n200 location /b\n200 location /c\n200 POST 8 {\"k\": 1}\n");
+  site.close();
+  co_await site.wait_closed();
+}
+
+#ifdef AIO_HELLO_WEB
+// The seed's server program as users run it: started, fetched with curl, stopped by SIGINT
+// (graceful: exit status 0).
+AIO_TEST(HttpInterop, SeedServerProgramWithCurl) {
+  std::vector<std::string> argv = {AIO_HELLO_WEB, "0"};
+  aio::Process server = co_await aio::create_subprocess_exec(argv, {.out = aio::PIPE});
+  const std::string banner = co_await server.out().readline();
+  EXPECT_EQ(banner.rfind("======== Running on http://0.0.0.0:", 0), 0u) << banner;
+  const std::string port = banner.substr(banner.rfind(':') + 1, banner.find(' ', banner.rfind(':')) - banner.rfind(':') - 1);
+  std::vector<std::string> curl = {"/usr/bin/curl", "-sS", "-i", "http://127.0.0.1:" + port + "/seed"};
+  Output o = co_await run_program(curl);
+  EXPECT_EQ(o.code, 0) << o.err;
+  EXPECT_EQ(o.out.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << o.out;
+  EXPECT_NE(o.out.find("Content-Type: text/html; charset=utf-8\r\n"), std::string::npos) << o.out;
+  EXPECT_EQ(o.out.substr(o.out.size() - 16), "\r\nlocation /seed") << o.out;
+  server.send_signal(SIGINT);
+  EXPECT_EQ(co_await server.wait(), 0);
+}
+#endif
+
+// wrk (the benchmark's load generator) for a second: every response must be a 2xx.
+AIO_TEST(HttpInterop, WrkSeesOnlySuccessfulResponses) {
+  Application app;
+  seed_routes(app);
+  aio::http::Site site = co_await aio::http::start_server(app, "127.0.0.1", 0);
+  std::vector<std::string> argv = {"/usr/bin/wrk", "-t1", "-c8", "-d1s", "http://127.0.0.1:" + std::to_string(site.port()) + "/wrk"};
+  Output o = co_await run_program(argv);
+  EXPECT_EQ(o.code, 0) << o.err;
+  EXPECT_NE(o.out.find("requests in"), std::string::npos) << o.out;
+  EXPECT_EQ(o.out.find("Non-2xx"), std::string::npos) << o.out;
+  EXPECT_EQ(o.out.find("Socket errors"), std::string::npos) << o.out;
   site.close();
   co_await site.wait_closed();
 }

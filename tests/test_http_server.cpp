@@ -23,6 +23,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <set>
 #include <fstream>
 #include <string>
 #include <vector>
@@ -136,6 +137,14 @@ AIO_TEST(HttpRouting, PatternsRegexAndTail) {
   EXPECT_EQ((co_await fetch(s.port, get_request("/files/"))).body, "tail ");
   EXPECT_EQ((co_await fetch(s.port, get_request("/v1.2/x"))).body, "1|2");
   EXPECT_EQ((co_await fetch(s.port, get_request("/users/"))).status, 404);
+  co_await s.stop();
+}
+
+AIO_TEST(HttpRouting, RoutesCannotBeAddedWhileServing) {
+  Application app;
+  app.router().add_get("/", [](Request&) { return fixed("x"); });
+  TestSite s = co_await TestSite::start(app);
+  EXPECT_THROW(app.router().add_get("/late", [](Request&) { return fixed("y"); }), aio::UsageError);
   co_await s.stop();
 }
 
@@ -285,6 +294,23 @@ AIO_TEST(HttpRequest, BodyOverClientMaxSizeIs413) {
   co_await s.stop();
 }
 
+// The 413 reaches a client that is still sending its (refused) body: the server half-closes
+// and drops what follows instead of closing with unread input (which makes the kernel send a
+// reset that can destroy the answer).
+AIO_TEST(HttpRequest, RefusedBodyStillGetsItsAnswer) {
+  Application app(aio::http::AppOptions{.client_max_size = 1000});
+  app.router().add_post("/echo", echo_body);
+  TestSite s = co_await TestSite::start(app);
+  RawClient c = co_await RawClient::connect(s.port);
+  const std::string body(200 * 1000, 'x');
+  c.writer.write("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n");
+  c.writer.write(body);
+  RawResponse r = co_await c.response();
+  EXPECT_EQ(r.status, 413);
+  c.writer.close();
+  co_await s.stop();
+}
+
 AIO_TEST(HttpRequest, ExpectContinueIsAnsweredWhenTheBodyIsRead) {
   Application app;
   app.router().add_post("/echo", echo_body);
@@ -346,6 +372,72 @@ TEST(HttpResponse, HeaderInjectionAndServerHeadersAreRefused) {
   EXPECT_THROW(r.set_cookie("ok", "has;semicolon"), std::invalid_argument);
   EXPECT_THROW(Response::redirect("/x", 200), std::invalid_argument);
   EXPECT_THROW(Response(42), std::invalid_argument);
+}
+
+TEST(HttpResponse, ErrorsAndReasonsCannotSplitTheResponse) {
+  EXPECT_THROW(aio::http::HttpError(503).with_header("Retry-After", "1\r\nX: y"), std::invalid_argument);
+  EXPECT_THROW(aio::http::HttpError(503).with_header("Content-Length", "0"), std::invalid_argument);
+  Response r;
+  EXPECT_THROW(r.set_reason("OK\r\nSet-Cookie: x=1"), std::invalid_argument);
+  r.set_reason("Fine");
+  EXPECT_EQ(r.reason(), "Fine");
+}
+
+AIO_TEST(HttpResponse, StreamResponseWithExpectContinueSendsTheInterimResponseFirst) {
+  Application app;
+  app.router().add_post("/up", [](Request& request) -> aio::Coro<Response> {
+    aio::http::StreamResponse resp(200);
+    co_await resp.prepare(request);
+    std::string body = co_await request.read();
+    co_await resp.write("got " + body);
+    co_return resp;
+  });
+  TestSite s = co_await TestSite::start(app);
+  RawClient c = co_await RawClient::connect(s.port);
+  co_await c.send("POST /up HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 4\r\n\r\n");
+  EXPECT_EQ((co_await c.response()).status, 100);
+  co_await c.send("data");
+  RawResponse r = co_await c.response();
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, "got data");
+  c.writer.close();
+  co_await s.stop();
+}
+
+AIO_TEST(HttpResponse, StreamResponseMisuseIsRefused) {
+  Application app;
+  std::vector<std::string> errors;
+  app.router().add_get("/twice", [&errors](Request& request) -> aio::Coro<Response> {
+    aio::http::StreamResponse resp(200);
+    co_await resp.prepare(request);
+    aio::http::StreamResponse again(200);
+    try {
+      co_await again.prepare(request);
+    } catch (const aio::UsageError& e) {
+      errors.push_back(e.what());
+    }
+    co_await resp.write("one");
+    co_return resp;
+  });
+  app.router().add_get("/nocontent", [&errors](Request& request) -> aio::Coro<Response> {
+    aio::http::StreamResponse resp(204);
+    co_await resp.prepare(request);
+    try {
+      co_await resp.write("body");
+    } catch (const aio::UsageError& e) {
+      errors.push_back(e.what());
+    }
+    co_return resp;
+  });
+  TestSite s = co_await TestSite::start(app);
+  RawClient c = co_await RawClient::connect(s.port);
+  co_await c.send(get_request("/twice") + get_request("/nocontent") + get_request("/twice"));
+  EXPECT_EQ((co_await c.response()).body, "one");
+  EXPECT_EQ((co_await c.response()).status, 204);
+  EXPECT_EQ((co_await c.response()).body, "one") << "the connection stayed in step";
+  EXPECT_EQ(errors.size(), 3u);
+  c.writer.close();
+  co_await s.stop();
 }
 
 AIO_TEST(HttpResponse, StreamResponseIsChunked) {
@@ -609,6 +701,21 @@ AIO_TEST(HttpConnection, IdleKeepAliveIsClosedAfterTimeout) {
   co_await s.stop();
 }
 
+AIO_TEST(HttpConnection, TrickledBodyIsCutOffAtBodyTimeout) {
+  Application app;
+  app.router().add_post("/echo", echo_body);
+  std::vector<std::string> reported;
+  aio::get_running_loop().set_exception_handler(
+      [&](aio::EventLoop&, const aio::ExceptionContext& ctx) { reported.push_back(ctx.message); });
+  TestSite s = co_await TestSite::start(app, {.body_timeout = 0.2});
+  RawClient c = co_await RawClient::connect(s.port);
+  co_await c.send("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc");  // 7 bytes never come
+  EXPECT_TRUE(co_await aio::wait_for(c.closed_by_server(), 10.0));
+  EXPECT_TRUE(reported.empty()) << "a client that stops sending is not the handler's error: " << reported.front();
+  co_await s.stop();
+  aio::get_running_loop().set_exception_handler({});
+}
+
 // --- shutdown ------------------------------------------------------------------------------
 
 AIO_TEST(HttpShutdown, IdleConnectionsCloseAtOnceAndInFlightRequestsFinish) {
@@ -751,6 +858,19 @@ AIO_TEST(HttpStatic, ServesFilesAndRefusesTraversal) {
   co_await s.stop();
 }
 
+AIO_TEST(HttpStatic, HeadOfAMissingFileSendsNoBody) {
+  Application app;
+  app.router().add_get("/gone", [](Request&) -> aio::Coro<Response> { co_return Response::file("/nonexistent/file"); });
+  app.router().add_get("/ok", [](Request&) { return fixed("ok"); });
+  TestSite s = co_await TestSite::start(app);
+  RawClient c = co_await RawClient::connect(s.port);
+  co_await c.send("HEAD /gone HTTP/1.1\r\nHost: x\r\n\r\n" + get_request("/ok"));
+  EXPECT_EQ((co_await c.response(/*head=*/true)).status, 404);
+  EXPECT_EQ((co_await c.response()).body, "ok") << "no 404 body bytes in between";
+  c.writer.close();
+  co_await s.stop();
+}
+
 AIO_TEST(HttpStatic, RangesAndConditionalRequests) {
   TempTree tree;
   tree.write("f.txt", "0123456789");
@@ -873,4 +993,71 @@ TEST(HttpMemory, IdleKeepAliveConnectionsCostAtMost4KiBEach) {
               kWarm, full_rss, kTotal, per_connection);
   EXPECT_LE(per_connection, 4096.0);
 #endif
+}
+
+// --- run_app with several workers -----------------------------------------------------------
+
+namespace {
+
+// GET / with Connection: close on a blocking socket; the body, or "" on failure.
+std::string fetch_body_blocking(int port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  timeval tv{5, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  std::string got;
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
+    const std::string request = get_request("/", "Connection: close\r\n");
+    if (::write(fd, request.data(), request.size()) == static_cast<ssize_t>(request.size())) {
+      char buf[1024];
+      for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) > 0;) got.append(buf, static_cast<std::size_t>(n));
+    }
+  }
+  ::close(fd);
+  const std::size_t body = got.find("\r\n\r\n");
+  return body == std::string::npos ? std::string() : got.substr(body + 4);
+}
+
+}  // namespace
+
+// run_app(.workers = 2): two processes answer on one port (SO_REUSEPORT), and SIGTERM to
+// the supervisor stops both gracefully (run_app returns 0).
+TEST(HttpRunApp, WorkersShareThePortAndStopOnSigterm) {
+  // Hold a port: a bound, not listening, SO_REUSEPORT socket (the workers bind it too).
+  const int hold = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  const int one = 1;
+  ::setsockopt(hold, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  ::setsockopt(hold, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(hold, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  socklen_t len = sizeof addr;
+  ::getsockname(hold, reinterpret_cast<sockaddr*>(&addr), &len);
+  const int port = ntohs(addr.sin_port);
+
+  const pid_t app_pid = ::fork();
+  if (app_pid == 0) {
+    Application app;
+    app.router().add_get("/", [](Request&) { return fixed(std::to_string(::getpid())); });
+    ::_exit(aio::http::run_app(app, {.host = "127.0.0.1", .port = port, .workers = 2, .shutdown_timeout = 5.0}));
+  }
+  std::set<std::string> pids;
+  for (int attempt = 0; attempt < 2000 && pids.size() < 2; ++attempt) {
+    const std::string body = fetch_body_blocking(port);
+    if (body.empty()) {
+      ::usleep(5000);  // the workers are still starting
+      continue;
+    }
+    pids.insert(body);
+  }
+  EXPECT_EQ(pids.size(), 2u) << "both workers answered";
+  ASSERT_EQ(::kill(app_pid, SIGTERM), 0);
+  int status = 0;
+  ASSERT_EQ(::waitpid(app_pid, &status, 0), app_pid);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "status " << status;
+  ::close(hold);
 }

@@ -14,6 +14,7 @@
 #include "aio/http/application.hpp"
 #include "aio/http/errors.hpp"
 #include "aio/loop.hpp"
+#include "aio/timeout.hpp"
 #include "http/file_helpers.hpp"
 #include "http/form.hpp"
 #include "http/http_server.hpp"
@@ -87,7 +88,32 @@ void Connection::abort() noexcept {
 void Connection::shut_down() noexcept {
   shutting_down_ = true;
   keep_alive_ = false;  // the response in progress says "Connection: close"
-  if (phase_ == Phase::idle) abort();
+  if (phase_ != Phase::idle) return;
+  if (writer_.buffered() > 0) {
+    writer_.close();  // the last response is still going out: finish it, then close
+  } else {
+    abort();
+  }
+}
+
+bool Connection::timed_out(double now) noexcept {
+  switch (phase_) {
+    case Phase::handling:
+    case Phase::closing:
+      return false;
+    case Phase::writing:
+      if (const std::size_t buffered = writer_.buffered(); buffered != buffered_at_last_sweep_) {
+        buffered_at_last_sweep_ = buffered;  // bytes moved: not stalled
+        deadline_ = now + server_->options().keepalive_timeout.seconds();
+        return false;
+      }
+      return deadline_ <= now;
+    case Phase::idle:
+    case Phase::reading_head:
+    case Phase::reading_body:
+      return deadline_ <= now;
+  }
+  return false;
 }
 
 std::string Connection::remote_address() const {
@@ -103,10 +129,21 @@ std::string Connection::remote_address() const {
 Coro<void> Connection::serve() {
   task_ = current_task();
   try {
+    bool unread_input = false;
     while (!shutting_down_ && co_await read_head()) {
-      if (!begin_request()) break;
+      if (!begin_request()) {
+        unread_input = true;  // refused before its body was read
+        break;
+      }
       co_await handle_request();
-      if (!keep_alive_ || shutting_down_) break;
+      if (!keep_alive_ || shutting_down_) {
+        unread_input = !body_eof_ || !core_->input().empty();
+        break;
+      }
+    }
+    if (unread_input || parse_failed_) {
+      co_await linger_and_close();
+      co_return;
     }
     co_await flush_output();
     phase_ = Phase::closing;
@@ -133,6 +170,7 @@ Coro<bool> Connection::read_head() {
       if (r == ParseResult::error) {
         append_error(error.status, error.reason);
         keep_alive_ = false;
+        parse_failed_ = true;
         co_return false;
       }
       if (phase_ == Phase::idle) {  // the first bytes of a request: the header clock starts
@@ -141,7 +179,10 @@ Coro<bool> Connection::read_head() {
       }
     }
     if (shutting_down_ && in.empty()) co_return false;
-    if (in.empty()) release_idle_memory();
+    if (in.empty()) {
+      co_await flush_output();
+      release_idle_memory();
+    }
     if (!co_await fill_input()) {
       if (!in.empty() && phase_ != Phase::closing) {  // a head cut short by EOF: answer, though the client may not read it
         append_error(400, "the request head ended early");
@@ -194,10 +235,11 @@ bool Connection::begin_request() {
   }
 
   framing_ = head_.framing;
+  stream_started_ = false;
   body_total_ = 0;
   body_buf_.clear();
   body_broken_ = false;
-  expect_continue_ = head_.expect_continue;
+  expect_continue_ = head_.expect_continue && head_.version_minor >= 1;  // RFC 9110 10.1.1: not for 1.0
   chunked_.reset();
   switch (framing_) {
     case BodyFraming::none:
@@ -239,45 +281,42 @@ Coro<void> Connection::watch_for_disconnect() {
 Coro<void> Connection::handle_request() {
   phase_ = Phase::handling;
   const bool head_only = request_.method_ == "HEAD";
-  std::exception_ptr failure;
+  std::exception_ptr failure, cancellation;
+  bool client_gone = false;
   std::optional<Response> response;
   std::optional<Task<void>> watcher;
   if (server_->options().cancel_handler_on_disconnect && body_eof_)
     watcher.emplace(create_task(watch_for_disconnect(), "aio::http disconnect watcher"));
-  struct StopWatching {
-    std::optional<Task<void>>& watcher;
-    ~StopWatching() {
-      if (watcher) watcher->cancel();
-    }
-  } stop_watching{watcher};
   try {
     response.emplace(co_await server_->app().handle(request_));
   } catch (const HttpError& e) {
-    Response answer = Response::text(e.text().empty() ? std::to_string(e.status()) + ": " + std::string(reason_phrase(e.status()))
-                                                      : e.text(),
-                                     e.status());
-    for (const auto& [name, value] : e.headers()) answer.add_header(name, value);
+    Response answer = Response::text(
+        e.text().empty() ? std::to_string(e.status()) + ": " + std::string(reason_phrase(e.status())) : e.text(),
+        e.status());
+    for (const auto& [name, value] : e.headers()) answer.add_header(name, value);  // checked by with_header
     response.emplace(std::move(answer));
+  } catch (const std::system_error&) {
+    // The connection itself failed under the handler (a StreamResponse write to a client
+    // that is gone): nobody to answer and nothing to report; else the handler's own error.
+    if (writer_.is_closing() || core_->is_closing()) {
+      keep_alive_ = false;
+      client_gone = true;
+    } else {
+      failure = std::current_exception();
+    }
+  } catch (const IncompleteReadError&) {
+    if (!body_broken_) failure = std::current_exception();
+    // else the client stopped sending the body (gone, or past body_timeout): its fault,
+    // not the handler's — answered (if anyone still listens) without a report.
+    if (body_broken_) response.emplace(Response::text("400: the request body ended early", 400));
   } catch (const std::exception&) {
     failure = std::current_exception();
   } catch (const CancelledError&) {
-    throw;
+    cancellation = std::current_exception();
   } catch (...) {
     failure = std::current_exception();
   }
-  if (failure) {
-    get_running_loop().call_exception_handler(
-        {"Error handling request " + std::string(request_.method_) + " " + std::string(request_.target_) + " from " +
-             remote_address(),
-         failure,
-         {}});
-    if (response && response->prepared_) {
-      keep_alive_ = false;  // a streamed response cut short: the client must see the connection end
-    } else {
-      response.emplace(Response::text("500 Internal Server Error\n\nServer got itself in trouble", 500));
-    }
-  }
-  if (watcher) {
+  if (watcher) {  // awaited before anything else (cancelled or not): it uses this connection
     watcher->cancel();
     try {
       co_await *watcher;
@@ -285,21 +324,74 @@ Coro<void> Connection::handle_request() {
     }
     watcher.reset();
   }
+  if (cancellation) std::rethrow_exception(cancellation);
+  if (failure) {
+    get_running_loop().call_exception_handler(
+        {"Error handling request " + std::string(request_.method_) + " " + std::string(request_.target_) + " from " +
+             remote_address(),
+         failure,
+         {}});
+    response.emplace(Response::text("500 Internal Server Error\n\nServer got itself in trouble", 500));
+  }
+  if (client_gone) co_return;
+  if (stream_started_ && !response->prepared_) {
+    // The handler sent a StreamResponse's head, then failed (or returned another response):
+    // the client is mid-body and must see the connection end, not a second head.
+    keep_alive_ = false;
+    co_await flush_output();
+    co_return;
+  }
   if (body_broken_) keep_alive_ = false;
-  if (!body_eof_ && keep_alive_) co_await discard_unread_body();
-
   Response& r = *response;
   phase_ = Phase::writing;
   deadline_ = get_running_loop().time() + server_->options().keepalive_timeout.seconds();
   if (r.prepared_) {  // a StreamResponse: its head (and body) went out already
-    if (!r.finished_) co_await finish_stream(static_cast<StreamResponse&>(r));
+    if (!r.finished_) co_await finish_stream(r);
     if (r.declared_length_ && r.body_sent_ != *r.declared_length_) keep_alive_ = false;
-  } else if (r.file_path_) {
-    co_await send_file_response(r, head_only);
-  } else {
-    append_response(r, head_only);
   }
+  if (!body_eof_ && keep_alive_) co_await discard_unread_body();
+  if (!r.prepared_) {
+    if (r.file_path_)
+      co_await send_file_response(r, head_only);
+    else
+      append_response(r, head_only);
+  }
+  if (server_->options().access_log) log_access(r);
   if (out_.size() >= kFlushThreshold || writer_.buffered() > 0) co_await flush_output();
+}
+
+void Connection::log_access(const Response& r) {
+  // The common log format: remote - - [date] "request line" status bytes.
+  std::string line = remote_address();
+  line.append(" - - [").append(server_->date()).append("] \"");
+  line.append(request_.method_).append(" ").append(request_.target_);
+  line.append(head_.version_minor == 0 ? " HTTP/1.0\" " : " HTTP/1.1\" ");
+  line.append(std::to_string(r.status_)).append(" ");
+  line.append(std::to_string(r.prepared_ ? r.body_sent_ : r.body_.size()));
+  log_line(line);
+}
+
+Coro<void> Connection::linger_and_close() {
+  phase_ = Phase::closing;
+  try {
+    co_await flush_output();
+    if (!core_->can_write_eof()) {  // TLS has no half-close
+      writer_.close();
+      co_return;
+    }
+    writer_.write_eof();
+    auto drop_input = [](aio::detail::StreamCore* core) -> Coro<void> {
+      std::size_t dropped = 0;
+      while (dropped < kMaxDiscard && co_await core->fill()) {
+        dropped += core->input().size();
+        core->input().clear();
+      }
+    };
+    co_await aio::wait_for(drop_input(core_), 1.0);
+  } catch (const TimeoutError&) {
+  } catch (const std::system_error&) {
+  }
+  writer_.close();
 }
 
 Coro<void> Connection::discard_unread_body() {
@@ -381,7 +473,14 @@ Coro<bool> Connection::fill_body() {
       }
       if (body_buf_.size() > before || body_eof_) co_return true;
     }
-    if (!co_await fill_input()) {
+    // Waiting for the client: the sweeper ends the connection if it sends nothing for
+    // body_timeout (the handler then sees the body end early).
+    const Phase before = phase_;
+    phase_ = Phase::reading_body;
+    deadline_ = get_running_loop().time() + server_->options().body_timeout.seconds();
+    const bool more = co_await fill_input();
+    if (phase_ == Phase::reading_body) phase_ = before;
+    if (!more) {
       body_broken_ = true;
       keep_alive_ = false;
       throw IncompleteReadError(std::string(), static_cast<std::size_t>(remaining_));
@@ -402,9 +501,13 @@ Coro<void> Connection::flush_output() {
   }
   if (writer_.buffered() > 0) {
     const Phase before = phase_;
+    const double before_deadline = deadline_;
     phase_ = Phase::writing;
+    buffered_at_last_sweep_ = writer_.buffered();
+    deadline_ = get_running_loop().time() + server_->options().keepalive_timeout.seconds();
     co_await writer_.drain();
     phase_ = before;
+    deadline_ = before_deadline;
   }
 }
 
@@ -457,7 +560,7 @@ Coro<void> Connection::send_file_response(Response& r, bool head_only) {
   if (!fd || ::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
     const int err = fd ? ENOENT : errno;
     Response e = Response::text(err == EACCES ? "403: Forbidden" : "404: Not Found", err == EACCES ? 403 : 404);
-    append_response(e, false);
+    append_response(e, head_only);
     co_return;
   }
   const std::string etag = make_etag(st);
@@ -507,7 +610,14 @@ Coro<void> Connection::send_file_response(Response& r, bool head_only) {
   if (head_only) co_return;
   if (core_->can_send_file()) {
     co_await flush_output();
-    co_await core_->send_file(fd.get(), first, count);
+    constexpr std::uint64_t kPiece = 1 << 20;  // the sweeper sees progress between pieces
+    while (count > 0) {
+      const std::uint64_t piece = std::min(count, kPiece);
+      co_await core_->send_file(fd.get(), first, piece);
+      first += piece;
+      count -= piece;
+      deadline_ = get_running_loop().time() + server_->options().keepalive_timeout.seconds();
+    }
     co_return;
   }
   // TLS: through user space, a piece at a time.
@@ -530,8 +640,15 @@ Coro<void> Connection::send_file_response(Response& r, bool head_only) {
 
 Coro<void> Connection::prepare_stream(StreamResponse& r, Request& request) {
   if (&request != &request_) throw UsageError("StreamResponse.prepare: the request is not this connection's");
+  if (stream_started_)
+    throw UsageError("StreamResponse.prepare: this request's response was sent already (one response per request)");
+  if (expect_continue_ && !body_eof_) {  // the 100 must come before the final head
+    expect_continue_ = false;
+    out_.append("HTTP/1.1 100 Continue\r\n\r\n");
+  }
   r.conn_ = this;
   r.prepared_ = true;
+  stream_started_ = true;
   r.head_only_ = request_.method_ == "HEAD";
   const bool bodiless_status = r.status_ == 204 || r.status_ == 304 || (r.status_ >= 100 && r.status_ < 200);
   if (r.declared_length_ || bodiless_status) {
@@ -549,6 +666,8 @@ Coro<void> Connection::prepare_stream(StreamResponse& r, Request& request) {
 Coro<void> Connection::write_stream(StreamResponse& r, std::string_view data) {
   if (r.finished_) throw UsageError("StreamResponse.write: write_eof() was called already");
   if (data.empty()) co_return;
+  if (r.status_ == 204 || r.status_ == 304 || r.status_ < 200)
+    throw UsageError("StreamResponse.write: a " + std::to_string(r.status_) + " response has no body");
   if (r.declared_length_ && r.body_sent_ + data.size() > *r.declared_length_)
     throw UsageError("StreamResponse.write: more bytes than the Content-Length set (" +
                      std::to_string(*r.declared_length_) + ")");
@@ -563,7 +682,7 @@ Coro<void> Connection::write_stream(StreamResponse& r, std::string_view data) {
   co_await flush_output();
 }
 
-Coro<void> Connection::finish_stream(StreamResponse& r) {
+Coro<void> Connection::finish_stream(Response& r) {
   if (r.finished_) co_return;
   r.finished_ = true;
   if (r.chunked_ && !r.head_only_) out_.append("0\r\n\r\n");

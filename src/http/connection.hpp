@@ -28,7 +28,7 @@ class Connection {
  public:
   /// Where the connection is: the server's sweeper closes one whose deadline passed while
   /// it waits for a client (idle, head, or a response the client does not read).
-  enum class Phase : unsigned char { idle, reading_head, handling, writing, closing };
+  enum class Phase : unsigned char { idle, reading_head, handling, reading_body, writing, closing };
 
   Connection(std::shared_ptr<HttpServer> server, StreamReader reader, StreamWriter writer);
   ~Connection();
@@ -39,7 +39,10 @@ class Connection {
   Coro<void> serve();
 
   Phase phase() const noexcept { return phase_; }
-  double deadline() const noexcept { return deadline_; }
+  /// Whether the client has kept this connection waiting past its deadline (the sweeper
+  /// calls it once a second). A response being sent is cut off only when no byte of it
+  /// went out for keepalive_timeout: a slow download is not a stalled one.
+  bool timed_out(double now) noexcept;
   /// Closes the socket at once (timeouts, shutdown of idle connections).
   void abort() noexcept;
   /// Graceful shutdown: close now if idle, else after the response in progress.
@@ -57,7 +60,7 @@ class Connection {
   // --- streaming responses (StreamResponse) --------------------------------------------
   Coro<void> prepare_stream(StreamResponse& response, Request& request);
   Coro<void> write_stream(StreamResponse& response, std::string_view data);
-  Coro<void> finish_stream(StreamResponse& response);
+  Coro<void> finish_stream(Response& response);
 
   std::string remote_address() const;
 
@@ -69,6 +72,11 @@ class Connection {
   Coro<void> discard_unread_body();
   void release_idle_memory() noexcept;
   Coro<void> watch_for_disconnect();
+  /// Closing after an error with input unread: half-close, then read and drop what the
+  /// client still sends for a moment, so that its kernel does not answer our answer with a
+  /// reset (which can destroy the error response before the client reads it).
+  Coro<void> linger_and_close();
+  void log_access(const Response& response);
   /// Appends a response (head + body) to the output batch.
   void append_response(Response& response, bool head_only);
   void append_head(Response& response, std::optional<std::uint64_t> length, bool chunked);
@@ -87,6 +95,7 @@ class Connection {
 
   Phase phase_ = Phase::idle;
   double deadline_ = 0;
+  std::size_t buffered_at_last_sweep_ = 0;
   bool keep_alive_ = true;
   bool shutting_down_ = false;
 
@@ -104,6 +113,8 @@ class Connection {
   bool expect_continue_ = false;
   bool body_broken_ = false;  // the body could not be read to its end: close after the response
 
+  bool stream_started_ = false;
+  bool parse_failed_ = false;  // a bad request head: answered, then the connection lingers  // this request's StreamResponse has sent its head
   std::string out_;  // responses waiting to be written (one write per batch)
 };
 

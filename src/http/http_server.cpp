@@ -14,6 +14,7 @@
 #include "aio/workers.hpp"
 #include "http/connection.hpp"
 #include "http/file_helpers.hpp"
+#include "http/route_table.hpp"
 
 namespace aio::http {
 namespace detail {
@@ -42,9 +43,14 @@ HttpServer::HttpServer(Application& app, const RunOptions& options)
   limits_.max_headers = options.max_headers;
 }
 
-HttpServer::~HttpServer() = default;
+// A Site dropped without wait_closed(): the sweeper must not outlive the state it sweeps
+// (cancelled, its frame only unwinds its own locals).
+HttpServer::~HttpServer() {
+  if (sweeper_) sweeper_->cancel();
+}
 
 Coro<void> HttpServer::listen(std::string host, int port) {
+  app_.router().table().freeze();  // routes in use are not moved by later additions
   co_await app_.run_startup();
   ServerOptions server_options;
   server_options.backlog = options_.backlog;
@@ -105,11 +111,8 @@ Coro<void> HttpServer::sweep_timeouts() {
     co_await sleep(1.0);
     const double now = loop.time();
     expired.clear();
-    for (Connection* c : connections_) {
-      const auto phase = c->phase();
-      if (phase != Connection::Phase::handling && phase != Connection::Phase::closing && c->deadline() <= now)
-        expired.push_back(c);
-    }
+    for (Connection* c : connections_)
+      if (c->timed_out(now)) expired.push_back(c);
     for (Connection* c : expired) c->abort();
   }
 }
@@ -162,7 +165,13 @@ Coro<void> HttpServer::wait_closed() {
 
 Site::Site() noexcept = default;
 Site::Site(Site&&) noexcept = default;
-Site& Site::operator=(Site&&) noexcept = default;
+Site& Site::operator=(Site&& o) noexcept {
+  if (this != &o) {
+    if (server_) server_->close();  // the site it held stops, as when it is destroyed
+    server_ = std::move(o.server_);
+  }
+  return *this;
+}
 Site::~Site() {
   if (server_) server_->close();
 }

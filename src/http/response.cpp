@@ -114,7 +114,21 @@ HttpError::HttpError(int status, std::string text)
   check_status(status);
 }
 
+HttpError& HttpError::with_header(std::string name, std::string value) {
+  if (server_owned(name)) throw std::invalid_argument("aio::http::HttpError: " + name + " is the server's to set");
+  check_header_text(name, value);
+  headers_.emplace_back(std::move(name), std::move(value));
+  return *this;
+}
+
 Response::Response(int status) : status_(status) { check_status(status); }
+
+void Response::set_reason(std::string reason) {
+  for (char c : reason)
+    if (c == '\r' || c == '\n' || c == '\0')
+      throw std::invalid_argument("aio::http::Response::set_reason: CR, LF or NUL would split the response");
+  reason_ = std::move(reason);
+}
 
 void Response::assign_content_type(std::string content_type) {
   for (const char* common : kCommonContentTypes) {

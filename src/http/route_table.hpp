@@ -61,6 +61,8 @@ class RouteTable {
   void add(std::string method, std::string path, Handler handler);
   void add_static(std::string prefix, std::string directory);
   /// Finds the handler for a method and decoded path; fills `match_info` for patterns.
+  /// After a server started: adding routes would move those requests are using.
+  void freeze() noexcept { frozen_ = true; }
   Resolution resolve(std::string_view method, std::string_view path,
                      std::vector<std::pair<std::string_view, std::string>>& match_info) const;
 
@@ -75,6 +77,8 @@ class RouteTable {
   // whose first segment is not literal (tried for every path).
   std::unordered_map<std::string, std::vector<std::size_t>, StringHash, std::equal_to<>> buckets_;
   std::size_t added_ = 0;
+  bool frozen_ = false;
+  void check_not_frozen(const std::string& what) const;
 };
 
 }  // namespace aio::http::detail

@@ -5,6 +5,7 @@
 #include <cctype>
 #include <stdexcept>
 
+#include "aio/errors.hpp"
 #include "aio/http/application.hpp"
 #include "aio/http/errors.hpp"
 #include "aio/http/response.hpp"
@@ -207,7 +208,14 @@ Resource& RouteTable::resource_for(const std::string& path) {
   return patterns_.back();
 }
 
+void RouteTable::check_not_frozen(const std::string& what) const {
+  if (frozen_)
+    throw UsageError("aio::http::Router: cannot add " + what +
+                     " after a server started with this application (add every route first)");
+}
+
 void RouteTable::add(std::string method, std::string path, Handler handler) {
+  check_not_frozen(method + " " + path);
   if (!handler) throw std::invalid_argument("aio::http::Router: the handler for " + method + " " + path + " is empty");
   if (method != "*" && !is_token_method(method))
     throw std::invalid_argument("aio::http::Router: \"" + method + "\" is not an HTTP method");
@@ -219,6 +227,7 @@ void RouteTable::add(std::string method, std::string path, Handler handler) {
 }
 
 void RouteTable::add_static(std::string prefix, std::string directory) {
+  check_not_frozen("static route " + prefix);
   while (prefix.size() > 1 && prefix.back() == '/') prefix.pop_back();
   if (prefix.empty() || prefix[0] != '/') bad_path(prefix, "a static prefix must start with '/'");
   if (prefix.find_first_of("{}") != std::string::npos) bad_path(prefix, "a static prefix cannot have variables");

@@ -17,6 +17,7 @@
 #include "net/socket_ops.hpp"
 #include "net/stream_core.hpp"
 #include "net/tls_session.hpp"
+#include "io/sigpipe_guard.hpp"
 
 namespace aio::detail {
 
@@ -293,15 +294,21 @@ Coro<void> StreamCore::send_file(int file_fd, std::uint64_t offset, std::uint64_
   while (count > 0) {
     if (closed_) throw_errno(ECONNRESET, "sendfile: the connection to " + peer_.to_string() + " is closed");
     const std::size_t chunk = static_cast<std::size_t>(std::min<std::uint64_t>(count, 1u << 30));
-    const ssize_t n = ::sendfile(io_.fd(), file_fd, &off, chunk);
+    ssize_t n;
+    int err = 0;
+    {
+      SigpipeBlocked guard;  // sendfile has no MSG_NOSIGNAL: a peer gone would raise SIGPIPE
+      n = ::sendfile(io_.fd(), file_fd, &off, chunk);
+      if (n < 0) err = errno;
+      if (err == EPIPE) guard.note_epipe();
+    }
     if (n > 0) {
       count -= static_cast<std::uint64_t>(n);
       continue;
     }
     if (n == 0) throw_errno(EIO, "sendfile to " + peer_.to_string() + ": the file ended early (truncated while sent)");
-    if (errno == EINTR) continue;
-    if (errno != EAGAIN) {
-      const int err = errno;
+    if (err == EINTR) continue;
+    if (err != EAGAIN) {
       if (err == EPIPE || err == ECONNRESET) fail(err);
       throw_errno(err, "sendfile to " + peer_.to_string());
     }

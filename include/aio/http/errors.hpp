@@ -21,10 +21,9 @@ class HttpError : public Error {
   int status() const noexcept { return status_; }
   const std::string& text() const noexcept { return text_; }
   const std::vector<std::pair<std::string, std::string>>& headers() const noexcept { return headers_; }
-  HttpError& with_header(std::string name, std::string value) {
-    headers_.emplace_back(std::move(name), std::move(value));
-    return *this;
-  }
+  /// std::invalid_argument for a header a response cannot carry (CR, LF or NUL, a bad
+  /// name, Content-Length / Transfer-Encoding), here where the mistake is made.
+  HttpError& with_header(std::string name, std::string value);
 
  private:
   int status_;

@@ -68,7 +68,8 @@ class Response {
   void set_status(int status);
   /// The reason phrase sent ("OK", or what set_reason() chose).
   std::string_view reason() const noexcept;
-  void set_reason(std::string reason) { reason_ = std::move(reason); }
+  /// std::invalid_argument for CR, LF or NUL (they would split the response).
+  void set_reason(std::string reason);
   const std::string& body() const noexcept { return body_; }
   void set_body(std::string body) { body_ = std::move(body); }
   void set_text(std::string text);

@@ -35,6 +35,9 @@ struct RunOptions {
   Delay keepalive_timeout = 75.0;
   /// A client must send a whole request head within this long of starting it (slowloris).
   Delay header_timeout = 30.0;
+  /// While a handler reads the request body, the client must send more within this long
+  /// each time it is waited for (a body trickled in, or never sent, ends the connection).
+  Delay body_timeout = 60.0;
   /// Longest request line / header line (414 / 431 beyond) and most header lines (431).
   std::size_t max_line_size = 8 * 1024;
   std::size_t max_field_size = 8 * 1024;

@@ -87,8 +87,8 @@ constexpr int kFallbackPollMs = 250;
 
 // What the handlers touch: lock-free atomics and a pipe, nothing else.
 struct SignalInbox {
-  std::atomic<int> wake_fd{-1};   // write end of the self-pipe
-  std::atomic<unsigned> count[3]; // per kSupervisorSignals entry, received so far
+  std::atomic<int> wake_fd{-1};    // write end of the self-pipe
+  std::atomic<unsigned> count[3];  // per kSupervisorSignals entry, received so far
 };
 SignalInbox inbox;
 static_assert(std::atomic<int>::is_always_lock_free && std::atomic<unsigned>::is_always_lock_free);

@@ -57,8 +57,8 @@ AIO_TEST(HttpInterop, CurlGetsThePagesOverOneKeptAliveConnection) {
   seed_routes(app);
   aio::http::Site site = co_await aio::http::start_server(app, "127.0.0.1", 0);
   const std::string base = "http://127.0.0.1:" + std::to_string(site.port());
-  std::vector<std::string> argv = {"/usr/bin/curl", "-sS", "--http1.1", "-w", " [%{http_code} %{num_connects}]\n",
-                                   base + "/", base + "/hello"};
+  std::vector<std::string> argv = {
+      "/usr/bin/curl", "-sS", "--http1.1", "-w", " [%{http_code} %{num_connects}]\n", base + "/", base + "/hello"};
   Output o = co_await run_program(argv);
   EXPECT_EQ(o.code, 0) << o.err;
   EXPECT_EQ(o.out, "location / [200 1]\nlocation /hello [200 0]\n") << "the second request reused the connection";
@@ -71,8 +71,8 @@ AIO_TEST(HttpInterop, CurlChunkedUploadAndHead) {
   seed_routes(app);
   aio::http::Site site = co_await aio::http::start_server(app, "127.0.0.1", 0);
   const std::string base = "http://127.0.0.1:" + std::to_string(site.port());
-  std::vector<std::string> upload = {"/usr/bin/curl", "-sS", "-H", "Transfer-Encoding: chunked", "--data-binary",
-                                     "chunked body", base + "/echo"};
+  std::vector<std::string> upload = {"/usr/bin/curl", "-sS",          "-H",          "Transfer-Encoding: chunked",
+                                     "--data-binary", "chunked body", base + "/echo"};
   Output o = co_await run_program(upload);
   EXPECT_EQ(o.code, 0) << o.err;
   EXPECT_EQ(o.out, "POST 12 chunked body");
@@ -92,8 +92,14 @@ AIO_TEST(HttpInterop, CurlOverHttps) {
   seed_routes(app);
   aio::http::Site site = co_await aio::http::start_server(app, "127.0.0.1", 0, {.ssl = ctx});
   const std::string url = "https://localhost:" + std::to_string(site.port()) + "/secure";
-  std::vector<std::string> argv = {"/usr/bin/curl", "-sS", "--cacert", pki.path("ca.pem"), "--resolve",
-                                   "localhost:" + std::to_string(site.port()) + ":127.0.0.1", url, url};
+  std::vector<std::string> argv = {"/usr/bin/curl",
+                                   "-sS",
+                                   "--cacert",
+                                   pki.path("ca.pem"),
+                                   "--resolve",
+                                   "localhost:" + std::to_string(site.port()) + ":127.0.0.1",
+                                   url,
+                                   url};
   Output o = co_await run_program(argv);
   EXPECT_EQ(o.code, 0) << o.err;
   EXPECT_EQ(o.out, "location /securelocation /secure");
@@ -159,7 +165,8 @@ AIO_TEST(HttpInterop, SeedServerProgramWithCurl) {
   aio::Process server = co_await aio::create_subprocess_exec(argv, {.out = aio::PIPE});
   const std::string banner = co_await server.out().readline();
   EXPECT_EQ(banner.rfind("======== Running on http://0.0.0.0:", 0), 0u) << banner;
-  const std::string port = banner.substr(banner.rfind(':') + 1, banner.find(' ', banner.rfind(':')) - banner.rfind(':') - 1);
+  const std::string port =
+      banner.substr(banner.rfind(':') + 1, banner.find(' ', banner.rfind(':')) - banner.rfind(':') - 1);
   std::vector<std::string> curl = {"/usr/bin/curl", "-sS", "-i", "http://127.0.0.1:" + port + "/seed"};
   Output o = co_await run_program(curl);
   EXPECT_EQ(o.code, 0) << o.err;
@@ -176,7 +183,8 @@ AIO_TEST(HttpInterop, WrkSeesOnlySuccessfulResponses) {
   Application app;
   seed_routes(app);
   aio::http::Site site = co_await aio::http::start_server(app, "127.0.0.1", 0);
-  std::vector<std::string> argv = {"/usr/bin/wrk", "-t1", "-c8", "-d1s", "http://127.0.0.1:" + std::to_string(site.port()) + "/wrk"};
+  std::vector<std::string> argv = {"/usr/bin/wrk", "-t1", "-c8", "-d1s",
+                                   "http://127.0.0.1:" + std::to_string(site.port()) + "/wrk"};
   Output o = co_await run_program(argv);
   EXPECT_EQ(o.code, 0) << o.err;
   EXPECT_NE(o.out.find("requests in"), std::string::npos) << o.out;

@@ -34,9 +34,14 @@ struct Outcome {
 
 void PrintTo(const Outcome& o, std::ostream* os) {
   switch (o.result) {
-    case ParseResult::incomplete: *os << "incomplete"; return;
-    case ParseResult::error: *os << "error " << o.status << " (" << o.reason << ")"; return;
-    case ParseResult::complete: break;
+    case ParseResult::incomplete:
+      *os << "incomplete";
+      return;
+    case ParseResult::error:
+      *os << "error " << o.status << " (" << o.reason << ")";
+      return;
+    case ParseResult::complete:
+      break;
   }
   *os << "complete " << o.method << " " << o.target << " 1." << o.version_minor << " head_size=" << o.head_size
       << " framing=" << static_cast<int>(o.framing) << " cl=" << o.content_length << " ka=" << o.keep_alive
@@ -217,7 +222,8 @@ TEST(HttpParser, ConnectionTokensAreListsAndCloseWins) {
   Outcome close = parse_everywhere("GET / HTTP/1.1\r\nHost: h\r\nConnection: CLOSE\r\n\r\n");
   ASSERT_EQ(close.result, ParseResult::complete);
   EXPECT_FALSE(close.keep_alive);
-  Outcome both = parse_everywhere("GET / HTTP/1.1\r\nHost: h\r\nConnection: keep-alive\r\nConnection: foo,  close\r\n\r\n");
+  Outcome both =
+      parse_everywhere("GET / HTTP/1.1\r\nHost: h\r\nConnection: keep-alive\r\nConnection: foo,  close\r\n\r\n");
   ASSERT_EQ(both.result, ParseResult::complete);
   EXPECT_FALSE(both.keep_alive);
   Outcome other = parse_everywhere("GET / HTTP/1.1\r\nHost: h\r\nConnection: TE, closed\r\n\r\n");
@@ -592,14 +598,18 @@ const MalformedCase kMalformedHeads[] = {
     {"ContentLengthHex", "POST / HTTP/1.1\r\n" + kHost + "Content-Length: 0x10\r\n\r\n", 400},
     {"ContentLengthLetters", "POST / HTTP/1.1\r\n" + kHost + "Content-Length: five\r\n\r\n", 400},
     {"ContentLengthList", "POST / HTTP/1.1\r\n" + kHost + "Content-Length: 5, 5\r\n\r\n", 400},
-    {"ContentLengthDuplicateEqual", "POST / HTTP/1.1\r\n" + kHost + "Content-Length: 5\r\ncontent-length: 5\r\n\r\n", 400},
-    {"ContentLengthDuplicateDiffer", "POST / HTTP/1.1\r\n" + kHost + "Content-Length: 5\r\nContent-Length: 6\r\n\r\n", 400},
+    {"ContentLengthDuplicateEqual", "POST / HTTP/1.1\r\n" + kHost + "Content-Length: 5\r\ncontent-length: 5\r\n\r\n",
+     400},
+    {"ContentLengthDuplicateDiffer", "POST / HTTP/1.1\r\n" + kHost + "Content-Length: 5\r\nContent-Length: 6\r\n\r\n",
+     400},
     {"ContentLengthOverflow", "POST / HTTP/1.1\r\n" + kHost + "Content-Length: 18446744073709551616\r\n\r\n", 400},
-    {"ContentLengthHugeOverflow", "POST / HTTP/1.1\r\n" + kHost + "Content-Length: 99999999999999999999999\r\n\r\n", 400},
+    {"ContentLengthHugeOverflow", "POST / HTTP/1.1\r\n" + kHost + "Content-Length: 99999999999999999999999\r\n\r\n",
+     400},
     // Transfer-Encoding.
     {"TransferEncodingNotChunked", "POST / HTTP/1.1\r\n" + kHost + "Transfer-Encoding: gzip\r\n\r\n", 400},
     {"TransferEncodingChunkedNotLast", "POST / HTTP/1.1\r\n" + kHost + "Transfer-Encoding: chunked, gzip\r\n\r\n", 400},
-    {"TransferEncodingChunkedTwice", "POST / HTTP/1.1\r\n" + kHost + "Transfer-Encoding: chunked, chunked\r\n\r\n", 400},
+    {"TransferEncodingChunkedTwice", "POST / HTTP/1.1\r\n" + kHost + "Transfer-Encoding: chunked, chunked\r\n\r\n",
+     400},
     {"TransferEncodingChunkedTwiceOnTwoLines",
      "POST / HTTP/1.1\r\n" + kHost + "Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n", 400},
     {"TransferEncodingChunkedThenGzipLines",
@@ -615,7 +625,8 @@ const MalformedCase kMalformedHeads[] = {
     {"TransferEncodingInHttp10", "POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n", 400},
     {"TransferEncodingEmpty", "POST / HTTP/1.1\r\n" + kHost + "Transfer-Encoding: \r\n\r\n", 400},
     {"TransferEncodingOnlyCommas", "POST / HTTP/1.1\r\n" + kHost + "Transfer-Encoding: ,\r\n\r\n", 400},
-    {"TransferEncodingChunkedWithParameter", "POST / HTTP/1.1\r\n" + kHost + "Transfer-Encoding: chunked;q=1\r\n\r\n", 400},
+    {"TransferEncodingChunkedWithParameter", "POST / HTTP/1.1\r\n" + kHost + "Transfer-Encoding: chunked;q=1\r\n\r\n",
+     400},
     {"TransferEncodingNotAToken", "POST / HTTP/1.1\r\n" + kHost + "Transfer-Encoding: \"chunked\"\r\n\r\n", 400},
     {"TransferEncodingSpaceInside", "POST / HTTP/1.1\r\n" + kHost + "Transfer-Encoding: chun ked\r\n\r\n", 400},
     {"TransferEncodingChunkedSuffix", "POST / HTTP/1.1\r\n" + kHost + "Transfer-Encoding: chunkedx\r\n\r\n", 400},
@@ -641,8 +652,7 @@ TEST_P(MalformedHead, IsRejectedWholeSplitAndPipelined) {
   EXPECT_EQ(o.status, c.status) << o.reason;
 }
 
-INSTANTIATE_TEST_SUITE_P(Rfc9112, MalformedHead, ::testing::ValuesIn(kMalformedHeads),
-                         case_name<MalformedCase>);
+INSTANTIATE_TEST_SUITE_P(Rfc9112, MalformedHead, ::testing::ValuesIn(kMalformedHeads), case_name<MalformedCase>);
 
 // ---- chunked bodies -----------------------------------------------------------------------
 
@@ -663,7 +673,8 @@ void PrintTo(const Decoded& d, std::ostream* os) {
 
 // Feeds `input` in pieces that end at the given offsets (the rest goes last), keeping the
 // unconsumed bytes as a server's buffer would, each call in an exactly sized copy.
-Decoded decode_in_pieces(std::string_view input, const std::vector<std::size_t>& cuts, std::uint64_t max_body = UINT64_MAX) {
+Decoded decode_in_pieces(std::string_view input, const std::vector<std::size_t>& cuts,
+                         std::uint64_t max_body = UINT64_MAX) {
   ChunkedDecoder decoder;
   decoder.set_max_body(max_body);
   Decoded out;
@@ -704,7 +715,8 @@ Decoded decode_everywhere(std::string_view input, std::uint64_t max_body = UINT6
 }
 
 TEST(ChunkedDecoder, DecodesChunksAndLeavesTheNextRequest) {
-  const std::string body = "5\r\nhello\r\n1;a=b; c = \"d\\\"e\" ;f\r\n \r\nA\r\n0123456789\r\n000\r\nX-Sum: 1\r\nY:\r\n\r\n";
+  const std::string body =
+      "5\r\nhello\r\n1;a=b; c = \"d\\\"e\" ;f\r\n \r\nA\r\n0123456789\r\n000\r\nX-Sum: 1\r\nY:\r\n\r\n";
   const std::string next = "GET / HTTP/1.1\r\n";
   const Decoded d = decode_everywhere(body + next);
   ASSERT_EQ(d.result, ChunkedDecoder::Result::done);
@@ -777,7 +789,8 @@ TEST(ChunkedDecoder, SizeLineLimit) {
 }
 
 TEST(ChunkedDecoder, TrailerLimits) {
-  const Decoded long_line = decode_in_pieces("0\r\nX: " + std::string(ChunkedDecoder::kMaxTrailerLine, 'v') + "\r\n\r\n", {});
+  const Decoded long_line =
+      decode_in_pieces("0\r\nX: " + std::string(ChunkedDecoder::kMaxTrailerLine, 'v') + "\r\n\r\n", {});
   ASSERT_EQ(long_line.result, ChunkedDecoder::Result::error);
   EXPECT_EQ(long_line.status, 431);
   std::string many = "0\r\n";

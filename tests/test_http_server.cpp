@@ -126,9 +126,8 @@ AIO_TEST(HttpRouting, PatternsRegexAndTail) {
   app.router().add_get("/users/{id:\\d+}", [](Request& r) { return fixed("id " + r.match_info("id")); });
   app.router().add_get("/users/{name}", [](Request& r) { return fixed("name " + r.match_info("name")); });
   app.router().add_get("/files/{tail:.*}", [](Request& r) { return fixed("tail " + r.match_info("tail")); });
-  app.router().add_get("/v{major}.{minor}/x", [](Request& r) {
-    return fixed(r.match_info("major") + "|" + r.match_info("minor"));
-  });
+  app.router().add_get("/v{major}.{minor}/x",
+                       [](Request& r) { return fixed(r.match_info("major") + "|" + r.match_info("minor")); });
   TestSite s = co_await TestSite::start(app);
   EXPECT_EQ((co_await fetch(s.port, get_request("/users/me"))).body, "me");
   EXPECT_EQ((co_await fetch(s.port, get_request("/users/42"))).body, "id 42");
@@ -195,7 +194,9 @@ AIO_TEST(HttpRequest, QueryHeadersCookiesAndVersion) {
   TestSite s = co_await TestSite::start(app);
   RawResponse r = co_await fetch(
       s.port, get_request("/q?a=1&b=two+words&a=%33", "X-Custom: yes\r\nCookie: theme=dark; session=abc123\r\n"));
-  EXPECT_EQ(r.body, "GET|/q|/q?a=1&b=two+words&a=%33|a=1&b=two+words&a=%33|1|two words|-|2|yes|abc123|1.1|ka|127.0.0.1|localhost");
+  EXPECT_EQ(
+      r.body,
+      "GET|/q|/q?a=1&b=two+words&a=%33|a=1&b=two+words&a=%33|1|two words|-|2|yes|abc123|1.1|ka|127.0.0.1|localhost");
   co_await s.stop();
 }
 
@@ -229,8 +230,9 @@ AIO_TEST(HttpRequest, BodyAsStream) {
     co_return Response::text(out);
   });
   TestSite s = co_await TestSite::start(app);
-  RawResponse r = co_await fetch(
-      s.port, "POST /lines HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n4\r\none\n\r\n6\r\ntwo\nth\r\n4\r\nree\n\r\n0\r\n\r\n");
+  RawResponse r = co_await fetch(s.port,
+                                 "POST /lines HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: "
+                                 "chunked\r\n\r\n4\r\none\n\r\n6\r\ntwo\nth\r\n4\r\nree\n\r\n0\r\n\r\n");
   EXPECT_EQ(r.body, "[one\n][two\n][three\n]");
   co_await s.stop();
 }
@@ -244,8 +246,9 @@ AIO_TEST(HttpRequest, JsonInAndOut) {
   });
   TestSite s = co_await TestSite::start(app);
   const std::string body = R"({"a": 2, "b": 40})";
-  RawResponse r = co_await fetch(s.port, "POST /sum HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: " +
-                                             std::to_string(body.size()) + "\r\n\r\n" + body);
+  RawResponse r =
+      co_await fetch(s.port, "POST /sum HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: " +
+                                 std::to_string(body.size()) + "\r\n\r\n" + body);
   EXPECT_EQ(r.status, 201);
   EXPECT_EQ(r.header("content-type"), "application/json");
   EXPECT_EQ(r.body, R"({"sum":42})");
@@ -283,11 +286,13 @@ AIO_TEST(HttpRequest, BodyOverClientMaxSizeIs413) {
   Application app(aio::http::AppOptions{.client_max_size = 10});
   app.router().add_post("/echo", echo_body);
   TestSite s = co_await TestSite::start(app);
-  RawResponse declared = co_await fetch(s.port, "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 11\r\n\r\n01234567890");
+  RawResponse declared =
+      co_await fetch(s.port, "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 11\r\n\r\n01234567890");
   EXPECT_EQ(declared.status, 413);
   EXPECT_EQ(declared.header("connection"), "close");
   RawResponse chunked = co_await fetch(
-      s.port, "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n6\r\n012345\r\n6\r\n678901\r\n0\r\n\r\n");
+      s.port,
+      "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n6\r\n012345\r\n6\r\n678901\r\n0\r\n\r\n");
   EXPECT_EQ(chunked.status, 413);
   RawResponse fits = co_await fetch(s.port, "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n0123456789");
   EXPECT_EQ(fits.body, "0123456789");
@@ -644,7 +649,8 @@ AIO_TEST(HttpConnection, SmugglingAndBadInputAreRefused) {
     int status;
   };
   const std::vector<Case> cases = {
-      {"CL and TE", "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400},
+      {"CL and TE", "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+       400},
       {"duplicate CL", "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\nx", 400},
       {"non-numeric CL", "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: +1\r\n\r\nx", 400},
       {"TE not chunked last", "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked, gzip\r\n\r\n", 400},
@@ -659,11 +665,15 @@ AIO_TEST(HttpConnection, SmugglingAndBadInputAreRefused) {
       {"TE on HTTP/1.0", "POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400},
       {"HTTP/2.0", "GET / HTTP/2.0\r\nHost: x\r\n\r\n", 505},
       {"long request line", "GET /" + std::string(9000, 'a') + " HTTP/1.1\r\nHost: x\r\n\r\n", 414},
-      {"too many headers", "GET / HTTP/1.1\r\nHost: x\r\n" + [] {
-         std::string h;
-         for (int i = 0; i < 101; ++i) h += "X-" + std::to_string(i) + ": v\r\n";
-         return h;
-       }() + "\r\n", 431},
+      {"too many headers",
+       "GET / HTTP/1.1\r\nHost: x\r\n" +
+           [] {
+             std::string h;
+             for (int i = 0; i < 101; ++i) h += "X-" + std::to_string(i) + ": v\r\n";
+             return h;
+           }() +
+           "\r\n",
+       431},
   };
   for (const Case& k : cases) {
     RawClient c = co_await RawClient::connect(s.port);
@@ -849,8 +859,9 @@ AIO_TEST(HttpStatic, ServesFilesAndRefusesTraversal) {
   EXPECT_TRUE(index.header("last-modified").has_value());
   EXPECT_TRUE(index.header("etag").has_value());
   EXPECT_EQ((co_await fetch(s.port, get_request("/static/css/a.css"))).body, "body{}");
-  for (const char* bad : {"/static/../secret.txt", "/static/%2e%2e/%2e%2e/secret.txt", "/static/css/..%2f..%2findex.html",
-                          "/static/leak.txt", "/static/css", "/static/nothing.txt", "/static/%00x"}) {
+  for (const char* bad :
+       {"/static/../secret.txt", "/static/%2e%2e/%2e%2e/secret.txt", "/static/css/..%2f..%2findex.html",
+        "/static/leak.txt", "/static/css", "/static/nothing.txt", "/static/%00x"}) {
     RawResponse r = co_await fetch(s.port, get_request(bad));
     EXPECT_TRUE(r.status == 404 || r.status == 400) << bad << " gave " << r.status;
     EXPECT_EQ(r.body.find("secret"), std::string::npos) << bad;
@@ -875,7 +886,8 @@ AIO_TEST(HttpStatic, RangesAndConditionalRequests) {
   TempTree tree;
   tree.write("f.txt", "0123456789");
   Application app;
-  app.router().add_get("/f", [&tree](Request&) -> aio::Coro<Response> { co_return Response::file(tree.root + "/f.txt"); });
+  app.router().add_get("/f",
+                       [&tree](Request&) -> aio::Coro<Response> { co_return Response::file(tree.root + "/f.txt"); });
   TestSite s = co_await TestSite::start(app);
   RawResponse whole = co_await fetch(s.port, get_request("/f"));
   EXPECT_EQ(whole.body, "0123456789");
@@ -889,7 +901,8 @@ AIO_TEST(HttpStatic, RangesAndConditionalRequests) {
   RawResponse beyond = co_await fetch(s.port, get_request("/f", "Range: bytes=20-30\r\n"));
   EXPECT_EQ(beyond.status, 416);
   EXPECT_EQ(beyond.header("content-range"), "bytes */10");
-  RawResponse cached = co_await fetch(s.port, get_request("/f", "If-Modified-Since: " + *whole.header("last-modified") + "\r\n"));
+  RawResponse cached =
+      co_await fetch(s.port, get_request("/f", "If-Modified-Since: " + *whole.header("last-modified") + "\r\n"));
   EXPECT_EQ(cached.status, 304);
   RawResponse etag = co_await fetch(s.port, get_request("/f", "If-None-Match: " + *whole.header("etag") + "\r\n"));
   EXPECT_EQ(etag.status, 304);
@@ -951,7 +964,8 @@ TEST(HttpMemory, IdleKeepAliveConnectionsCostAtMost4KiBEach) {
   constexpr int kWarm = 1000, kTotal = 10000;
   rlimit fds{};
   ::getrlimit(RLIMIT_NOFILE, &fds);
-  if (fds.rlim_max < kTotal + 100) GTEST_SKIP() << "needs " << kTotal + 100 << " fds; the hard limit is " << fds.rlim_max;
+  if (fds.rlim_max < kTotal + 100)
+    GTEST_SKIP() << "needs " << kTotal + 100 << " fds; the hard limit is " << fds.rlim_max;
   fds.rlim_cur = fds.rlim_max;
   ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &fds), 0);
   int port_pipe[2];

@@ -16,9 +16,7 @@
 
 namespace {
 
-aio::Coro<aio::http::Response> plaintext(aio::http::Request&) {
-  co_return aio::http::Response::text("Hello, World!");
-}
+aio::Coro<aio::http::Response> plaintext(aio::http::Request&) { co_return aio::http::Response::text("Hello, World!"); }
 
 aio::Coro<aio::http::Response> json(aio::http::Request&) {
   co_return aio::http::Response::json({{"message", "Hello, World!"}});

@@ -18,7 +18,8 @@ Coro<Response> refuse(int status, std::string allow) {
 
 // The rest of the chain from middleware `index` on (a plain function: its arguments live
 // in the frame, so the Handler it makes for `next` never refers to a finished frame).
-Coro<Response> run_chain(const std::vector<Middleware>& middlewares, std::size_t index, Handler handler, Request& request) {
+Coro<Response> run_chain(const std::vector<Middleware>& middlewares, std::size_t index, Handler handler,
+                         Request& request) {
   if (index == middlewares.size()) co_return co_await handler(request);
   Handler next = [&middlewares, index, handler](Request& r) { return run_chain(middlewares, index + 1, handler, r); };
   co_return co_await middlewares[index](request, std::move(next));
@@ -54,10 +55,10 @@ Coro<Response> Application::handle(Request& request) {
     if (found.handler) co_return co_await (*found.handler)(request);
     co_return co_await refuse(found.path_known ? 405 : 404, std::move(found.allow));
   }
-  Handler handler = found.handler ? *found.handler
-                                  : Handler([status = found.path_known ? 405 : 404, allow = found.allow](Request&) {
-                                      return refuse(status, allow);
-                                    });
+  Handler handler =
+      found.handler ? *found.handler : Handler([status = found.path_known ? 405 : 404, allow = found.allow](Request&) {
+        return refuse(status, allow);
+      });
   co_return co_await run_chain(middlewares_, 0, std::move(handler), request);
 }
 

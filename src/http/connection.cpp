@@ -66,10 +66,7 @@ std::string_view origin_part(std::string_view target) {
 }  // namespace
 
 Connection::Connection(std::shared_ptr<HttpServer> server, StreamReader reader, StreamWriter writer)
-    : server_(std::move(server)),
-      reader_(std::move(reader)),
-      writer_(std::move(writer)),
-      core_(reader_.native_core()) {
+    : server_(std::move(server)), reader_(std::move(reader)), writer_(std::move(writer)), core_(reader_.native_core()) {
   request_.conn_ = this;
   request_.app_ = &server_->app();
   request_.content_.conn_ = this;
@@ -184,7 +181,8 @@ Coro<bool> Connection::read_head() {
       release_idle_memory();
     }
     if (!co_await fill_input()) {
-      if (!in.empty() && phase_ != Phase::closing) {  // a head cut short by EOF: answer, though the client may not read it
+      if (!in.empty() &&
+          phase_ != Phase::closing) {  // a head cut short by EOF: answer, though the client may not read it
         append_error(400, "the request head ended early");
       }
       keep_alive_ = false;
@@ -201,7 +199,9 @@ bool Connection::begin_request() {
   const char* base = in.data();
   head_storage_.assign(base, head_.head_size);
   const char* copy = head_storage_.data();
-  auto rebase = [&](std::string_view v) { return v.empty() ? v : std::string_view(copy + (v.data() - base), v.size()); };
+  auto rebase = [&](std::string_view v) {
+    return v.empty() ? v : std::string_view(copy + (v.data() - base), v.size());
+  };
   head_.method = rebase(head_.method);
   head_.target = rebase(head_.target);
   head_.host = rebase(head_.host);
@@ -326,11 +326,10 @@ Coro<void> Connection::handle_request() {
   }
   if (cancellation) std::rethrow_exception(cancellation);
   if (failure) {
-    get_running_loop().call_exception_handler(
-        {"Error handling request " + std::string(request_.method_) + " " + std::string(request_.target_) + " from " +
-             remote_address(),
-         failure,
-         {}});
+    get_running_loop().call_exception_handler({"Error handling request " + std::string(request_.method_) + " " +
+                                                   std::string(request_.target_) + " from " + remote_address(),
+                                               failure,
+                                               {}});
     response.emplace(Response::text("500 Internal Server Error\n\nServer got itself in trouble", 500));
   }
   if (client_gone) co_return;
@@ -518,7 +517,8 @@ void Connection::append_head(Response& r, std::optional<std::uint64_t> length, b
   o.push_back(' ');
   o.append(r.reason());
   o.append("\r\n");
-  if (const std::string_view type = r.content_type(); !type.empty()) o.append("Content-Type: ").append(type).append("\r\n");
+  if (const std::string_view type = r.content_type(); !type.empty())
+    o.append("Content-Type: ").append(type).append("\r\n");
   if (length) {
     o.append("Content-Length: ");
     append_number(o, *length);
@@ -544,9 +544,8 @@ void Connection::append_response(Response& r, bool head_only) {
 }
 
 void Connection::append_error(int status, std::string_view text) {
-  Response r = Response::text(std::to_string(status) + " " + std::string(reason_phrase(status)) + ": " +
-                                  std::string(text) + "\n",
-                              status);
+  Response r = Response::text(
+      std::to_string(status) + " " + std::string(reason_phrase(status)) + ": " + std::string(text) + "\n", status);
   if (head_.head_size == 0 || head_.version_minor != 0) head_.version_minor = 1;
   keep_alive_ = false;
   append_response(r, false);

@@ -114,8 +114,9 @@ class Connection {
   bool body_broken_ = false;  // the body could not be read to its end: close after the response
 
   bool stream_started_ = false;
-  bool parse_failed_ = false;  // a bad request head: answered, then the connection lingers  // this request's StreamResponse has sent its head
-  std::string out_;  // responses waiting to be written (one write per batch)
+  bool parse_failed_ = false;  // a bad request head: answered, then the connection lingers  // this request's
+                               // StreamResponse has sent its head
+  std::string out_;            // responses waiting to be written (one write per batch)
 };
 
 }  // namespace aio::http::detail

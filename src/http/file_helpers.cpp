@@ -155,9 +155,9 @@ std::optional<Resolved> resolve(std::string_view root, std::string_view tail, st
   const std::string root_str(root);
   const std::string root_prefix = root_str == "/" ? root_str : root_str + "/";
 
-  std::vector<OwnedFd> dirs;        // dirs[0] is the root; back() the current directory
-  std::vector<std::string> names;   // names[i] is dirs[i + 1]'s name in dirs[i]
-  std::vector<std::string> pending; // components still to resolve; back() comes next
+  std::vector<OwnedFd> dirs;         // dirs[0] is the root; back() the current directory
+  std::vector<std::string> names;    // names[i] is dirs[i + 1]'s name in dirs[i]
+  std::vector<std::string> pending;  // components still to resolve; back() comes next
   dirs.emplace_back(::open(root_str.c_str(), kDirOpenFlags));
   if (!dirs.back()) return refuse(why, std::string("root directory unavailable: ") + std::strerror(errno));
   push_segments(tail, pending);
@@ -690,7 +690,9 @@ std::optional<std::time_t> parse_http_date(std::string_view value, std::time_t n
   return to_time(fields);
 }
 
-std::optional<std::time_t> parse_http_date(std::string_view value) { return parse_http_date(value, std::time(nullptr)); }
+std::optional<std::time_t> parse_http_date(std::string_view value) {
+  return parse_http_date(value, std::time(nullptr));
+}
 
 // ---------------------------------------------------------------------------------------
 // Ranges
@@ -777,8 +779,8 @@ bool not_modified_since(std::string_view if_modified_since, std::time_t mtime) {
 
 std::string make_etag(const struct stat& st, bool weak) {
   // Two's complement wrap for a pre-1970 mtime: still unique and stable.
-  const auto mtime_ns = static_cast<std::uint64_t>(st.st_mtim.tv_sec) * 1'000'000'000u +
-                        static_cast<std::uint64_t>(st.st_mtim.tv_nsec);
+  const auto mtime_ns =
+      static_cast<std::uint64_t>(st.st_mtim.tv_sec) * 1'000'000'000u + static_cast<std::uint64_t>(st.st_mtim.tv_nsec);
   std::string tag = weak ? "W/\"" : "\"";
   tag += to_hex(mtime_ns);
   tag += '-';

@@ -241,7 +241,8 @@ Coro<void> serve_until_stopped(Application& app, RunOptions options, bool own_si
 
 int run_app(Application& app, RunOptions options) {
   if (options.workers < 1)
-    throw std::invalid_argument("aio::http::run_app: workers = " + std::to_string(options.workers) + "; need at least 1");
+    throw std::invalid_argument("aio::http::run_app: workers = " + std::to_string(options.workers) +
+                                "; need at least 1");
   if (options.workers == 1) {
     aio::run(serve_until_stopped(app, options, /*own_signals=*/true, /*announce=*/true), options.run);
     return 0;

@@ -33,8 +33,7 @@ constexpr std::array<unsigned char, 256> make_byte_classes() {
     bool alnum = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
     if (alnum) classes[c] |= kToken | kHostChar;
     if ((c >= 0x20 && c != 0x7F) || c == '\t') classes[c] |= kFieldChar;
-    if (c == '\t' || c == ' ' || c == 0x21 || (c >= 0x23 && c <= 0x5B) || (c >= 0x5D && c <= 0x7E) ||
-        c >= 0x80)
+    if (c == '\t' || c == ' ' || c == 0x21 || (c >= 0x23 && c <= 0x5B) || (c >= 0x5D && c <= 0x7E) || c >= 0x80)
       classes[c] |= kQdText;
   }
   add("!#$%&'*+-.^_`|~", kToken);
@@ -50,9 +49,7 @@ bool is_ows(char c) noexcept { return c == ' ' || c == '\t'; }
 bool is_digit(char c) noexcept { return c >= '0' && c <= '9'; }
 bool is_target_char(char c) noexcept { return c > 0x20 && c < 0x7F; }  // visible ASCII
 
-bool is_token(std::string_view s) noexcept {
-  return !s.empty() && std::all_of(s.begin(), s.end(), is_token_char);
-}
+bool is_token(std::string_view s) noexcept { return !s.empty() && std::all_of(s.begin(), s.end(), is_token_char); }
 
 constexpr std::array<char, 256> make_ascii_lower() {
   std::array<char, 256> lower{};
@@ -199,11 +196,16 @@ constexpr int kMaxLeadingEmptyLines = 4;
 
 class HeadParser {
  public:
-  HeadParser(std::string_view input, const ParseLimits& limits, RequestHead& head,
-             std::vector<HeaderField>& headers, ParseError& error) noexcept
-      : limits_(limits), head_(head), headers_(headers), error_(error),
-        begin_(input.data()), input_end_(input.data() + input.size()),
-        data_end_(input.data() + std::min(input.size(), limits.max_head_size)), p_(input.data()) {}
+  HeadParser(std::string_view input, const ParseLimits& limits, RequestHead& head, std::vector<HeaderField>& headers,
+             ParseError& error) noexcept
+      : limits_(limits),
+        head_(head),
+        headers_(headers),
+        error_(error),
+        begin_(input.data()),
+        input_end_(input.data() + input.size()),
+        data_end_(input.data() + std::min(input.size(), limits.max_head_size)),
+        p_(input.data()) {}
 
   ParseResult run() {
     head_ = RequestHead{};
@@ -427,9 +429,12 @@ class HeadParser {
   bool apply_connection(std::string_view value) {
     bool valid = for_each_list_element(value, [&](std::string_view option) {
       if (!is_token(option)) return false;
-      if (equals_lowercase(option, "close")) connection_close_ = true;
-      else if (equals_lowercase(option, "keep-alive")) connection_keep_alive_ = true;
-      else if (equals_lowercase(option, "upgrade")) connection_upgrade_ = true;
+      if (equals_lowercase(option, "close"))
+        connection_close_ = true;
+      else if (equals_lowercase(option, "keep-alive"))
+        connection_keep_alive_ = true;
+      else if (equals_lowercase(option, "upgrade"))
+        connection_upgrade_ = true;
       return true;
     });
     return valid || fail(400, "invalid Connection header");
@@ -526,8 +531,7 @@ bool iequals(std::string_view a, std::string_view b) noexcept {
   return true;
 }
 
-std::optional<std::string_view> find_header(const std::vector<HeaderField>& headers,
-                                            std::string_view name) noexcept {
+std::optional<std::string_view> find_header(const std::vector<HeaderField>& headers, std::string_view name) noexcept {
   for (const HeaderField& field : headers)
     if (iequals(field.name, name)) return field.value;
   return std::nullopt;
@@ -539,22 +543,22 @@ std::optional<std::string_view> find_header(const std::vector<HeaderField>& head
 // chunk-ext  = *( BWS ";" BWS ext-name [ BWS "=" BWS ext-val ] )
 // last-chunk = 1*("0") [ chunk-ext ] CRLF, then trailer-section CRLF
 enum class ChunkedDecoder::State : unsigned char {
-  size_start,         // before the first hex digit
-  size,               // in the hex digits
-  ext_bws,            // whitespace after the size or an ext-val: only ";" may follow
-  ext_before_name,    // after ";"
+  size_start,       // before the first hex digit
+  size,             // in the hex digits
+  ext_bws,          // whitespace after the size or an ext-val: only ";" may follow
+  ext_before_name,  // after ";"
   ext_name,
-  ext_after_name,     // whitespace after a name: "=" or ";" may follow
-  ext_before_value,   // after "="
+  ext_after_name,    // whitespace after a name: "=" or ";" may follow
+  ext_before_value,  // after "="
   ext_token_value,
   ext_quoted_value,
-  ext_quoted_pair,    // after a backslash in a quoted-string
+  ext_quoted_pair,  // after a backslash in a quoted-string
   ext_after_quoted,
-  size_lf,            // after the CR that ends the size line
+  size_lf,  // after the CR that ends the size line
   data,
   data_cr,
   data_lf,
-  trailer_start,      // start of a trailer line, or of the final CRLF
+  trailer_start,  // start of a trailer line, or of the final CRLF
   trailer_name,
   trailer_value,
   trailer_lf,
@@ -604,7 +608,8 @@ ChunkedDecoder::Result ChunkedDecoder::decode(std::string_view input, std::size_
   const char* p = begin;
   while (p < end) {
     if (state_ == State::data) {
-      auto take = static_cast<std::size_t>(std::min<std::uint64_t>(chunk_remaining_, static_cast<std::uint64_t>(end - p)));
+      auto take =
+          static_cast<std::size_t>(std::min<std::uint64_t>(chunk_remaining_, static_cast<std::uint64_t>(end - p)));
       out.append(p, take);
       p += take;
       chunk_remaining_ -= take;
@@ -656,59 +661,89 @@ bool ChunkedDecoder::step(char c, ParseError& error) noexcept {
         return true;
       }
       if (state_ == State::size_start) return bad("invalid chunk size");
-      if (c == ';') state_ = State::ext_before_name;
-      else if (ows) state_ = State::ext_bws;
-      else if (c == '\r') state_ = State::size_lf;
-      else return bad("invalid chunk size");
+      if (c == ';')
+        state_ = State::ext_before_name;
+      else if (ows)
+        state_ = State::ext_bws;
+      else if (c == '\r')
+        state_ = State::size_lf;
+      else
+        return bad("invalid chunk size");
       return true;
     }
     case State::ext_bws:
-      if (c == ';') state_ = State::ext_before_name;
-      else if (!ows) return bad("invalid chunk extension");
+      if (c == ';')
+        state_ = State::ext_before_name;
+      else if (!ows)
+        return bad("invalid chunk extension");
       return true;
     case State::ext_before_name:
-      if (is_token_char(c)) state_ = State::ext_name;
-      else if (!ows) return bad("invalid chunk extension");
+      if (is_token_char(c))
+        state_ = State::ext_name;
+      else if (!ows)
+        return bad("invalid chunk extension");
       return true;
     case State::ext_name:
       if (is_token_char(c)) return true;
-      if (c == '=') state_ = State::ext_before_value;
-      else if (c == ';') state_ = State::ext_before_name;
-      else if (ows) state_ = State::ext_after_name;
-      else if (c == '\r') state_ = State::size_lf;
-      else return bad("invalid chunk extension");
+      if (c == '=')
+        state_ = State::ext_before_value;
+      else if (c == ';')
+        state_ = State::ext_before_name;
+      else if (ows)
+        state_ = State::ext_after_name;
+      else if (c == '\r')
+        state_ = State::size_lf;
+      else
+        return bad("invalid chunk extension");
       return true;
     case State::ext_after_name:
-      if (c == '=') state_ = State::ext_before_value;
-      else if (c == ';') state_ = State::ext_before_name;
-      else if (!ows) return bad("invalid chunk extension");
+      if (c == '=')
+        state_ = State::ext_before_value;
+      else if (c == ';')
+        state_ = State::ext_before_name;
+      else if (!ows)
+        return bad("invalid chunk extension");
       return true;
     case State::ext_before_value:
-      if (c == '"') state_ = State::ext_quoted_value;
-      else if (is_token_char(c)) state_ = State::ext_token_value;
-      else if (!ows) return bad("invalid chunk extension");
+      if (c == '"')
+        state_ = State::ext_quoted_value;
+      else if (is_token_char(c))
+        state_ = State::ext_token_value;
+      else if (!ows)
+        return bad("invalid chunk extension");
       return true;
     case State::ext_token_value:
       if (is_token_char(c)) return true;
-      if (c == ';') state_ = State::ext_before_name;
-      else if (ows) state_ = State::ext_bws;
-      else if (c == '\r') state_ = State::size_lf;
-      else return bad("invalid chunk extension");
+      if (c == ';')
+        state_ = State::ext_before_name;
+      else if (ows)
+        state_ = State::ext_bws;
+      else if (c == '\r')
+        state_ = State::size_lf;
+      else
+        return bad("invalid chunk extension");
       return true;
     case State::ext_quoted_value:
-      if (c == '"') state_ = State::ext_after_quoted;
-      else if (c == '\\') state_ = State::ext_quoted_pair;
-      else if (!has_class(c, kQdText)) return bad("invalid quoted string in chunk extension");
+      if (c == '"')
+        state_ = State::ext_after_quoted;
+      else if (c == '\\')
+        state_ = State::ext_quoted_pair;
+      else if (!has_class(c, kQdText))
+        return bad("invalid quoted string in chunk extension");
       return true;
     case State::ext_quoted_pair:
       if (!is_quoted_pair_char(c)) return bad("invalid quoted string in chunk extension");
       state_ = State::ext_quoted_value;
       return true;
     case State::ext_after_quoted:
-      if (c == ';') state_ = State::ext_before_name;
-      else if (ows) state_ = State::ext_bws;
-      else if (c == '\r') state_ = State::size_lf;
-      else return bad("invalid chunk extension");
+      if (c == ';')
+        state_ = State::ext_before_name;
+      else if (ows)
+        state_ = State::ext_bws;
+      else if (c == '\r')
+        state_ = State::size_lf;
+      else
+        return bad("invalid chunk extension");
       return true;
     case State::size_lf:
       if (c != '\n') return bad("bare CR in chunk-size line");
@@ -732,7 +767,8 @@ bool ChunkedDecoder::step(char c, ParseError& error) noexcept {
         return true;
       }
       if (ows) return bad("obsolete line folding in trailer");
-      if (!is_token_char(c)) return bad(c == ':' ? "empty trailer field name" : "invalid character in trailer field name");
+      if (!is_token_char(c))
+        return bad(c == ':' ? "empty trailer field name" : "invalid character in trailer field name");
       if (trailer_fields_ == kMaxTrailerFields) {
         fail(error, 431, "too many trailer fields");
         return false;
@@ -742,12 +778,16 @@ bool ChunkedDecoder::step(char c, ParseError& error) noexcept {
       state_ = State::trailer_name;
       return true;
     case State::trailer_name:
-      if (c == ':') state_ = State::trailer_value;
-      else if (!is_token_char(c)) return bad("invalid character in trailer field name");
+      if (c == ':')
+        state_ = State::trailer_value;
+      else if (!is_token_char(c))
+        return bad("invalid character in trailer field name");
       return true;
     case State::trailer_value:
-      if (c == '\r') state_ = State::trailer_lf;
-      else if (!has_class(c, kFieldChar)) return bad("invalid character in trailer field value");
+      if (c == '\r')
+        state_ = State::trailer_lf;
+      else if (!has_class(c, kFieldChar))
+        return bad("invalid character in trailer field value");
       return true;
     case State::trailer_lf:
       if (c != '\n') return bad("bare CR in trailer");

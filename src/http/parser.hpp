@@ -103,7 +103,7 @@ class ChunkedDecoder {
   std::uint64_t chunk_remaining_ = 0;  // chunk size while its line is read, then data bytes left
   std::uint64_t body_size_ = 0;
   std::uint64_t max_body_ = UINT64_MAX;
-  std::size_t line_length_ = 0;    // bytes of the current size or trailer line so far
+  std::size_t line_length_ = 0;  // bytes of the current size or trailer line so far
   std::size_t size_digits_ = 0;
   std::size_t trailer_fields_ = 0;
   ParseError sticky_error_{};
@@ -113,7 +113,6 @@ class ChunkedDecoder {
 bool iequals(std::string_view a, std::string_view b) noexcept;
 
 /// The value of the first field named `name` (case-insensitive), if any.
-std::optional<std::string_view> find_header(const std::vector<HeaderField>& headers,
-                                            std::string_view name) noexcept;
+std::optional<std::string_view> find_header(const std::vector<HeaderField>& headers, std::string_view name) noexcept;
 
 }  // namespace aio::http::detail

@@ -28,7 +28,8 @@ std::optional<std::string_view> Request::header(std::string_view name) const noe
 const FormData& Request::query_params() const {
   if (!query_cache_) {
     FormData params;
-    if (!detail::parse_query(query_string_, params)) throw HttpError(400, "malformed percent-escape in the query string");
+    if (!detail::parse_query(query_string_, params))
+      throw HttpError(400, "malformed percent-escape in the query string");
     query_cache_.emplace(std::move(params));
   }
   return *query_cache_;

@@ -30,13 +30,13 @@ struct Resource {
   };
 
   Kind kind = Kind::plain;
-  std::string path;                   // as given to add_route
-  std::vector<Segment> segments;      // Kind::segments
-  std::optional<std::regex> regex;    // Kind::regex: the whole path
+  std::string path;                                      // as given to add_route
+  std::vector<Segment> segments;                         // Kind::segments
+  std::optional<std::regex> regex;                       // Kind::regex: the whole path
   std::vector<std::pair<std::string, int>> regex_names;  // variable → capture group
-  std::string static_root;            // Kind::static_files: the canonical directory
+  std::string static_root;                               // Kind::static_files: the canonical directory
   std::vector<Route> routes;
-  std::size_t order = 0;              // when it was added
+  std::size_t order = 0;  // when it was added
 
   const Handler* handler_for(std::string_view method) const noexcept;
   /// "GET, HEAD, POST" for a 405's Allow header.

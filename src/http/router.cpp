@@ -111,7 +111,8 @@ void compile_pattern(Resource& r) {
       const std::string body = path.substr(i + 1, j - i - 1);
       const std::size_t colon = body.find(':');
       const std::string name = body.substr(0, colon);
-      if (name.empty() || !std::all_of(name.begin(), name.end(), [](unsigned char c) { return std::isalnum(c) || c == '_'; }))
+      if (name.empty() ||
+          !std::all_of(name.begin(), name.end(), [](unsigned char c) { return std::isalnum(c) || c == '_'; }))
         bad_path(path, "variable name \"" + name + "\" must be letters, digits and '_'");
       if (std::find(names.begin(), names.end(), name) != names.end()) bad_path(path, "variable \"" + name + "\" twice");
       names.push_back(name);
@@ -133,8 +134,10 @@ void compile_pattern(Resource& r) {
       }
       i = j + 1;
     }
-    if (vars_in_segment == 0) segments.push_back({Resource::Segment::Kind::literal, literal});
-    else if (vars_in_segment > 1 || !segment_is_single_var) simple = false;
+    if (vars_in_segment == 0)
+      segments.push_back({Resource::Segment::Kind::literal, literal});
+    else if (vars_in_segment > 1 || !segment_is_single_var)
+      simple = false;
   }
   if (simple) {
     r.kind = Resource::Kind::segments;
@@ -240,9 +243,8 @@ void RouteTable::add_static(std::string prefix, std::string directory) {
   r.order = added_++;
   const std::string root_copy = *root;
   const std::size_t prefix_size = prefix == "/" ? 0 : prefix.size();
-  r.routes.push_back({"GET", [root_copy, prefix_size](Request& request) {
-                        return serve_static(root_copy, prefix_size, request);
-                      }});
+  r.routes.push_back(
+      {"GET", [root_copy, prefix_size](Request& request) { return serve_static(root_copy, prefix_size, request); }});
   buckets_[std::string(first_segment(prefix))].push_back(patterns_.size());
   patterns_.push_back(std::move(r));
 }

@@ -112,11 +112,13 @@ void check_head_structure(std::string_view bytes, const RequestHead& head, const
   const char* cursor = bytes.data();
   const char* const end = bytes.data() + bytes.size();
   auto skip = [&](std::string_view literal) {
-    check(static_cast<std::size_t>(end - cursor) >= literal.size() &&
-              std::string_view(cursor, literal.size()) == literal, "expected separator");
+    check(
+        static_cast<std::size_t>(end - cursor) >= literal.size() && std::string_view(cursor, literal.size()) == literal,
+        "expected separator");
     cursor += literal.size();
   };
-  for (int empty_lines = 0; empty_lines < 5 && std::string_view(cursor, end - cursor).starts_with("\r\n"); ++empty_lines)
+  for (int empty_lines = 0; empty_lines < 5 && std::string_view(cursor, end - cursor).starts_with("\r\n");
+       ++empty_lines)
     cursor += 2;
   check(head.method.data() == cursor && is_token(head.method), "method is a token at the line start");
   cursor += head.method.size();
@@ -312,7 +314,8 @@ class ReferenceChunked {
       if (c == '"') return;
       if (c == '\\') {
         if (!is_field_char(next())) throw Invalid{};
-      } else if (!(c == '\t' || c == ' ' || c == 0x21 || (b >= 0x23 && b <= 0x5B) || (b >= 0x5D && b <= 0x7E) || b >= 0x80)) {
+      } else if (!(c == '\t' || c == ' ' || c == 0x21 || (b >= 0x23 && b <= 0x5B) || (b >= 0x5D && b <= 0x7E) ||
+                   b >= 0x80)) {
         throw Invalid{};
       }
     }
@@ -334,7 +337,10 @@ class ReferenceChunked {
       int digits = 0;
       for (;;) {
         const char c = peek();
-        const int value = (c >= '0' && c <= '9') ? c - '0' : (c >= 'a' && c <= 'f') ? c - 'a' + 10 : (c >= 'A' && c <= 'F') ? c - 'A' + 10 : -1;
+        const int value = (c >= '0' && c <= '9')   ? c - '0'
+                          : (c >= 'a' && c <= 'f') ? c - 'a' + 10
+                          : (c >= 'A' && c <= 'F') ? c - 'A' + 10
+                                                   : -1;
         if (value < 0) break;
         if (++digits > 16) throw Invalid{};
         size = size * 16 + static_cast<std::uint64_t>(value);
@@ -360,8 +366,10 @@ class ReferenceChunked {
         }
         ++pos_;
         skip_ows();
-        if (peek() == '"') quoted_string();
-        else token();
+        if (peek() == '"')
+          quoted_string();
+        else
+          token();
       }
       end_line();
       if (size == 0) return;
@@ -441,7 +449,8 @@ void fuzz_chunked(std::string_view input, std::uint64_t hash) {
   const std::uint64_t max_body = (hash & 3) == 0 ? (hash >> 8) % 64 : UINT64_MAX;
   const Decoded whole = decode_in_pieces(input, {}, max_body);
   std::vector<std::size_t> cuts;
-  for (std::uint64_t h = hash, i = 0; i < 4 && !input.empty(); ++i, h = h * 6364136223846793005ull + 1442695040888963407ull)
+  for (std::uint64_t h = hash, i = 0; i < 4 && !input.empty();
+       ++i, h = h * 6364136223846793005ull + 1442695040888963407ull)
     cuts.push_back(static_cast<std::size_t>((h >> 33) % input.size()));
   std::sort(cuts.begin(), cuts.end());
   check(decode_in_pieces(input, cuts, max_body) == whole, "chunked decoding does not depend on the split");

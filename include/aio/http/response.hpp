@@ -24,7 +24,7 @@ class Connection;
 /// A FileResponse for a file the router already opened (static routes: no gap between
 /// checking the path and opening it). Takes the fd; `name` gives the content type.
 Response file_response_from_fd(int fd, std::string name);
-}
+}  // namespace detail
 
 /// The attributes of a Set-Cookie (RFC 6265). Views: set_cookie() copies what it needs.
 struct CookieOptions {

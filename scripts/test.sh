@@ -32,7 +32,7 @@ if step consumer; then
   banner "install + find_package(aio) consumer project"
   [[ -d build/release ]] || cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=Release -DAIO_WERROR=ON
   rm -rf build/prefix build/consumer
-  cmake --build build/release --target aio
+  cmake --build build/release --target aio aio_http
   cmake --install build/release --prefix build/prefix
   cmake -S tests/consumer -B build/consumer -G Ninja -DCMAKE_PREFIX_PATH="$PWD/build/prefix"
   cmake --build build/consumer

@@ -925,7 +925,7 @@ AIO_TEST(HttpStatic, RangesAndConditionalRequests) {
 
 namespace {
 
-long rss_kib(pid_t pid) {
+[[maybe_unused]] long rss_kib(pid_t pid) {
   std::ifstream status("/proc/" + std::to_string(pid) + "/status");
   for (std::string line; std::getline(status, line);)
     if (line.rfind("VmRSS:", 0) == 0) return std::atol(line.c_str() + 6);
@@ -933,7 +933,7 @@ long rss_kib(pid_t pid) {
 }
 
 // One blocking keep-alive exchange on a new connection; the fd stays open. -1 on failure.
-int connect_and_fetch(int port) {
+[[maybe_unused]] int connect_and_fetch(int port) {
   const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;

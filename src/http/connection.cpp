@@ -224,7 +224,9 @@ bool Connection::begin_request() {
   const std::size_t q = origin.find('?');
   const std::string_view raw_path = origin.substr(0, q);
   r.query_string_ = q == std::string_view::npos ? std::string_view() : origin.substr(q + 1);
-  if (raw_path.find('%') == std::string_view::npos) {
+  if (raw_path.empty()) {
+    r.path_.assign("/");  // "http://host?q" (absolute form without a path) asks for "/"
+  } else if (raw_path.find('%') == std::string_view::npos) {
     r.path_.assign(raw_path);
   } else if (std::optional<std::string> decoded = decode_path(raw_path)) {
     r.path_ = std::move(*decoded);

@@ -104,7 +104,9 @@ class Application {
   Router& router() noexcept { return router_; }
   void add_routes(const std::vector<RouteDef>& routes);
   void add_routes(std::initializer_list<RouteDef> routes);
-  /// Run in order around every handler: middlewares()[0] is the outermost.
+  /// Run in order around every handler: middlewares()[0] is the outermost. Set them up
+  /// before serving: changing the list while requests run would move middlewares in use
+  /// (routes are frozen for the same reason; the list cannot be, being a plain vector).
   std::vector<Middleware>& middlewares() noexcept { return middlewares_; }
   /// Awaited in order when a server starts (before it accepts) / after it stopped.
   void on_startup(AppHook hook) { startup_.push_back(std::move(hook)); }

@@ -68,7 +68,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from benchlib import build_go as build_go_module, cpu_model, warn  # noqa: E402
+from benchlib import build_go as build_go_module, cpu_model, free_port, tool_version, warn  # noqa: E402
+from benchlib import process_tree_cpu as tree_cpu  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 ECHO = REPO / "bench" / "echo"
@@ -138,10 +139,6 @@ def discover_systems(build_dir, wanted):
 
 # --- running one server ------------------------------------------------------------------
 
-def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Server:
@@ -248,29 +245,8 @@ def listeners(port):
         return sum(1 for line in f if line.split()[1] == local and line.split()[3] == "0A")
 
 
-CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
-def tree_cpu(root):
-    """utime + stime (seconds) of `root` and every descendant alive now (all threads)."""
-    children, cpu = {}, {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
-            continue  # gone meanwhile
-        pid = int(entry)
-        children.setdefault(int(fields[1]), []).append(pid)  # fields[1]: ppid
-        cpu[pid] = (int(fields[11]) + int(fields[12])) / CLK_TCK  # utime, stime
-    total, todo = 0.0, [root]
-    while todo:
-        pid = todo.pop()
-        total += cpu.get(pid, 0.0)
-        todo.extend(children.get(pid, []))
-    return total
 
 
 def run_loadgen(loadgen, pin, port, pid, connections, size, warmup, seconds):
@@ -438,12 +414,6 @@ def idle_once(argv, system, loadgen, n, probes, pins):
 
 # --- reporting ---------------------------------------------------------------------------
 
-def tool_version(argv):
-    try:
-        out = subprocess.run(argv, capture_output=True, text=True, timeout=10)
-        return (out.stdout or out.stderr).strip().splitlines()[0]
-    except (OSError, IndexError, subprocess.TimeoutExpired):
-        return "n/a"
 
 
 def fmt(value, digits=None):

@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "http_support.hpp"
+#include "loopback_sockets.hpp"
 #include "support.hpp"
 
 namespace {
@@ -763,11 +764,8 @@ AIO_TEST(HttpConnection, OutOfFdsIsSurvived) {
     rlimit lowered = saved;
     lowered.rlim_cur = static_cast<rlim_t>(lowest_free);
     AIO_ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &lowered), 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(static_cast<uint16_t>(s.port));
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    const int connected = ::connect(b, reinterpret_cast<sockaddr*>(&addr), sizeof addr);  // accept() now fails
+    const sockaddr_in addr = aio_test::loopback_address(s.port);
+    const int connected = ::connect(b, reinterpret_cast<const sockaddr*>(&addr), sizeof addr);  // accept() now fails
     co_await aio::sleep(1.2);  // the server retries accept after 1 s
     co_await a.send(get_request("/"));
     const RawResponse again = co_await aio::wait_for(a.response(), 5.0);
@@ -995,12 +993,8 @@ namespace {
 
 // One blocking keep-alive exchange on a new connection; the fd stays open. -1 on failure.
 [[maybe_unused]] int connect_and_fetch(int port) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) return ::close(fd), -1;
+  const int fd = aio_test::connect_loopback(port);
+  if (fd < 0) return -1;
   const std::string request = get_request("/");
   if (::write(fd, request.data(), request.size()) != static_cast<ssize_t>(request.size())) return ::close(fd), -1;
   std::string got;
@@ -1076,22 +1070,14 @@ namespace {
 
 // GET / with Connection: close on a blocking socket; the body, or "" on failure.
 std::string fetch_body_blocking(int port) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  timeval tv{5, 0};
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  const int fd = aio_test::connect_loopback(port, /*receive_timeout_s=*/5);
   std::string got;
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
+  if (fd >= 0) {
     const std::string request = get_request("/", "Connection: close\r\n");
-    if (::write(fd, request.data(), request.size()) == static_cast<ssize_t>(request.size())) {
-      char buf[1024];
-      for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) > 0;) got.append(buf, static_cast<std::size_t>(n));
-    }
+    if (::write(fd, request.data(), request.size()) == static_cast<ssize_t>(request.size()))
+      got = aio_test::read_to_eof(fd);
+    ::close(fd);
   }
-  ::close(fd);
   const std::size_t body = got.find("\r\n\r\n");
   return body == std::string::npos ? std::string() : got.substr(body + 4);
 }
@@ -1101,18 +1087,8 @@ std::string fetch_body_blocking(int port) {
 // run_app(.workers = 2): two processes answer on one port (SO_REUSEPORT), and SIGTERM to
 // the supervisor stops both gracefully (run_app returns 0).
 TEST(HttpRunApp, WorkersShareThePortAndStopOnSigterm) {
-  // Hold a port: a bound, not listening, SO_REUSEPORT socket (the workers bind it too).
-  const int hold = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  const int one = 1;
-  ::setsockopt(hold, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  ::setsockopt(hold, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(::bind(hold, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-  socklen_t len = sizeof addr;
-  ::getsockname(hold, reinterpret_cast<sockaddr*>(&addr), &len);
-  const int port = ntohs(addr.sin_port);
+  const aio_test::ReservedPort reserved;  // the workers bind it too (SO_REUSEPORT)
+  const int port = reserved.port;
 
   const pid_t app_pid = ::fork();
   if (app_pid == 0) {
@@ -1134,5 +1110,4 @@ TEST(HttpRunApp, WorkersShareThePortAndStopOnSigterm) {
   int status = 0;
   ASSERT_EQ(::waitpid(app_pid, &status, 0), app_pid);
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "status " << status;
-  ::close(hold);
 }

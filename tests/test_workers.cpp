@@ -47,6 +47,7 @@
 #include <thread>
 #include <vector>
 
+#include "loopback_sockets.hpp"
 #include "support.hpp"
 #include "workers_detail.hpp"  // force_workers_without_pidfd (tests only)
 
@@ -111,58 +112,9 @@ std::optional<int> wait_child(pid_t pid, double timeout_s = 60) {
   }
 }
 
-// A port nobody else can take: a bound (not listening) SO_REUSEPORT socket holds it until
-// the workers listen on it too.
-struct ReservedPort {
-  int fd = -1;
-  int port = 0;
-  ReservedPort() {
-    fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    const int one = 1;
-    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    ::setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) throw std::runtime_error("bind");
-    socklen_t len = sizeof addr;
-    ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-    port = ntohs(addr.sin_port);
-  }
-  void release() {
-    if (fd >= 0) ::close(fd);
-    fd = -1;
-  }
-  ~ReservedPort() { release(); }
-};
-
-// A blocking loopback connection to `port` (-1 on failure), with a receive timeout.
-int connect_to(int port) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  timeval tv{30, 0};
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    ::close(fd);
-    return -1;
-  }
-  return fd;
-}
-
-std::string read_to_eof(int fd) {
-  std::string out;
-  char buf[256];
-  for (;;) {
-    const ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    out.append(buf, static_cast<std::size_t>(n));
-  }
-  return out;
-}
+using aio_test::read_to_eof;
+using aio_test::ReservedPort;
+int connect_to(int port) { return aio_test::connect_loopback(port); }
 
 // Opens `count` connections at once, then reads each one's greeting ("INDEX PID"); returns
 // worker index -> pids seen. A connection that fails or gets no greeting counts under -1.

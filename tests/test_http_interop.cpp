@@ -12,6 +12,7 @@
 
 #include <signal.h>
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -33,9 +34,26 @@ aio::Coro<Response> echo(Request& request) {
   co_return Response::text(std::string(request.method()) + " " + std::to_string(body.size()) + " " + body);
 }
 
-void seed_routes(Application& app) {
-  app.add_routes({aio::http::get("/", hello), aio::http::get("/{uri}", hello), aio::http::post("/echo", echo)});
-}
+// The seed's routes (and /echo) served on 127.0.0.1 with an ephemeral port, for one test.
+class SeedSite {
+ public:
+  static aio::Coro<std::unique_ptr<SeedSite>> start(aio::http::RunOptions options = {}) {
+    auto s = std::unique_ptr<SeedSite>(new SeedSite);
+    s->app_.add_routes({aio::http::get("/", hello), aio::http::get("/{uri}", hello), aio::http::post("/echo", echo)});
+    s->site_ = co_await aio::http::start_server(s->app_, "127.0.0.1", 0, options);
+    co_return s;
+  }
+  std::string port() const { return std::to_string(site_.port()); }
+  aio::Coro<void> stop() {
+    site_.close();
+    co_await site_.wait_closed();
+  }
+
+ private:
+  SeedSite() = default;
+  Application app_;
+  aio::http::Site site_;
+};
 
 struct Output {
   int code = -1;
@@ -53,24 +71,19 @@ aio::Coro<Output> run_program(std::vector<std::string> argv) {
 }
 
 AIO_TEST(HttpInterop, CurlGetsThePagesOverOneKeptAliveConnection) {
-  Application app;
-  seed_routes(app);
-  aio::http::Site site = co_await aio::http::start_server(app, "127.0.0.1", 0);
-  const std::string base = "http://127.0.0.1:" + std::to_string(site.port());
+  auto seed = co_await SeedSite::start();
+  const std::string base = "http://127.0.0.1:" + seed->port();
   std::vector<std::string> argv = {
       "/usr/bin/curl", "-sS", "--http1.1", "-w", " [%{http_code} %{num_connects}]\n", base + "/", base + "/hello"};
   Output o = co_await run_program(argv);
   EXPECT_EQ(o.code, 0) << o.err;
   EXPECT_EQ(o.out, "location / [200 1]\nlocation /hello [200 0]\n") << "the second request reused the connection";
-  site.close();
-  co_await site.wait_closed();
+  co_await seed->stop();
 }
 
 AIO_TEST(HttpInterop, CurlChunkedUploadAndHead) {
-  Application app;
-  seed_routes(app);
-  aio::http::Site site = co_await aio::http::start_server(app, "127.0.0.1", 0);
-  const std::string base = "http://127.0.0.1:" + std::to_string(site.port());
+  auto seed = co_await SeedSite::start();
+  const std::string base = "http://127.0.0.1:" + seed->port();
   std::vector<std::string> upload = {"/usr/bin/curl", "-sS",          "-H",          "Transfer-Encoding: chunked",
                                      "--data-binary", "chunked body", base + "/echo"};
   Output o = co_await run_program(upload);
@@ -81,36 +94,30 @@ AIO_TEST(HttpInterop, CurlChunkedUploadAndHead) {
   EXPECT_EQ(h.code, 0) << h.err;
   EXPECT_NE(h.out.find("HTTP/1.1 200 OK\r\n"), std::string::npos) << h.out;
   EXPECT_NE(h.out.find("Content-Length: 11\r\n"), std::string::npos) << h.out;
-  site.close();
-  co_await site.wait_closed();
+  co_await seed->stop();
 }
 
 AIO_TEST(HttpInterop, CurlOverHttps) {
   const auto& pki = aio_test::interop::TestPki::get();
   aio::SslContext ctx = aio::SslContext::server(pki.path("server.pem"), pki.path("server.key"));
-  Application app;
-  seed_routes(app);
-  aio::http::Site site = co_await aio::http::start_server(app, "127.0.0.1", 0, {.ssl = ctx});
-  const std::string url = "https://localhost:" + std::to_string(site.port()) + "/secure";
+  auto seed = co_await SeedSite::start({.ssl = ctx});
+  const std::string url = "https://localhost:" + seed->port() + "/secure";
   std::vector<std::string> argv = {"/usr/bin/curl",
                                    "-sS",
                                    "--cacert",
                                    pki.path("ca.pem"),
                                    "--resolve",
-                                   "localhost:" + std::to_string(site.port()) + ":127.0.0.1",
+                                   "localhost:" + seed->port() + ":127.0.0.1",
                                    url,
                                    url};
   Output o = co_await run_program(argv);
   EXPECT_EQ(o.code, 0) << o.err;
   EXPECT_EQ(o.out, "location /securelocation /secure");
-  site.close();
-  co_await site.wait_closed();
+  co_await seed->stop();
 }
 
 AIO_TEST(HttpInterop, PythonHttpClient) {
-  Application app;
-  seed_routes(app);
-  aio::http::Site site = co_await aio::http::start_server(app, "127.0.0.1", 0);
+  auto seed = co_await SeedSite::start();
   const std::string script =
       "import http.client, sys\n"
       "c = http.client.HTTPConnection('127.0.0.1', int(sys.argv[1]))\n"
@@ -121,22 +128,19 @@ AIO_TEST(HttpInterop, PythonHttpClient) {
       "c.request('POST', '/echo', body=b'x' * 70000)\n"
       "r = c.getresponse()\n"
       "print(r.status, r.read()[:11].decode())\n";
-  std::vector<std::string> argv = {"/usr/bin/python3", "-c", script, std::to_string(site.port())};
+  std::vector<std::string> argv = {"/usr/bin/python3", "-c", script, seed->port()};
   Output o = co_await run_program(argv);
   EXPECT_EQ(o.code, 0) << o.err;
   EXPECT_EQ(o.out,
             "200 text/html; charset=utf-8 location /\n"
             "200 text/html; charset=utf-8 location /py\n"
             "200 POST 70000 \n");
-  site.close();
-  co_await site.wait_closed();
+  co_await seed->stop();
 }
 
 // The seed's client program: three gets at once through one aiohttp.ClientSession.
 AIO_TEST(HttpInterop, AiohttpClientSession) {
-  Application app;
-  seed_routes(app);
-  aio::http::Site site = co_await aio::http::start_server(app, "127.0.0.1", 0);
+  auto seed = co_await SeedSite::start();
   const std::string script =
       "import asyncio, aiohttp, sys\n"
       "async def fetch(session, url):\n"
@@ -149,12 +153,11 @@ AIO_TEST(HttpInterop, AiohttpClientSession) {
       "        for status, text in results: print(status, text)\n"
       "        async with session.post(base + '/echo', json={'k': 1}) as r: print(r.status, await r.text())\n"
       "asyncio.run(main())\n";
-  std::vector<std::string> argv = {"/usr/bin/python3", "-c", script, std::to_string(site.port())};
+  std::vector<std::string> argv = {"/usr/bin/python3", "-c", script, seed->port()};
   Output o = co_await run_program(argv);
   EXPECT_EQ(o.code, 0) << o.err;
   EXPECT_EQ(o.out, "200 location /a\n200 location /b\n200 location /c\n200 POST 8 {\"k\": 1}\n");
-  site.close();
-  co_await site.wait_closed();
+  co_await seed->stop();
 }
 
 #ifdef AIO_HELLO_WEB
@@ -180,18 +183,14 @@ AIO_TEST(HttpInterop, SeedServerProgramWithCurl) {
 
 // wrk (the benchmark's load generator) for a second: every response must be a 2xx.
 AIO_TEST(HttpInterop, WrkSeesOnlySuccessfulResponses) {
-  Application app;
-  seed_routes(app);
-  aio::http::Site site = co_await aio::http::start_server(app, "127.0.0.1", 0);
-  std::vector<std::string> argv = {"/usr/bin/wrk", "-t1", "-c8", "-d1s",
-                                   "http://127.0.0.1:" + std::to_string(site.port()) + "/wrk"};
+  auto seed = co_await SeedSite::start();
+  std::vector<std::string> argv = {"/usr/bin/wrk", "-t1", "-c8", "-d1s", "http://127.0.0.1:" + seed->port() + "/wrk"};
   Output o = co_await run_program(argv);
   EXPECT_EQ(o.code, 0) << o.err;
   EXPECT_NE(o.out.find("requests in"), std::string::npos) << o.out;
   EXPECT_EQ(o.out.find("Non-2xx"), std::string::npos) << o.out;
   EXPECT_EQ(o.out.find("Socket errors"), std::string::npos) << o.out;
-  site.close();
-  co_await site.wait_closed();
+  co_await seed->stop();
 }
 
 }  // namespace

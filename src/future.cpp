@@ -10,7 +10,36 @@
 
 namespace aio::detail {
 
-FutureCore::~FutureCore() { delete extras_; }
+namespace {
+
+/// A done callback, kept in the future's list of waiters so that it is scheduled in
+/// registration order among the awaiting tasks.
+struct CallbackWaiter final : FutureWaiter {
+  CallbackWaiter(FutureCore* core, std::uint64_t callback, FutureCore::DoneCallback f) noexcept
+      : owner(core), id(callback), fn(std::move(f)) {}
+  FutureCore* owner;
+  std::uint64_t id;
+  FutureCore::DoneCallback fn;
+
+  std::uint64_t callback_id() const noexcept override { return id; }
+  void on_done() noexcept override {
+    try {
+      owner->loop()->call_soon([self = Ref<FutureCore>(owner), fn = std::move(fn)] { fn(*self); });
+    } catch (...) {
+      // The loop is closed: nothing can run the callback any more.
+    }
+    delete this;
+  }
+};
+
+}  // namespace
+
+FutureCore::~FutureCore() {
+  // Pending to the end: the callbacks never run. (Awaiters hold references, so none is left.)
+  while (FutureWaiter* w = waiters_.pop_front())
+    if (w->callback_id() != 0) delete static_cast<CallbackWaiter*>(w);
+  delete extras_;
+}
 
 FutureCore::Extras& FutureCore::extras() {
   if (!extras_) extras_ = new Extras();
@@ -88,16 +117,6 @@ void FutureCore::finish_with_exception(std::exception_ptr e, bool cancelled) noe
 
 void FutureCore::wake_all() noexcept {
   while (FutureWaiter* w = waiters_.pop_front()) w->on_done();
-  if (!extras_ || extras_->callbacks.empty()) return;
-  auto callbacks = std::move(extras_->callbacks);
-  extras_->callbacks.clear();
-  for (auto& [id, fn] : callbacks) {
-    try {
-      loop_->call_soon([self = Ref<FutureCore>(this), fn = std::move(fn)] { fn(*self); });
-    } catch (...) {
-      // The loop is closed: nothing can run the callback any more.
-    }
-  }
 }
 
 std::uint64_t FutureCore::add_done_callback_core(DoneCallback fn) {
@@ -105,18 +124,18 @@ std::uint64_t FutureCore::add_done_callback_core(DoneCallback fn) {
     loop_->call_soon([self = Ref<FutureCore>(this), fn = std::move(fn)] { fn(*self); });
     return 0;
   }
-  Extras& x = extras();
-  std::uint64_t id = x.next_callback_id++;
-  x.callbacks.emplace_back(id, std::move(fn));
+  std::uint64_t id = extras().next_callback_id++;
+  waiters_.push_back(new CallbackWaiter(this, id, std::move(fn)));
   return id;
 }
 
 std::size_t FutureCore::remove_done_callback_core(std::uint64_t id) {
-  if (!extras_) return 0;
-  auto& v = extras_->callbacks;
-  std::size_t before = v.size();
-  std::erase_if(v, [id](const auto& e) { return e.first == id; });
-  return before - v.size();
+  if (id == 0) return 0;
+  FutureWaiter* w = waiters_.find_if([id](const FutureWaiter* x) { return x->callback_id() == id; });
+  if (!w) return 0;
+  IntrusiveList<FutureWaiter>::erase(w);
+  delete static_cast<CallbackWaiter*>(w);
+  return 1;
 }
 
 void FutureCore::report_unretrieved() noexcept {

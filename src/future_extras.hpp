@@ -11,7 +11,6 @@
 namespace aio::detail {
 
 struct FutureCore::Extras {
-  std::vector<std::pair<std::uint64_t, DoneCallback>> callbacks;
   std::uint64_t next_callback_id = 1;
   std::string name;            // a task's name; empty: "Task-<id>"
   std::string cancel_message;  // a task's pending cancel() message

@@ -361,7 +361,10 @@ void EventLoop::close() {
   detail::Runnable* r = ready_.take_all();
   while (r) {
     detail::Runnable* next = r->next_ready;
-    if (r->run_fn == &EventLoop::run_callback_node) static_cast<detail::CallbackCore*>(r)->release();
+    if (r->run_fn == &EventLoop::run_callback_node)
+      static_cast<detail::CallbackCore*>(r)->release();
+    else if (r->run_fn == &detail::Deferred::run_relay)
+      detail::Deferred::drop_relay(static_cast<detail::Relay*>(r));
     r = next;
   }
   while (!timers_.empty()) {

@@ -31,7 +31,7 @@ class TaskGroup::WaitAllDone final : public detail::Suspension {
 TaskGroup::~TaskGroup() {
   // Only reached with children left if the parent's frame is destroyed mid-exit (the
   // loop was torn down): unlink so no completion touches this object again.
-  for (Child& c : children_) detail::FutureCore::remove_waiter(&c);
+  for (Child& c : children_) c.stop_observing();
 }
 
 void TaskGroup::throw_not_accepting() const {
@@ -43,12 +43,12 @@ void TaskGroup::throw_not_accepting() const {
 void TaskGroup::adopt(detail::TaskBase* task) {
   Child& c = children_.emplace_back();
   c.group = this;
-  c.task = task;
-  task->add_waiter(&c);
+  c.task = detail::Ref<detail::TaskBase>(task);
+  c.observe(task);
 }
 
 void TaskGroup::on_child_done(Child& c) noexcept {
-  detail::TaskBase* task = c.task;
+  detail::Ref<detail::TaskBase> task = std::move(c.task);
   for (auto it = children_.begin(); it != children_.end(); ++it) {
     if (&*it == &c) {
       children_.erase(it);

@@ -701,9 +701,9 @@ AIO_TEST(Gather, CancelledAwaiterReturnExceptionsChildErrorIsRetrieved) {
 namespace {
 
 template <class Gather>
-aio::Coro<void> await_and_log(Gather gather, std::vector<std::string>* log) {
+aio::Coro<void> await_and_log(Gather gather, std::vector<std::string>* log, std::string name = "gather") {
   (void)co_await gather;
-  log->push_back("gather");
+  log->push_back(name);
 }
 
 aio::Coro<void> await_task_and_log(aio::Task<int> t, std::vector<std::string>* log) {
@@ -769,8 +769,9 @@ AIO_TEST(Gather, MovedGatherKeepsTheFirstError) {
 }
 
 AIO_TEST(Gather, MovedGatherKeepsItsPlaceAmongTheChildsWaiters) {
-  // The gather registered on the child before another waiter did: moving it must not
-  // send it to the back of the child's waiter list (the child's waiters wake in order).
+  // The gather registered on the child before another gather did: moving it must not
+  // send it to the back of the child's waiter list (the child's waiters react in order,
+  // each gather one iteration later, and its awaiter one more).
   aio::Future<void> go;
   bool finished = false;
   auto child = aio::create_task(finish_on(go, &finished, 1));
@@ -778,12 +779,15 @@ AIO_TEST(Gather, MovedGatherKeepsItsPlaceAmongTheChildsWaiters) {
   auto g = aio::gather(child);
   auto other = aio::create_task(await_task_and_log(child, &log));
   co_await run_briefly();  // `other` now waits on the child, after the gather
+  auto second = aio::create_task(await_and_log(aio::gather(child), &log, "second"));
+  co_await run_briefly();  // the second gather registered after `other`
   auto gathered = aio::create_task(await_and_log(std::move(g), &log));
   co_await run_briefly();
   go.set_result();
   co_await until_done(gathered);
+  co_await until_done(second);
   co_await until_done(other);
-  const std::vector<std::string> in_order{"gather", "other"};
+  const std::vector<std::string> in_order{"other", "gather", "second"};
   EXPECT_EQ(log, in_order);
 }
 

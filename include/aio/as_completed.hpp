@@ -12,6 +12,7 @@
 #include "aio/detail/future_core.hpp"
 #include "aio/detail/task_base.hpp"
 #include "aio/errors.hpp"
+#include "aio/detail/deferred.hpp"
 #include "aio/task.hpp"
 
 namespace aio {
@@ -19,10 +20,11 @@ namespace aio {
 /// The range returned by as_completed(). Iterate it once; each element is awaited once.
 template <class T>
 class AsCompleted {
-  struct Node final : detail::FutureWaiter {
+  // Learns of its task's end one iteration later (asyncio's _on_completion callback).
+  struct Node final : detail::DeferredWaiter {
     AsCompleted* owner = nullptr;
     std::size_t index = 0;
-    void on_done() noexcept override { owner->task_finished(index); }
+    void run_deferred() noexcept override { owner->task_finished(index); }
   };
 
  public:
@@ -73,16 +75,13 @@ class AsCompleted {
       steps_.emplace_back(this);
       nodes_[i].owner = this;
       nodes_[i].index = i;
-      if (tasks_[i].done())
-        finished_.push_back(i);
-      else
-        tasks_[i].core()->add_waiter(&nodes_[i]);
+      nodes_[i].observe(tasks_[i].core());
     }
   }
   AsCompleted(const AsCompleted&) = delete;
   AsCompleted& operator=(const AsCompleted&) = delete;
   ~AsCompleted() {
-    for (Node& n : nodes_) detail::FutureCore::remove_waiter(&n);
+    for (Node& n : nodes_) n.stop_observing();
   }
 
   auto begin() noexcept { return steps_.begin(); }

@@ -69,13 +69,8 @@ class GatherWait : public MultiWait {
   /// Starts observing the children (called by the derived constructor, after bind()).
   /// Like asyncio's done callbacks, this happens when gather() is called, so outcomes are
   /// seen in completion order even before the gather is awaited.
-  void observe_children() noexcept {
-    for (Child& c : children_) {
-      if (c.core->done())
-        child_finished(c);
-      else
-        c.core->add_waiter(&c);
-    }
+  void observe_all() {
+    observe_children();
     if (children_.empty()) finish();
   }
 
@@ -126,7 +121,7 @@ class GatherTuple final : public GatherWait {
         },
         tasks_);
     bind(nodes_);
-    observe_children();
+    observe_all();
   }
   /// Valid only before the gather is awaited (see GatherWait).
   GatherTuple(GatherTuple&& o) noexcept : GatherWait(std::move(o)), tasks_(std::move(o.tasks_)), nodes_(o.nodes_) {
@@ -162,7 +157,7 @@ class GatherVector final : public GatherWait {
       : GatherWait(kReturnExceptions), tasks_(std::move(tasks)), nodes_(tasks_.size()) {
     for (std::size_t i = 0; i < tasks_.size(); ++i) nodes_[i].core = tasks_[i].core();
     bind(nodes_);
-    observe_children();
+    observe_all();
   }
   /// Valid only before the gather is awaited (see GatherWait). The nodes' storage moves
   /// with the vector, so their registrations stay as they are.

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "aio/delay.hpp"
+#include "aio/detail/deferred.hpp"
 #include "aio/detail/intrusive.hpp"
 #include "aio/detail/run_context.hpp"
 #include "aio/detail/timer_heap.hpp"
@@ -204,6 +205,7 @@ class EventLoop {
   void remove_all_signal_handlers() noexcept;
 
   detail::ReadyQueue ready_;
+  detail::RelayPool relays_;  // carriers of deferred reactions (detail/deferred.hpp)
   detail::TimerHeap timers_;
   std::unique_ptr<detail::IoBackend> backend_;
   // Every task not yet done; each knows its index, so removal is a swap with the last.
@@ -253,6 +255,7 @@ namespace detail {
 /// schedule work without those members becoming part of the public API.
 struct LoopAccess {
   static void schedule(EventLoop& loop, Runnable* r) noexcept { loop.ready_.push(r); }
+  static RelayPool& relays(EventLoop& loop) noexcept { return loop.relays_; }
   static void add_timer(EventLoop& loop, TimerNode* t, std::int64_t when_ns) {
     t->when = when_ns;
     loop.timers_.push(t);

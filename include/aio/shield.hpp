@@ -2,16 +2,48 @@
 #pragma once
 
 #include <coroutine>
+#include <string>
 #include <type_traits>
 #include <utility>
 
 #include "aio/detail/awaitable_traits.hpp"
-#include "aio/detail/done_awaiter.hpp"
+#include "aio/detail/deferred.hpp"
+#include "aio/detail/task_base.hpp"
 #include "aio/task.hpp"
 
 namespace aio {
 
 namespace detail {
+
+/// Waits for the shielded task without ever cancelling it. Learns of its end one
+/// iteration later, as asyncio's shield does (a done callback sets the outer future).
+class ShieldWait final : public DeferredWaiter {
+ public:
+  explicit ShieldWait(FutureCore* core) noexcept : core_(core) {}
+  ShieldWait(ShieldWait&& o) noexcept : DeferredWaiter(), core_(o.core_) {}
+
+  bool await_ready() const noexcept { return core_->done(); }
+  void await_suspend(std::coroutine_handle<> h) {
+    task_ = &require_task("aio::shield");
+    observe(core_);
+    task_->suspend(h, this);
+  }
+  void await_resume() const {
+    if (task_) check_cancel(task_);
+  }
+  /// Cancelling the awaiting task only ends its wait.
+  bool cancel_wait(const std::string&) noexcept override {
+    stop_observing();
+    task_->wake();
+    return false;
+  }
+
+ private:
+  void run_deferred() noexcept override { task_->wake(); }
+  FutureCore* core_;
+  TaskBase* task_ = nullptr;
+};
+
 template <class T>
 class ShieldAwaiter {
  public:
@@ -26,7 +58,7 @@ class ShieldAwaiter {
 
  private:
   Task<T> task_;
-  DoneAwaiter wait_;
+  ShieldWait wait_;
 };
 }  // namespace detail
 

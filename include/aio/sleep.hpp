@@ -6,6 +6,7 @@
 #include <string>
 
 #include "aio/delay.hpp"
+#include "aio/detail/deferred.hpp"
 #include "aio/detail/task_base.hpp"
 #include "aio/detail/timer_heap.hpp"
 #include "aio/loop.hpp"
@@ -16,7 +17,11 @@ namespace detail {
 
 /// The awaiter behind aio::sleep. Its timer node lives in the awaiting frame, so a sleep
 /// allocates nothing; cancelling it removes the timer.
-class SleepAwaiter final : public Suspension, public TimerNode {
+///
+/// When the timer is due, the task wakes one iteration later, as in asyncio (the timer's
+/// callback completes a future, which schedules the task's wake-up): so a task's sleep
+/// and a loop.call_later() callback order alike in both.
+class SleepAwaiter final : public Suspension, public TimerNode, public Deferred {
  public:
   explicit SleepAwaiter(std::int64_t delay_ns) noexcept : delay_ns_(delay_ns) {}
   SleepAwaiter(const SleepAwaiter&) = delete;
@@ -43,13 +48,19 @@ class SleepAwaiter final : public Suspension, public TimerNode {
   void await_resume() const { check_cancel(task_); }
 
   bool cancel_wait(const std::string&) noexcept override {
+    // Already due: the wake-up is queued; the task throws CancelledError when it runs.
+    if (deferred_pending()) return false;
     LoopAccess::remove_timer(*task_->loop(), this);
     task_->wake();
     return false;
   }
 
  private:
-  static void on_timer(TimerNode* t) noexcept { static_cast<SleepAwaiter*>(t)->task_->wake(); }
+  static void on_timer(TimerNode* t) noexcept {
+    auto* self = static_cast<SleepAwaiter*>(t);
+    self->defer(*self->task_->loop());
+  }
+  void run_deferred() noexcept override { task_->wake(); }
 
   std::int64_t delay_ns_;
   TaskBase* task_ = nullptr;

@@ -11,6 +11,7 @@
 
 #include "aio/coro.hpp"
 #include "aio/detail/awaitable_traits.hpp"
+#include "aio/detail/deferred.hpp"
 #include "aio/detail/future_core.hpp"
 #include "aio/detail/task_base.hpp"
 #include "aio/errors.hpp"
@@ -43,10 +44,12 @@ class TaskGroup {
   template <class Body>
   friend Coro<void> task_group(Body body);
 
-  struct Child final : detail::FutureWaiter {
+  // Learns of its task's end one iteration later, as asyncio's _on_task_done callback
+  // does: two children failing in the same iteration both end up in the ExceptionGroup.
+  struct Child final : detail::DeferredWaiter {
     TaskGroup* group = nullptr;
-    detail::TaskBase* task = nullptr;
-    void on_done() noexcept override { group->on_child_done(*this); }
+    detail::Ref<detail::TaskBase> task;  // kept alive until the group has seen its end
+    void run_deferred() noexcept override { group->on_child_done(*this); }
   };
   class WaitAllDone;
 

@@ -47,7 +47,9 @@ class WaitAwaitable final : public MultiWait, public TimerNode {
     unbind();
   }
 
-  bool await_ready() noexcept { return condition_met(); }
+  // Always suspends, even when the condition is met already: asyncio's wait learns of
+  // done tasks through done callbacks too, one iteration later.
+  bool await_ready() const noexcept { return false; }
 
   void await_suspend(std::coroutine_handle<> h) {
     suspend_on_children(h, "aio::wait");
@@ -80,7 +82,17 @@ class WaitAwaitable final : public MultiWait, public TimerNode {
       finish();
     }
   }
-  static void on_timeout(TimerNode* t) noexcept { static_cast<WaitAwaitable*>(t)->finish(); }
+  // The timeout ends the wait one iteration after it is due, as asyncio's timer
+  // callback completing the waiter future does.
+  struct TimeoutReaction final : Deferred {
+    WaitAwaitable* owner = nullptr;
+    void run_deferred() noexcept override { owner->finish(); }
+  };
+  static void on_timeout(TimerNode* t) noexcept {
+    auto* self = static_cast<WaitAwaitable*>(t);
+    self->timeout_reaction_.owner = self;
+    self->timeout_reaction_.defer(*self->task_->loop());
+  }
   void cancel_timer() noexcept {
     if (queued()) LoopAccess::remove_timer(*task_->loop(), this);
   }
@@ -99,6 +111,7 @@ class WaitAwaitable final : public MultiWait, public TimerNode {
   std::vector<Task<T>> tasks_;
   std::vector<Child> nodes_;
   WaitOptions opts_;
+  TimeoutReaction timeout_reaction_;
 };
 
 }  // namespace detail

@@ -28,9 +28,14 @@ namespace aio::detail {
 struct FutureWaiter : Suspension, ListNode {
   FutureWaiter() = default;
   FutureWaiter(const FutureWaiter&) noexcept : Suspension(), ListNode() {}  // links are not copied
-  /// Called when the future completes (after it was unlinked from the future's list).
+  /// Called when the future completes (after it was unlinked from the future's list),
+  /// in registration order. A reaction that stands for an asyncio done callback must not
+  /// run here but be queued (a task's wake-up, detail/deferred.hpp): that is what keeps
+  /// aio's order of events asyncio's.
   virtual void on_done() noexcept = 0;
   bool cancel_wait(const std::string&) noexcept override { return false; }
+  /// Non-zero for a node made by add_done_callback_core (the id it returned).
+  virtual std::uint64_t callback_id() const noexcept { return 0; }
 
  protected:
   ~FutureWaiter() = default;
@@ -91,6 +96,8 @@ class FutureCore : public Pooled {
 
   using DoneCallback = std::function<void(FutureCore&)>;
   /// Registers fn to run on the loop soon after completion (at once-scheduled if done).
+  /// Callbacks and waiters share one list: on completion they are scheduled in the order
+  /// they registered, as asyncio does with a task's wake-up and its done callbacks.
   std::uint64_t add_done_callback_core(DoneCallback fn);
   std::size_t remove_done_callback_core(std::uint64_t id);
 

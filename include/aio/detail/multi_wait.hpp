@@ -9,6 +9,7 @@
 #include <span>
 #include <string>
 
+#include "aio/detail/deferred.hpp"
 #include "aio/detail/future_core.hpp"
 #include "aio/detail/task_base.hpp"
 
@@ -16,11 +17,17 @@ namespace aio::detail {
 
 class MultiWait : public Suspension {
  public:
-  struct Child final : FutureWaiter {
+  // Learns of its child's end one iteration later, as asyncio's gather, wait and
+  // as_completed do through done callbacks (so aio orders their reactions alike).
+  struct Child final : DeferredWaiter {
     MultiWait* owner = nullptr;
     FutureCore* core = nullptr;
     std::size_t index = 0;
-    void on_done() noexcept override { owner->on_child_done(*this); }
+    bool seen = false;  // on_child_done() ran for it
+    void run_deferred() noexcept override {
+      seen = true;
+      owner->on_child_done(*this);
+    }
   };
 
   MultiWait() = default;
@@ -37,12 +44,16 @@ class MultiWait : public Suspension {
       children[i].index = i;
     }
   }
-  /// Registers on every child not yet done (and not registered yet), and suspends the
-  /// calling task.
+  /// Starts observing every child not observed yet (a child already done is reported one
+  /// iteration from now, like a done callback added to a done future).
+  void observe_children() {
+    for (Child& c : children_)
+      if (!c.seen && !c.linked() && !c.deferred_pending()) c.observe(c.core);
+  }
+  /// Observes the children (see above) and suspends the calling task.
   void suspend_on_children(std::coroutine_handle<> h, const char* what) {
     task_ = &require_task(what);
-    for (Child& c : children_)
-      if (!c.core->done() && !c.linked()) c.core->add_waiter(&c);
+    observe_children();
     task_->suspend(h, this);
     suspended_ = true;
   }
@@ -54,13 +65,15 @@ class MultiWait : public Suspension {
     for (std::size_t i = 0; i < children_.size() && i < from.children_.size(); ++i) {
       Child& old_node = from.children_[i];
       Child& new_node = children_[i];
-      if (&old_node != &new_node && old_node.linked()) replace_in_list(old_node, new_node);
+      if (&old_node == &new_node) continue;
+      new_node.seen = old_node.seen;
+      old_node.hand_over_to(new_node);
     }
     finished_ = from.finished_;
     from.children_ = {};
   }
   void detach_all() noexcept {
-    for (Child& c : children_) FutureCore::remove_waiter(&c);
+    for (Child& c : children_) c.stop_observing();
   }
   /// Detaches and forgets the children. A derived class that owns the child storage
   /// calls this in its destructor, before that storage is destroyed.
@@ -75,23 +88,13 @@ class MultiWait : public Suspension {
     finished_ = true;
     if (suspended_) task_->wake();
   }
-  /// Called for each child that completes while the task is suspended.
+  /// Called one iteration after each observed child completed.
   virtual void on_child_done(Child& c) noexcept = 0;
 
   std::span<Child> children_;
   TaskBase* task_ = nullptr;
   bool suspended_ = false;
   bool finished_ = false;
-
- private:
-  /// Puts new_node where old_node is in its list (O(1), order kept) and unlinks old_node.
-  static void replace_in_list(ListNode& old_node, ListNode& new_node) noexcept {
-    new_node.prev = old_node.prev;
-    new_node.next = old_node.next;
-    new_node.prev->next = &new_node;
-    new_node.next->prev = &new_node;
-    old_node.prev = old_node.next = nullptr;
-  }
 };
 
 }  // namespace aio::detail

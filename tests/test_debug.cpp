@@ -87,7 +87,8 @@ TEST(DebugNeverAwaited, NotLoggedForAwaitedOrScheduledCoroutines) {
   EXPECT_TRUE(log.matching("never awaited").empty()) << ::testing::PrintToString(log.lines);
 }
 
-TEST(DebugNeverAwaited, NotLoggedWhenDebugIsOff) {
+// Always on, as asyncio's RuntimeWarning is: a forgotten co_await is the usual cause.
+TEST(DebugNeverAwaited, LoggedWhenDebugIsOffToo) {
   ScopedEnv no_env("AIO_DEBUG", nullptr);
   LogCapture log;
   {
@@ -95,16 +96,22 @@ TEST(DebugNeverAwaited, NotLoggedWhenDebugIsOff) {
     ASSERT_FALSE(loop.get_debug());
     loop.run_until_complete(drop_a_coroutine());
   }
-  EXPECT_TRUE(log.matching("never awaited").empty()) << ::testing::PrintToString(log.lines);
+  EXPECT_EQ(log.matching("was never awaited").size(), 1u) << ::testing::PrintToString(log.lines);
 }
 
-TEST(DebugNeverAwaited, AioRunWithDebugOption) {
+TEST(DebugNeverAwaited, LoggedOutsideAnyLoop) {
+  LogCapture log;
+  { aio::Coro<int> forgotten = aio_debug_test_forgotten_coroutine(5); }
+  EXPECT_EQ(log.matching("was never awaited").size(), 1u) << ::testing::PrintToString(log.lines);
+}
+
+TEST(DebugNeverAwaited, AioRunWithAndWithoutDebug) {
   ScopedEnv no_env("AIO_DEBUG", nullptr);
   LogCapture log;
   aio::run(drop_a_coroutine(), aio::RunOptions{.debug = true});
   EXPECT_EQ(log.matching("was never awaited").size(), 1u) << ::testing::PrintToString(log.lines);
   aio::run(drop_a_coroutine());
-  EXPECT_EQ(log.matching("was never awaited").size(), 1u) << ::testing::PrintToString(log.lines);
+  EXPECT_EQ(log.matching("was never awaited").size(), 2u) << ::testing::PrintToString(log.lines);
 }
 
 // --- task exception never retrieved --------------------------------------------------------

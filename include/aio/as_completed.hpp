@@ -19,7 +19,7 @@ namespace aio {
 
 /// The range returned by as_completed(). Iterate it once; each element is awaited once.
 template <class T>
-class AsCompleted {
+class [[nodiscard]] AsCompleted {
   // Learns of its task's end one iteration later (asyncio's _on_completion callback).
   struct Node final : detail::DeferredWaiter {
     AsCompleted* owner = nullptr;

@@ -1,6 +1,7 @@
 // aio::Coro<T> — the lazy coroutine type (asyncio's `async def`).
 #pragma once
 
+#include <concepts>
 #include <coroutine>
 #include <cstdint>
 #include <exception>
@@ -20,9 +21,19 @@ class Coro;
 
 namespace detail {
 
-/// Debug mode: reports a Coro destroyed without ever running (cold path).
+/// Reports a Coro destroyed without ever running (cold path; always on, as asyncio's
+/// "coroutine ... was never awaited" warning is).
 void report_never_awaited(const char* name) noexcept;
 bool debug_enabled_here() noexcept;
+
+/// What a Coro may co_await: aio's awaitables. Every awaiter that suspends a task derives
+/// from Suspension (the task's cancel() must reach it); types that are awaited through an
+/// operator co_await or that wrap such an awaiter say so with a member type
+/// `aio_awaitable`.
+template <class A>
+concept AioAwaitable = std::derived_from<std::remove_cvref_t<A>, Suspension> || requires {
+  typename std::remove_cvref_t<A>::aio_awaitable;
+};
 [[noreturn]] void throw_bad_coro_await(bool empty);
 
 /// The name of the function that creates a coroutine, captured at the call (debug mode
@@ -31,6 +42,47 @@ bool debug_enabled_here() noexcept;
 struct CoroutineName {
   explicit CoroutineName(const char* n) noexcept : name(n) {}
   const char* name;
+};
+
+template <class A>
+concept HasMemberCoAwait = requires(A&& a) {
+  static_cast<A&&>(a).operator co_await();
+};
+
+/// What `co_await x` in a Coro really awaits: a one-pointer forwarder to x, which stays
+/// where it is (a temporary of the co_await expression, or a named awaiter). A forwarder,
+/// because GCC 12 copies whatever await_transform returns, and most of aio's awaiters
+/// are linked into lists and cannot be copied.
+template <class Awaiter>
+class AwaitForward {
+ public:
+  explicit AwaitForward(Awaiter& a) noexcept : a_(&a) {}
+  bool await_ready() { return a_->await_ready(); }
+  template <class H>
+  decltype(auto) await_suspend(H h) {
+    return a_->await_suspend(h);
+  }
+  decltype(auto) await_resume() { return a_->await_resume(); }
+
+ private:
+  Awaiter* a_;
+};
+
+/// The same for a type awaited through its operator co_await (Coro, Task, Future): holds
+/// the awaiter that operator made (those are movable, and only moved before they wait).
+template <class Awaiter>
+class AwaitOwned {
+ public:
+  explicit AwaitOwned(Awaiter&& a) noexcept(std::is_nothrow_move_constructible_v<Awaiter>) : a_(std::move(a)) {}
+  bool await_ready() { return a_.await_ready(); }
+  template <class H>
+  decltype(auto) await_suspend(H h) {
+    return a_.await_suspend(h);
+  }
+  decltype(auto) await_resume() { return a_.await_resume(); }
+
+ private:
+  Awaiter a_;
 };
 
 struct PromiseBase {
@@ -53,6 +105,23 @@ struct PromiseBase {
   static void operator delete(void* p, std::size_t n) noexcept { frame_free(p, n); }
 
   std::suspend_always initial_suspend() const noexcept { return {}; }
+
+  /// Only aio's awaitables: anything else (std::suspend_always, another library's
+  /// awaiter) would suspend the task with nothing to resume it, a silent hang.
+  template <class A>
+  auto await_transform(A&& awaitable) const {
+    static_assert(AioAwaitable<A>,
+                  "aio::Coro can only co_await aio's awaitables (Coro, Task, Future, gather, sleep, locks, "
+                  "queues, streams, ...): a foreign awaitable would suspend the task with nothing to "
+                  "resume it. To bridge a callback API, complete an aio::Future<T> from the callback "
+                  "and co_await the future.");
+    if constexpr (HasMemberCoAwait<A>) {
+      using Awaiter = decltype(static_cast<A&&>(awaitable).operator co_await());
+      return AwaitOwned<Awaiter>(static_cast<A&&>(awaitable).operator co_await());
+    } else {
+      return AwaitForward<std::remove_reference_t<A>>(awaitable);
+    }
+  }
 
   struct FinalAwaiter {
     bool await_ready() const noexcept { return false; }
@@ -116,13 +185,15 @@ struct Promise<void> : PromiseBase {
 ///
 /// Awaiting a Coro runs it inline in the awaiting task, like `await coro()` in Python:
 /// no task is created and no trip through the event loop is made. Chains of awaits of any
-/// depth run in constant stack space. Destroying a Coro that never ran is legal (debug
-/// mode logs "coroutine '...' was never awaited").
+/// depth run in constant stack space. Destroying a Coro that never ran is legal, and
+/// always logged ("coroutine '...' was never awaited": usually a forgotten co_await).
+/// Only aio's awaitables can be awaited inside (a foreign one fails to compile).
 template <class T>
 class [[nodiscard]] Coro {
  public:
   using promise_type = detail::Promise<T>;
   using value_type = T;
+  using aio_awaitable = void;
   using Handle = std::coroutine_handle<promise_type>;
 
   Coro() noexcept = default;
@@ -168,7 +239,7 @@ class [[nodiscard]] Coro {
  private:
   void reset() noexcept {
     if (!h_) return;
-    if (!h_.promise().started() && detail::debug_enabled_here()) detail::report_never_awaited(h_.promise().name);
+    if (!h_.promise().started()) detail::report_never_awaited(h_.promise().name);
     h_.destroy();
     h_ = {};
   }

@@ -26,7 +26,7 @@ class Event {
   }
   void clear() noexcept { flag_ = false; }
 
-  class Waiter final : public detail::WaitEntry {
+  class [[nodiscard]] Waiter final : public detail::WaitEntry {
    public:
     explicit Waiter(Event& e) noexcept : event_(e) {}
     bool await_ready() const noexcept { return event_.flag_; }

@@ -54,6 +54,7 @@ class Future {
   using Value = detail::value_t<T>;
 
  public:
+  using aio_awaitable = void;
   /// A pending future bound to the running loop (UsageError outside a running loop).
   Future() : Future(detail::loop_for_new_future()) {}
   explicit Future(EventLoop& loop) : state_(new State(&loop), /*adopt=*/true) {}

@@ -107,7 +107,7 @@ class GatherWait : public MultiWait {
 };
 
 template <bool kReturnExceptions, class... Ts>
-class GatherTuple final : public GatherWait {
+class [[nodiscard]] GatherTuple final : public GatherWait {
   static constexpr std::size_t N = sizeof...(Ts);
 
  public:
@@ -148,7 +148,7 @@ class GatherTuple final : public GatherWait {
 };
 
 template <bool kReturnExceptions, class T>
-class GatherVector final : public GatherWait {
+class [[nodiscard]] GatherVector final : public GatherWait {
  public:
   using Item = std::conditional_t<kReturnExceptions, Outcome<value_t<T>>, value_t<T>>;
   using Result = std::vector<Item>;

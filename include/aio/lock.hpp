@@ -13,7 +13,7 @@ class Lock;
 
 /// Owns an acquired Lock and releases it when destroyed (on every exit path, exceptions
 /// and cancellation included). Move-only.
-class LockGuard {
+class [[nodiscard]] LockGuard {
  public:
   LockGuard() = default;
   explicit LockGuard(Lock& lock) noexcept : lock_(&lock) {}
@@ -52,7 +52,7 @@ class Lock {
 
   bool locked() const noexcept { return locked_; }
 
-  class Acquire : public detail::WaitEntry {
+  class [[nodiscard]] Acquire : public detail::WaitEntry {
    public:
     explicit Acquire(Lock& l) noexcept : lock_(l) {}
     bool await_ready() noexcept {
@@ -80,7 +80,7 @@ class Lock {
   /// Waits until the lock is free, then takes it. Release it with release().
   Acquire acquire() noexcept { return Acquire(*this); }
 
-  class Locking final : public Acquire {
+  class [[nodiscard]] Locking final : public Acquire {
    public:
     using Acquire::Acquire;
     LockGuard await_resume() {

@@ -118,7 +118,7 @@ class BasicQueue {
     return item;
   }
 
-  class Put final : public RecheckingWaiter {
+  class [[nodiscard]] Put final : public RecheckingWaiter {
    public:
     Put(BasicQueue& q, T&& item) noexcept : q_(q), item_(std::move(item)) {}
     bool await_ready() const noexcept { return !q_.full() || q_.shut_down_; }
@@ -145,7 +145,7 @@ class BasicQueue {
   /// (a put waiting at the time of shutdown() throws it too; the item is dropped).
   Put put(T item) noexcept(std::is_nothrow_move_constructible_v<T>) { return Put(*this, std::move(item)); }
 
-  class Get final : public RecheckingWaiter {
+  class [[nodiscard]] Get final : public RecheckingWaiter {
    public:
     explicit Get(BasicQueue& q) noexcept : q_(q) {}
     bool await_ready() const noexcept { return !q_.empty() || q_.shut_down_; }

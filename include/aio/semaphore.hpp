@@ -16,7 +16,7 @@ class Semaphore;
 
 /// Owns one unit of a Semaphore and releases it when destroyed (on every exit path,
 /// exceptions and cancellation included). Move-only.
-class SemaphoreGuard {
+class [[nodiscard]] SemaphoreGuard {
  public:
   SemaphoreGuard() = default;
   explicit SemaphoreGuard(Semaphore& s) noexcept : sem_(&s) {}
@@ -62,7 +62,7 @@ class Semaphore {
   /// The number of free units not yet promised to a woken waiter.
   int value() const noexcept { return value_; }
 
-  class Acquire : public detail::WaitEntry {
+  class [[nodiscard]] Acquire : public detail::WaitEntry {
    public:
     explicit Acquire(Semaphore& s) noexcept : sem_(s) {}
     bool await_ready() noexcept {
@@ -91,7 +91,7 @@ class Semaphore {
   /// Waits for a free unit and takes it. Give it back with release().
   Acquire acquire() noexcept { return Acquire(*this); }
 
-  class Locking final : public Acquire {
+  class [[nodiscard]] Locking final : public Acquire {
    public:
     using Acquire::Acquire;
     SemaphoreGuard await_resume() {

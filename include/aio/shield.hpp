@@ -45,8 +45,9 @@ class ShieldWait final : public DeferredWaiter {
 };
 
 template <class T>
-class ShieldAwaiter {
+class [[nodiscard]] ShieldAwaiter {
  public:
+  using aio_awaitable = void;
   explicit ShieldAwaiter(Task<T> task) : task_(std::move(task)), wait_(task_.core()) {}
   bool await_ready() const noexcept { return wait_.await_ready(); }
   void await_suspend(std::coroutine_handle<> h) { wait_.await_suspend(h); }

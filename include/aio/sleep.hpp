@@ -21,7 +21,7 @@ namespace detail {
 /// When the timer is due, the task wakes one iteration later, as in asyncio (the timer's
 /// callback completes a future, which schedules the task's wake-up): so a task's sleep
 /// and a loop.call_later() callback order alike in both.
-class SleepAwaiter final : public Suspension, public TimerNode, public Deferred {
+class [[nodiscard]] SleepAwaiter final : public Suspension, public TimerNode, public Deferred {
  public:
   explicit SleepAwaiter(std::int64_t delay_ns) noexcept : delay_ns_(delay_ns) {}
   SleepAwaiter(const SleepAwaiter&) = delete;

@@ -109,6 +109,7 @@ class Task {
   using Value = detail::value_t<T>;
 
  public:
+  using aio_awaitable = void;
   Task() = default;
   explicit Task(State* s) noexcept : state_(s) {}
 

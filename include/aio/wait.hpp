@@ -34,7 +34,7 @@ struct WaitResult {
 namespace detail {
 
 template <class T>
-class WaitAwaitable final : public MultiWait, public TimerNode {
+class [[nodiscard]] WaitAwaitable final : public MultiWait, public TimerNode {
  public:
   WaitAwaitable(std::vector<Task<T>> tasks, WaitOptions opts)
       : tasks_(std::move(tasks)), nodes_(tasks_.size()), opts_(opts) {

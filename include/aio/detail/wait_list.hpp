@@ -51,7 +51,7 @@ class WaitEntry : public Suspension, public ListNode {
 /// `co_await WaitOn(list, "what")`: waits until whoever owns `list` pops this waiter and
 /// wakes it (a buffer drained, a server closed, ...). The caller re-checks its condition in
 /// a loop. Cancel-safe: a cancelled waiter just leaves the list.
-class WaitOn final : public WaitEntry {
+class [[nodiscard]] WaitOn final : public WaitEntry {
  public:
   WaitOn(IntrusiveList<WaitEntry>& list, const char* what) noexcept : list_(list), what_(what) {}
   bool await_ready() const noexcept { return false; }

@@ -1,0 +1,7 @@
+// Must not compile: foreign awaitable.
+// expect: can only co_await aio's awaitables
+#include <aio/aio.hpp>
+
+aio::Coro<void> child() { co_return; }
+
+aio::Coro<void> mistake() { co_await std::suspend_always{}; }

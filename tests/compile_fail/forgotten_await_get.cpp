@@ -1,0 +1,10 @@
+// Must not compile: forgotten await get.
+// expect: nodiscard|ignoring return
+#include <aio/aio.hpp>
+
+aio::Coro<void> child() { co_return; }
+
+aio::Coro<void> mistake() {
+  aio::Queue<int> q;
+  q.get();
+}

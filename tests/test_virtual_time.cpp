@@ -123,12 +123,12 @@ AIO_TEST_VIRTUAL_TIME(VirtualTime, WaitWithTimeoutReturnsAtTheTimeout) {
   tasks.push_back(aio::create_task(value_after(10, 1)));
   tasks.push_back(aio::create_task(value_after(100, 2)));
   const aio::WaitOptions options{.timeout = aio::Delay(30), .return_when = aio::ALL_COMPLETED};
-  auto [done, pending] = co_await aio::wait(tasks, options);
+  aio::WaitResult<int> result = co_await aio::wait(tasks, options);
   EXPECT_EQ(loop().time(), 30.0);
-  AIO_ASSERT_EQ(done.size(), 1u);
-  AIO_ASSERT_EQ(pending.size(), 1u);
-  EXPECT_EQ(done[0].result(), 1);
-  const int late = co_await pending[0];  // wait() cancels nothing: it finishes at 100
+  AIO_ASSERT_EQ(result.done.size(), 1u);
+  AIO_ASSERT_EQ(result.pending.size(), 1u);
+  EXPECT_EQ(result.done[0].result(), 1);
+  const int late = co_await result.pending[0];  // wait() cancels nothing: it finishes at 100
   EXPECT_EQ(late, 2);
   EXPECT_EQ(loop().time(), 100.0);
 }

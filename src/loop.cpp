@@ -96,6 +96,13 @@ void run_loop_until(EventLoop& loop, FutureCore* core) {
 
 namespace {
 
+// The real clock, whatever clock the loop's timers follow.
+std::int64_t monotonic_ns() noexcept {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
+
 bool env_flag(const char* name) {
   const char* v = std::getenv(name);
   return v && *v && std::string(v) != "0";
@@ -127,7 +134,9 @@ void log_line(std::string_view line) noexcept {
 }
 
 EventLoop::EventLoop(LoopOptions options)
-    : backend_(detail::make_backend(options.backend)), inbox_(std::make_shared<detail::ThreadsafeInbox>()) {
+    : backend_(detail::make_backend(options.backend)),
+      inbox_(std::make_shared<detail::ThreadsafeInbox>()),
+      virtual_time_(options.virtual_time) {
   inbox_->loop = this;
   debug_ = env_flag("AIO_DEBUG");
   detail::register_loop(this);
@@ -159,11 +168,7 @@ void EventLoop::destroy_pending_tasks() noexcept {
 
 double EventLoop::time() const noexcept { return static_cast<double>(now_ns()) / 1e9; }
 
-std::int64_t EventLoop::now_ns() const noexcept {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
-}
+std::int64_t EventLoop::now_ns() const noexcept { return virtual_time_ ? virtual_now_ns_ : monotonic_ns(); }
 
 std::string_view EventLoop::backend_name() const noexcept { return backend_->name(); }
 
@@ -262,11 +267,35 @@ void EventLoop::run_once() {
     std::int64_t when = timers_.top()->when;
     timeout = when == Delay::kNever ? -1 : std::max<std::int64_t>(0, when - now_ns());
   }
-  // With nothing in flight, a zero-timeout poll could find nothing: skip the syscall.
-  if (timeout != 0 || backend_->in_flight() > 0) backend_->poll(timeout);
+  if (timeout != 0 && virtual_time_) {
+    wait_on_virtual_clock(timeout);
+  } else if (timeout != 0 || backend_->in_flight() > 0) {
+    // With nothing in flight, a zero-timeout poll could find nothing: skip the syscall.
+    backend_->poll(timeout);
+  }
   if (threadsafe_pending_.load(std::memory_order_acquire)) drain_threadsafe();
   if (!timers_.empty()) fire_due_timers();
   run_ready_batch();
+}
+
+// Where a real-time loop would block for `timeout_ns` (-1: until something happens).
+void EventLoop::wait_on_virtual_clock(std::int64_t timeout_ns) {
+  if (timeout_ns > 0 && !work_in_flight()) {
+    virtual_now_ns_ += timeout_ns;  // nothing can happen before the next timer: jump to it
+    return;
+  }
+  // Something real may happen first (or, without timers, only something real can): wait
+  // for it in real time. The clock runs on meanwhile, so that a timeout guarding I/O that
+  // never completes still fires, but stops at the deadline so that the timer fires on it.
+  const std::int64_t started = monotonic_ns();
+  backend_->poll(timeout_ns);
+  const std::int64_t waited = monotonic_ns() - started;
+  virtual_now_ns_ += timeout_ns < 0 ? waited : std::min(waited, timeout_ns);
+}
+
+// What keeps the virtual clock from jumping (see LoopOptions::virtual_time).
+bool EventLoop::work_in_flight() const noexcept {
+  return backend_->in_flight() > 0 || !executor_calls_.empty() || on_child_signal_ != nullptr;
 }
 
 void EventLoop::run_ready_batch() {
@@ -287,9 +316,9 @@ void EventLoop::run_timed(detail::Runnable* r) noexcept {
   // the task alive and remember what r was before running it.
   detail::Ref<detail::TaskBase> task;
   if (r->run_fn == &detail::TaskBase::run_step) task = detail::Ref<detail::TaskBase>(static_cast<detail::TaskBase*>(r));
-  std::int64_t started = now_ns();
+  std::int64_t started = monotonic_ns();  // real time, also when the loop's clock is virtual
   r->run_fn(r);
-  double took = static_cast<double>(now_ns() - started) / 1e9;
+  double took = static_cast<double>(monotonic_ns() - started) / 1e9;
   if (took < slow_callback_duration) return;
   std::string what = "a callback";
   if (task) {

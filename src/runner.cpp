@@ -14,7 +14,7 @@
 namespace aio::detail {
 
 LoopOptions loop_options_for_run(const RunOptions& opts, bool& debug) {
-  LoopOptions lo{.backend = opts.backend};
+  LoopOptions lo{.backend = opts.backend, .virtual_time = opts.virtual_time};
   if (const char* d = std::getenv("AIO_DEBUG"); d && *d) debug = std::string(d) != "0";
   if (const char* b = std::getenv("AIO_BACKEND"); b && *b) {
     std::string v(b);

@@ -57,6 +57,22 @@ enum class Backend { automatic, epoll, io_uring };
 
 struct LoopOptions {
   Backend backend = Backend::automatic;
+  /// Virtual time, for tests (Tokio's paused clock with auto-advance): the loop's clock
+  /// starts at 0 and stands still while callbacks run. Where the loop would block, it
+  /// jumps straight to the next timer's deadline if nothing is in flight, which is:
+  ///   - no I/O operation parked in the backend (a stream read or write waiting, a
+  ///     server's accept, a connect, a subprocess pipe, a child's pidfd exit watch);
+  ///   - no run_in_executor / to_thread job whose result has not come back;
+  ///   - no child process watched through SIGCHLD (kernels without pidfd);
+  ///   - no call_soon_threadsafe callback or signal waiting to be taken in.
+  /// The loop's own wake-up eventfd and signal handlers waiting for a signal do not count
+  /// (a signal may never come), nor do threads the program started itself: a
+  /// call_soon_threadsafe from such a thread arrives at whatever time the clock shows.
+  /// With something in flight the loop waits in real time, never past a real event, and
+  /// the clock moves on by the real time waited, at most up to the next deadline (so a
+  /// timeout around a read that never comes still fires, after its real duration).
+  /// Timers at the same deadline fire in the order they were set, as in real time.
+  bool virtual_time = false;
 };
 
 /// What went wrong, as given to the loop's exception handler (asyncio's context dict).
@@ -80,8 +96,11 @@ class EventLoop {
   EventLoop(const EventLoop&) = delete;
   EventLoop& operator=(const EventLoop&) = delete;
 
-  /// Seconds on the loop's monotonic clock (CLOCK_MONOTONIC).
+  /// Seconds on the loop's clock: CLOCK_MONOTONIC, or with LoopOptions::virtual_time the
+  /// virtual clock (0 when the loop is created). Every timer, sleep and timeout follows it.
   double time() const noexcept;
+  /// True when the loop runs on virtual time (LoopOptions::virtual_time).
+  bool uses_virtual_time() const noexcept { return virtual_time_; }
 
   /// Runs fn(args...) on the next loop iteration. Callbacks run in FIFO order.
   template <class F, class... Args>
@@ -187,6 +206,8 @@ class EventLoop {
   detail::CallbackCore* schedule_timer(detail::CallbackCore* cb, std::int64_t when_ns);
   void check_open(const char* what) const;
   void run_once();
+  void wait_on_virtual_clock(std::int64_t timeout_ns);
+  bool work_in_flight() const noexcept;
   void run_ready_batch();
   void run_callback(detail::CallbackCore* cb) noexcept;
   void fire_due_timers();
@@ -238,6 +259,10 @@ class EventLoop {
   bool stopping_ = false;
   bool closed_ = false;
   bool debug_ = false;
+  // LoopOptions::virtual_time: now_ns() reads virtual_now_ns_, moved only where the loop
+  // would block (wait_on_virtual_clock).
+  bool virtual_time_ = false;
+  std::int64_t virtual_now_ns_ = 0;
 };
 
 /// The loop running on this thread. Throws UsageError when called outside a running loop

@@ -13,6 +13,9 @@ struct RunOptions {
   /// Debug mode: logs never-awaited coroutines, slow callbacks and steps.
   bool debug = false;
   Backend backend = Backend::automatic;
+  /// Virtual time, for tests: the clock jumps to the next timer whenever no task is ready
+  /// and no I/O is in flight (`loop.time()` is that clock). See LoopOptions::virtual_time.
+  bool virtual_time = false;
 };
 
 namespace detail {

@@ -29,12 +29,13 @@ inline int count_open_fds() {
 /// if it leaves tasks running, if it leaks file descriptors, or if the loop reports an
 /// error nobody received (a callback that threw, a task exception never retrieved).
 /// A test that expects such reports installs its own handler with
-/// get_running_loop().set_exception_handler().
-inline void run_test(Coro<void> body) {
+/// get_running_loop().set_exception_handler(). `options` configure the loop (AIO_TEST uses
+/// the defaults, AIO_TEST_VIRTUAL_TIME sets virtual_time).
+inline void run_test(Coro<void> body, LoopOptions options = {}) {
   const int fds_before = count_open_fds();
   std::vector<std::string> loop_errors;
   {
-    EventLoop loop;
+    EventLoop loop(options);
     loop.set_debug(true);
     loop.set_exception_handler([&](EventLoop&, const ExceptionContext& ctx) {
       std::string line = ctx.message;
@@ -72,9 +73,22 @@ inline void run_test(Coro<void> body) {
 ///     }
 ///
 /// The test fails if the body throws or leaves tasks or file descriptors behind.
-#define AIO_TEST(Suite, Name)                                                       \
-  static ::aio::Coro<void> aio_test_body_##Suite##_##Name();                        \
-  TEST(Suite, Name) { ::aio::testing::run_test(aio_test_body_##Suite##_##Name()); } \
+#define AIO_TEST(Suite, Name) AIO_TEST_ON_LOOP_(Suite, Name, ::aio::LoopOptions{})
+
+/// AIO_TEST on a loop with virtual time (LoopOptions::virtual_time): where the loop would
+/// block and nothing is in flight, its clock jumps to the next timer, so a test of a
+/// 30-second timeout takes microseconds and sees loop.time() advance by exactly 30:
+///
+///     AIO_TEST_VIRTUAL_TIME(Retry, GivesUpAfterAMinute) {
+///       const double start = aio::get_running_loop().time();
+///       co_await aio::sleep(60);
+///       EXPECT_EQ(aio::get_running_loop().time() - start, 60.0);
+///     }
+#define AIO_TEST_VIRTUAL_TIME(Suite, Name) AIO_TEST_ON_LOOP_(Suite, Name, ::aio::LoopOptions{.virtual_time = true})
+
+#define AIO_TEST_ON_LOOP_(Suite, Name, loop_options)                                              \
+  static ::aio::Coro<void> aio_test_body_##Suite##_##Name();                                      \
+  TEST(Suite, Name) { ::aio::testing::run_test(aio_test_body_##Suite##_##Name(), loop_options); } \
   static ::aio::Coro<void> aio_test_body_##Suite##_##Name()
 
 // GoogleTest's ASSERT_* macros `return` on failure, which a coroutine cannot do. These

@@ -1,10 +1,15 @@
 // aio's errors: ExceptionGroup's what() and its split / subgroup / contains (Python's
-// except*, checked against Python 3.11).
+// except*, checked against Python 3.11), and how an exception that leaves main ends the
+// process (KeyboardInterrupt: killed by SIGINT, like Python; any other: its type and
+// message, then abort) — the last seen from outside, on tests/uncaught_main.cpp.
 #include <gtest/gtest.h>
+
+#include <signal.h>
 
 #include <aio/aio.hpp>
 #include <aio/testing.hpp>
 
+#include <cerrno>
 #include <exception>
 #include <optional>
 #include <stdexcept>
@@ -355,4 +360,131 @@ AIO_TEST(ExceptionGroupSplit, ExceptStarHandlesPartAndRethrowsTheRest) {
   AIO_ASSERT_TRUE(eg.has_value());
   EXPECT_STREQ(eg->what(), "unhandled errors in a TaskGroup (1 sub-exception)\n  1. aio_test::Boom: the body failed");
   EXPECT_FALSE(eg->contains<aio::TimeoutError>());
+}
+
+// ============================================================================================
+// An exception that leaves main (tests/uncaught_main.cpp, one scenario per run)
+// ============================================================================================
+
+namespace {
+
+struct Ending {
+  int returncode = 0;  // -N: killed by signal N
+  std::string out;
+  std::string err;
+};
+
+aio::Coro<Ending> run_uncaught_main(std::string scenario) {
+  std::vector<std::string> argv{AIO_UNCAUGHT_MAIN, std::move(scenario)};
+  aio::ProcessOptions options{.out = aio::PIPE, .err = aio::PIPE};
+  aio::Process p = co_await aio::create_subprocess_exec(argv, options);
+  auto [out, err] = co_await aio::wait_for(p.communicate(), 60);  // a safety net only
+  co_return Ending{p.returncode().value_or(-1000), std::move(out), std::move(err)};
+}
+
+bool has(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+
+}  // namespace
+
+AIO_TEST(Uncaught, KeyboardInterruptKillsTheProcessBySigintAfterTheShutdown) {
+  Ending end = co_await run_uncaught_main("keyboard-interrupt");
+  EXPECT_EQ(end.returncode, -SIGINT);
+  EXPECT_EQ(end.err, "KeyboardInterrupt\n");
+  // The other task was cancelled and cleaned up first, and stdio was flushed (Python's
+  // finalization), although no one caught the exception.
+  EXPECT_EQ(end.out, "main started\nbackground task cancelled\n");
+}
+
+AIO_TEST(Uncaught, TheShellSeesStatus130) {
+  std::string command = std::string("'") + AIO_UNCAUGHT_MAIN + "' keyboard-interrupt; echo \"status $?\"";
+  aio::ProcessOptions options{.out = aio::PIPE, .err = aio::PIPE};
+  aio::Process p = co_await aio::create_subprocess_shell(command, options);
+  auto [out, err] = co_await aio::wait_for(p.communicate(), 60);
+  EXPECT_TRUE(out.ends_with("status 130\n")) << out;
+  EXPECT_EQ(err, "KeyboardInterrupt\n");
+}
+
+AIO_TEST(Uncaught, CtrlCOnARunningProgramEndsItLikePython) {
+  // End to end: a real SIGINT from outside, once the program says it is waiting.
+  std::vector<std::string> argv{AIO_UNCAUGHT_MAIN, "wait-for-ctrl-c"};
+  aio::ProcessOptions options{.out = aio::PIPE, .err = aio::PIPE};
+  aio::Process p = co_await aio::create_subprocess_exec(argv, options);
+  std::string ready = co_await aio::wait_for(p.out().readline(), 60);
+  AIO_ASSERT_EQ(ready, "ready\n");
+  p.send_signal(SIGINT);
+  auto [out, err] = co_await aio::wait_for(p.communicate(), 60);
+  EXPECT_EQ(p.returncode(), std::optional<int>(-SIGINT));
+  EXPECT_EQ(err, "KeyboardInterrupt\n");
+  EXPECT_EQ(out, "");
+}
+
+AIO_TEST(Uncaught, ACaughtKeyboardInterruptEndsTheWayTheProgramSays) {
+  Ending end = co_await run_uncaught_main("keyboard-interrupt-caught");
+  EXPECT_EQ(end.returncode, 1);
+  EXPECT_EQ(end.err, "");
+  EXPECT_EQ(end.out, "main started\nbackground task cancelled\ninterrupted, bye\n");
+}
+
+AIO_TEST(Uncaught, KeyboardInterruptKillsEvenWithSigintIgnoredAndBlocked) {
+  // Python resets SIGINT to its default before killing itself with it.
+  Ending end = co_await run_uncaught_main("keyboard-interrupt-with-sigint-ignored-and-blocked");
+  EXPECT_EQ(end.returncode, -SIGINT);
+  EXPECT_EQ(end.err, "KeyboardInterrupt\n");
+}
+
+AIO_TEST(Uncaught, AnErrorIsNamedThenAborts) {
+  Ending end = co_await run_uncaught_main("timeout-error");
+  EXPECT_EQ(end.returncode, -SIGABRT);
+  EXPECT_EQ(end.err, "aio: uncaught exception aio::TimeoutError: no reply from the database within 5 s\n");
+  EXPECT_EQ(end.out, "background task cancelled\n");  // the shutdown ran before the abort
+}
+
+AIO_TEST(Uncaught, ASystemErrorShowsItsErrno) {
+  Ending end = co_await run_uncaught_main("system-error");
+  EXPECT_EQ(end.returncode, -SIGABRT);
+  EXPECT_EQ(end.err, "aio: uncaught exception std::system_error: connect to 10.0.0.1:443: Connection refused\n");
+}
+
+AIO_TEST(Uncaught, ACancelledErrorIsNamed) {
+  Ending end = co_await run_uncaught_main("cancelled");
+  EXPECT_EQ(end.returncode, -SIGABRT);
+  EXPECT_EQ(end.err, "aio: uncaught exception aio::CancelledError: shutting down\n");
+}
+
+AIO_TEST(Uncaught, AnExceptionGroupListsItsErrors) {
+  Ending end = co_await run_uncaught_main("task-group");
+  EXPECT_EQ(end.returncode, -SIGABRT);
+  EXPECT_EQ(end.err,
+            "aio: uncaught exception aio::ExceptionGroup: unhandled errors in a TaskGroup (1 sub-exception)\n"
+            "  1. std::runtime_error: child failed\n");
+}
+
+AIO_TEST(Uncaught, AnUnknownTypeIsNamed) {
+  Ending end = co_await run_uncaught_main("unknown-type");
+  EXPECT_EQ(end.returncode, -SIGABRT);
+  EXPECT_EQ(end.err, "aio: uncaught exception int\n");
+}
+
+AIO_TEST(Uncaught, AProgramsOwnTerminateHandlerWins) {
+  // Set before the first aio::run (aio leaves it in place) or after (it replaces aio's).
+  const std::vector<std::string> scenarios{"own-handler-set-before-run", "own-handler-set-after-run"};
+  for (const std::string& scenario : scenarios) {
+    Ending end = co_await run_uncaught_main(scenario);
+    EXPECT_EQ(end.returncode, 3) << scenario;
+    EXPECT_EQ(end.out, "the program's own terminate handler\n") << scenario;
+    EXPECT_EQ(end.err, "") << scenario;
+  }
+}
+
+AIO_TEST(Uncaught, TerminateWithoutAnExceptionKeepsTheRuntimesMessage) {
+  Ending end = co_await run_uncaught_main("terminate-without-exception");
+  EXPECT_EQ(end.returncode, -SIGABRT);
+  EXPECT_TRUE(has(end.err, "terminate called without an active exception")) << end.err;
+}
+
+AIO_TEST(Uncaught, AProgramThatNeverRanALoopKeepsTheRuntimesHandler) {
+  // aio installs its handler in aio::run, not at start-up.
+  Ending end = co_await run_uncaught_main("no-run");
+  EXPECT_EQ(end.returncode, -SIGABRT);
+  EXPECT_TRUE(has(end.err, "terminate called after throwing an instance of 'aio::TimeoutError'")) << end.err;
 }

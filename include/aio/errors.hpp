@@ -33,6 +33,10 @@ class CancelledError {
 
 /// Thrown by aio::run when SIGINT (Ctrl-C) cancelled the main coroutine, like Python's
 /// KeyboardInterrupt. Not a std::exception, for the same reason as CancelledError.
+/// Left uncaught, it ends the process as Python's does: "KeyboardInterrupt" on stderr,
+/// then killed by SIGINT (shell status 130). Catch it to end otherwise:
+///
+///     try { aio::run(amain()); } catch (const aio::KeyboardInterrupt&) { return 130; }
 class KeyboardInterrupt {
  public:
   const char* what() const noexcept { return "KeyboardInterrupt"; }

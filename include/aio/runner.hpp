@@ -1,6 +1,7 @@
 // aio::run — asyncio.run: the entry point of an aio program.
 #pragma once
 
+#include <exception>
 #include <utility>
 
 #include "aio/coro.hpp"
@@ -43,6 +44,26 @@ class SigintGuard {
 /// errors, shuts the default executor down (joining its threads), then closes the loop
 /// (asyncio.Runner.close).
 void shutdown_loop(EventLoop& loop) noexcept;
+/// shutdown_loop once: now, or when the guard is destroyed.
+class LoopShutdown {
+ public:
+  explicit LoopShutdown(EventLoop& loop) : loop_(&loop) {}
+  ~LoopShutdown() { now(); }
+  LoopShutdown(const LoopShutdown&) = delete;
+  LoopShutdown& operator=(const LoopShutdown&) = delete;
+  void now() noexcept {
+    if (EventLoop* loop = std::exchange(loop_, nullptr)) shutdown_loop(*loop);
+  }
+
+ private:
+  EventLoop* loop_;
+};
+/// Makes an exception that leaves main end the process as Python would (src/uncaught.cpp):
+/// KeyboardInterrupt prints "KeyboardInterrupt" and kills the process with SIGINT; any
+/// other exception prints "aio: uncaught exception <type>: <message>", then aborts.
+/// Installs a std::terminate handler the first time it is called, and only if the program
+/// has not set its own.
+void install_uncaught_exception_report() noexcept;
 }  // namespace detail
 
 /// Creates an event loop, runs `main` to completion, then cancels and finishes every task
@@ -51,30 +72,47 @@ void shutdown_loop(EventLoop& loop) noexcept;
 /// rethrows its exception.
 /// UsageError when called while a loop is running on this thread.
 ///
+///     aio::Coro<int> amain() { co_await aio::sleep(0.1); co_return 42; }
+///     int main() { return aio::run(amain()) == 42 ? 0 : 1; }
+///
 /// In the main thread, SIGINT (Ctrl-C) cancels `main` (asyncio's Runner): if main ends
 /// cancelled, run throws aio::KeyboardInterrupt after the shutdown. A second SIGINT kills
 /// the process the default way. The previous SIGINT disposition is restored afterwards.
 ///
-///     aio::Coro<int> amain() { co_await aio::sleep(0.1); co_return 42; }
-///     int main() { return aio::run(amain()) == 42 ? 0 : 1; }
+/// An exception that leaves `main()` (the C++ one) ends the process as in Python: for
+/// KeyboardInterrupt, the line "KeyboardInterrupt" on stderr and death by SIGINT (shell
+/// status 130); for any other, "aio: uncaught exception <type>: <message>" and abort().
+/// (aio::run installs a std::terminate handler for that, the first time it runs, unless
+/// the program already set its own; one the program sets later replaces it.) To end
+/// quietly on Ctrl-C instead, catch it:
+///
+///     try { aio::run(amain()); } catch (const aio::KeyboardInterrupt&) { return 130; }
 template <class T>
 T run(Coro<T> main, RunOptions opts = {}) {
   detail::check_no_running_loop("aio::run");
+  detail::install_uncaught_exception_report();
   bool debug = opts.debug;
   EventLoop loop(detail::loop_options_for_run(opts, debug));
   loop.set_debug(debug);
-  struct Shutdown {
-    EventLoop& loop;
-    ~Shutdown() { detail::shutdown_loop(loop); }
-  } shutdown{loop};
-  Task<T> task = loop.create_task(std::move(main));
-  detail::SigintGuard sigint(loop, task);
-  try {
-    return loop.run_until_complete(task);
-  } catch (const CancelledError&) {
-    if (sigint.interrupted() && task.uncancel() == 0) throw KeyboardInterrupt();
-    throw;
+  detail::LoopShutdown shutdown(loop);
+  std::exception_ptr error;
+  {
+    Task<T> task = loop.create_task(std::move(main));
+    detail::SigintGuard sigint(loop, task);
+    try {
+      return loop.run_until_complete(task);
+    } catch (const CancelledError&) {
+      error = sigint.interrupted() && task.uncancel() == 0 ? std::make_exception_ptr(KeyboardInterrupt())
+                                                           : std::current_exception();
+    } catch (...) {
+      error = std::current_exception();
+    }
   }
+  // Shut down before throwing, not in a destructor: an exception that nobody catches
+  // unwinds nothing (std::terminate comes first), and the other tasks must still get
+  // their cancellation and cleanup, as asyncio.run's `finally` gives them.
+  shutdown.now();
+  std::rethrow_exception(error);
 }
 
 }  // namespace aio

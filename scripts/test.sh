@@ -2,9 +2,11 @@
 # Quick start, step 2: install what is missing, build and run every test.
 #
 #   1. Release build with GCC 12 (-Werror): the whole suite, the examples, the benchmarks
-#      (built, not run), and a consumer project using find_package(aio) after install.
+#      (built, not run), and the install, checked by tests/consumer/check_install.sh: file
+#      names, a find_package(aio) consumer and a pkg-config one.
 #   2. Release build with Clang 14 (-Werror): the deep-await tests (symmetric transfer is
-#      not what keeps the stack flat; the trampoline is, with either compiler).
+#      not what keeps the stack flat; the trampoline is, with either compiler) and the
+#      README's GCC 12 spellings (test_gcc12_spellings, which step 1 runs with GCC 12).
 #   3. ASan + UBSan build with Clang 14: the whole suite.
 #   4. TSan build with Clang 14: the thread-crossing tests (test names containing Thread,
 #      Threadsafe or Executor: call_soon_threadsafe, to_thread, executors, files on the
@@ -29,22 +31,20 @@ if step release; then
 fi
 
 if step consumer; then
-  banner "install + find_package(aio) consumer project"
+  banner "install, then consumers: find_package(aio) and pkg-config"
   [[ -d build/release ]] || cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=Release -DAIO_WERROR=ON
   rm -rf build/prefix build/consumer
   cmake --build build/release --target aio aio_http
   cmake --install build/release --prefix build/prefix
-  cmake -S tests/consumer -B build/consumer -G Ninja -DCMAKE_PREFIX_PATH="$PWD/build/prefix"
-  cmake --build build/consumer
-  ./build/consumer/consumer
+  bash tests/consumer/check_install.sh build/prefix build/consumer
 fi
 
 if step clang; then
-  banner "Clang 14 Release: deep-await tests"
+  banner "Clang 14 Release: deep-await tests and the GCC 12 spellings"
   cmake -S . -B build/clang-release -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_COMPILER=clang++ \
     -DAIO_WERROR=ON -DAIO_BUILD_BENCH=OFF -DAIO_BUILD_EXAMPLES=OFF
-  cmake --build build/clang-release -j "$jobs" --target test_coro test_stress
-  ctest --test-dir build/clang-release --output-on-failure -j "$jobs" -R '^(Coro|Stress)\.'
+  cmake --build build/clang-release -j "$jobs" --target test_coro test_stress test_gcc12_spellings
+  ctest --test-dir build/clang-release --output-on-failure -j "$jobs" -R '^(Coro|Stress|Gcc12Spellings)\.'
 fi
 
 if step asan; then

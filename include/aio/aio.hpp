@@ -1,6 +1,11 @@
 // The umbrella header: everything of aio's core.
 #pragma once
 
+// First, before any include: without C++20, <coroutine> fails with a misleading hint.
+#if __cplusplus < 202002L
+#error "aio needs C++20 or later: compile with -std=c++20 (CMake's aio::aio target asks for it)"
+#endif
+
 #include "aio/barrier.hpp"
 #include "aio/condition.hpp"
 #include "aio/coro.hpp"

@@ -1,6 +1,11 @@
 // aio::http — aiohttp's web server for aio. Link aio::http.
 #pragma once
 
+// First, before any include: without C++20, <coroutine> fails with a misleading hint.
+#if __cplusplus < 202002L
+#error "aio needs C++20 or later: compile with -std=c++20 (CMake's aio::http target asks for it)"
+#endif
+
 #include "aio/http/application.hpp"
 #include "aio/http/errors.hpp"
 #include "aio/http/form_data.hpp"

@@ -1,6 +1,7 @@
 // The umbrella header: everything of aio's core.
 #pragma once
 
+#include "aio/async_generator.hpp"
 #include "aio/barrier.hpp"
 #include "aio/condition.hpp"
 #include "aio/coro.hpp"

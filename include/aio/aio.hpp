@@ -4,6 +4,7 @@
 #include "aio/async_generator.hpp"
 #include "aio/barrier.hpp"
 #include "aio/condition.hpp"
+#include "aio/context_var.hpp"
 #include "aio/coro.hpp"
 #include "aio/datagram.hpp"
 #include "aio/delay.hpp"

@@ -244,8 +244,8 @@ AIO_TEST(AsyncGenerator, DestroyingAnUnfinishedGeneratorRunsItsDestructors) {
 }
 
 aio::Coro<void> consume_forever(aio::AsyncGenerator<int> gen) {
-  // (Not `while (co_await gen.next())`: in a coroutine without a local variable GCC 12
-  // miscompiles a co_await in a condition, GCC bug 106188.)
+  // (Not `while (co_await gen.next())`: in a coroutine that declares no local variable,
+  // GCC 12 miscompiles a co_await in an if/while condition — the coroutine never runs.)
   while (std::optional<int> v = co_await gen.next()) {
   }
 }

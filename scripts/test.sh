@@ -10,7 +10,7 @@
 #   3. ASan + UBSan build with Clang 14: the whole suite.
 #   4. TSan build with Clang 14: the thread-crossing tests (test names containing Thread,
 #      Threadsafe or Executor: call_soon_threadsafe, to_thread, executors, files on the
-#      thread pool, signals raised on other threads).
+#      thread pool, signals raised on other threads, ContextVars carried to other threads).
 #   5. libFuzzer on the HTTP request parser (Clang, ASan + UBSan), for a bounded time
 #      (AIO_FUZZ_SECONDS, default 60) from the corpus kept in tests/fuzz/corpus/.
 # Set AIO_TEST_ONLY=release|clang|asan|tsan|consumer|fuzz to run one step.
@@ -60,7 +60,7 @@ if step tsan; then
   banner "Clang 14 TSan: thread-crossing tests"
   cmake -S . -B build/tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++ \
     -DAIO_WERROR=ON -DAIO_SANITIZE=thread -DAIO_BUILD_BENCH=OFF -DAIO_BUILD_EXAMPLES=OFF
-  cmake --build build/tsan -j "$jobs" --target test_loop test_runners test_executor test_fs test_signals
+  cmake --build build/tsan -j "$jobs" --target test_loop test_runners test_executor test_fs test_signals test_context_var
   TSAN_OPTIONS=halt_on_error=1 ctest --test-dir build/tsan --output-on-failure -j "$jobs" -R 'Threadsafe|Thread|Executor'
 fi
 

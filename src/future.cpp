@@ -120,6 +120,13 @@ void FutureCore::wake_all() noexcept {
 }
 
 std::uint64_t FutureCore::add_done_callback_core(DoneCallback fn) {
+  if (tls_context_in_use) [[unlikely]] {
+    // asyncio runs a done callback in the context current when it was added.
+    fn = [context = capture_context(), fn = std::move(fn)](FutureCore& core) {
+      ContextScope scope(context);
+      fn(core);
+    };
+  }
   if (done()) {
     loop_->call_soon([self = Ref<FutureCore>(this), fn = std::move(fn)] { fn(*self); });
     return 0;

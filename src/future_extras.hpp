@@ -6,6 +6,7 @@
 #include <utility>
 #include <vector>
 
+#include "aio/detail/context.hpp"
 #include "aio/detail/future_core.hpp"
 
 namespace aio::detail {
@@ -14,6 +15,7 @@ struct FutureCore::Extras {
   std::uint64_t next_callback_id = 1;
   std::string name;            // a task's name; empty: "Task-<id>"
   std::string cancel_message;  // a task's pending cancel() message
+  ContextSlot context;         // a task's ContextVar values (copied from its creator's)
 };
 
 }  // namespace aio::detail

@@ -222,6 +222,9 @@ void EventLoop::call_soon_threadsafe(std::function<void()> fn) {
     call_soon(std::move(fn));
     return;
   }
+  // asyncio: the callback runs in the calling thread's context (the loop would give it its own).
+  if (detail::tls_context_in_use)
+    fn = detail::InContext<std::function<void()>>{detail::capture_context(), std::move(fn)};
   if (!inbox_->post(std::move(fn))) throw UsageError("call_soon_threadsafe: the event loop is closed");
 }
 

@@ -26,6 +26,10 @@ std::uint32_t new_task_id() noexcept {
 TaskBase::TaskBase(EventLoop* loop, std::string name) : FutureCore(loop), id_(new_task_id()) {
   run_fn = &TaskBase::run_step;
   if (!name.empty()) extras().name = std::move(name);
+  // asyncio: a task starts with a copy of its creator's context (shared: it is immutable).
+  if (tls_context_in_use) [[unlikely]] {
+    if (ContextMap* creator = current_context()) extras().context = ContextSlot(creator);
+  }
 }
 
 TaskBase::~TaskBase() = default;
@@ -36,6 +40,10 @@ std::string TaskBase::name() const {
 }
 
 void TaskBase::set_name(std::string name) { extras().name = std::move(name); }
+
+ContextMap* TaskBase::context() const noexcept { return extras_ ? extras_->context.get() : nullptr; }
+
+ContextSlot& TaskBase::context_slot() { return extras().context; }
 
 std::string TaskBase::take_cancel_message() noexcept {
   return extras_ ? std::exchange(extras_->cancel_message, std::string()) : std::string();

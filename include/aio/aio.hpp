@@ -6,8 +6,10 @@
 #error "aio needs C++20 or later: compile with -std=c++20 (CMake's aio::aio target asks for it)"
 #endif
 
+#include "aio/async_generator.hpp"
 #include "aio/barrier.hpp"
 #include "aio/condition.hpp"
+#include "aio/context_var.hpp"
 #include "aio/coro.hpp"
 #include "aio/datagram.hpp"
 #include "aio/delay.hpp"

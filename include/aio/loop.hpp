@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "aio/delay.hpp"
+#include "aio/detail/context.hpp"
 #include "aio/detail/deferred.hpp"
 #include "aio/detail/intrusive.hpp"
 #include "aio/detail/run_context.hpp"
@@ -328,8 +329,14 @@ struct LoopAccess {
 /// false, leaving fn with the caller, when that loop is closed (or destroyed).
 bool post_to_loop(ThreadsafeInbox& inbox, std::function<void()>&& fn);
 
+/// A callback node for fn. Once a ContextVar was set on this thread, the node also keeps
+/// the context current now and runs fn in it (asyncio's call_soon copies the context).
 template <class F>
 CallbackCore* make_callback(EventLoop* loop, F&& fn) {
+  if (tls_context_in_use) [[unlikely]] {
+    using Bound = InContext<std::decay_t<F>>;
+    return new CallbackNode<Bound>(loop, Bound{capture_context(), std::forward<F>(fn)});
+  }
   return new CallbackNode<std::decay_t<F>>(loop, std::forward<F>(fn));
 }
 

@@ -8,6 +8,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "aio/async_generator.hpp"
 #include "aio/coro.hpp"
 #include "aio/delay.hpp"
 #include "aio/socket_address.hpp"
@@ -42,6 +43,18 @@ class StreamReader {
   /// A line ending in "\n" (the last line may lack it; "" at EOF). Past the limit it
   /// throws LimitOverrunError — after discarding the line (or the buffer), as asyncio does.
   Coro<std::string> readline();
+  /// The lines still to come, each ending in "\n" (the last may lack it), until EOF
+  /// (asyncio's `async for line in reader`):
+  ///
+  ///     auto lines = reader.lines();
+  ///     while (std::optional<std::string> line = co_await lines.next()) handle(*line);
+  ///
+  /// Each next() is a readline(): an over-long line throws LimitOverrunError from it,
+  /// which ends the generator (call lines() again to go on). The generator holds the
+  /// connection's reading side itself, so it may outlive (or move with) this reader;
+  /// reads through the reader and the generator still take turns, one at a time.
+  /// UsageError if this reader is empty.
+  AsyncGenerator<std::string> lines();
   /// Exactly n bytes. IncompleteReadError (with what was read) if EOF comes first.
   Coro<std::string> readexactly(std::size_t n);
   /// The bytes up to and including sep. LimitOverrunError if sep is not found within the

@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "aio/coro.hpp"
+#include "aio/detail/context.hpp"
 #include "aio/errors.hpp"
 #include "aio/executor.hpp"
 #include "aio/loop.hpp"
@@ -25,8 +26,9 @@ using to_thread_result_t = std::remove_cvref_t<std::invoke_result_t<F, Args...>>
 /// Runs f(args...) on the running loop's default thread pool and returns its result
 /// (asyncio.to_thread). f and args are copied (or moved) into the job, like std::thread's
 /// arguments: pass std::ref(x) to share x. The exception f throws is rethrown here, with its
-/// type. A lazy coroutine: nothing starts until it is awaited or made a task, so it
-/// composes with gather, wait_for and task_group.
+/// type. f sees the caller's ContextVar values (a set() in f stays in f). A lazy
+/// coroutine: nothing starts until it is awaited or made a task, so it composes with
+/// gather, wait_for and task_group.
 ///
 ///     std::string text = co_await aio::to_thread(read_whole_file, path);
 ///
@@ -35,7 +37,9 @@ using to_thread_result_t = std::remove_cvref_t<std::invoke_result_t<F, Args...>>
 template <class F, class... Args>
 requires std::is_invocable_v<F, Args...> Coro<detail::to_thread_result_t<F, Args...>> to_thread(F f, Args... args) {
   using R = detail::to_thread_result_t<F, Args...>;
-  auto call = [f = std::move(f), ... args = std::move(args)]() mutable -> R {
+  // asyncio's to_thread runs f in a copy of the caller's context (its ContextVars).
+  auto call = [f = std::move(f), ... args = std::move(args), context = detail::capture_context()]() mutable -> R {
+    detail::ContextScope scope(std::move(context));
     return std::invoke(std::move(f), std::move(args)...);
   };
   if constexpr (std::is_void_v<R>) {

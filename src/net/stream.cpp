@@ -558,6 +558,22 @@ Coro<std::string> StreamReader::readline() {
   std::rethrow_exception(overrun);
 }
 
+namespace {
+// Owns a reader of its own (a reference to the connection), so the generator does not
+// depend on where the StreamReader that made it lives.
+AsyncGenerator<std::string> read_lines(StreamReader reader) {
+  for (;;) {
+    std::string line = co_await reader.readline();
+    if (line.empty()) co_return;  // EOF
+    co_yield std::move(line);
+  }
+}
+}  // namespace
+
+AsyncGenerator<std::string> StreamReader::lines() {
+  return read_lines(StreamReader(&require(core_, "StreamReader.lines")));
+}
+
 Coro<std::string> StreamReader::readexactly(std::size_t n) {
   StreamCore& c = require(core_, "StreamReader.readexactly");
   ReadScope scope(c, "readexactly");

@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 
+#include "aio/detail/context.hpp"
 #include "aio/detail/future_core.hpp"
 #include "aio/detail/intrusive.hpp"
 #include "aio/detail/run_context.hpp"
@@ -46,6 +47,11 @@ class TaskBase : public FutureCore, public Runnable {
   bool cancel_pending() const noexcept { return must_cancel_; }
   /// Consumes the pending cancellation and throws CancelledError.
   [[noreturn]] void throw_cancelled();
+
+  /// The task's ContextVar values (null: none), and the slot set() writes them to (in the
+  /// task's Extras, allocated on first use: a task that never sees a ContextVar pays nothing).
+  ContextMap* context() const noexcept;
+  ContextSlot& context_slot();
 
   /// Called by the root coroutine's final suspend: takes its result, destroys it.
   virtual void on_root_complete() noexcept = 0;

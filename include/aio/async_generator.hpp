@@ -78,6 +78,7 @@ struct GeneratorPromise : PromiseBase {
 /// that awaits this: no task and no trip through the loop, as with awaiting a Coro.
 template <class T>
 struct GeneratorStep {
+  using aio_awaitable = void;
   std::coroutine_handle<GeneratorPromise<T>> body;
 
   bool await_ready() const {

@@ -48,7 +48,27 @@ aio::Coro<void> append_repeat(std::vector<std::string>& results, std::string tex
   results.push_back(co_await repeat(std::move(text), times));
 }
 
+aio::Coro<bool> is_even(int n) {
+  co_await aio::sleep(0);
+  co_return n % 2 == 0;
+}
+
+// Not `if (co_await is_even(n))` in a coroutine without locals: GCC 12 miscompiles that
+// into a hang. The awaited value, named first, is safe.
+aio::Coro<int> half_if_even(int n) {
+  bool even = co_await is_even(n);
+  if (even) co_return n / 2;
+  co_return n;
+}
+
 }  // namespace
+
+AIO_TEST(Gcc12Spellings, AwaitedConditionNamedFirst) {
+  int a = co_await half_if_even(8);
+  int b = co_await half_if_even(7);
+  EXPECT_EQ(a, 4);
+  EXPECT_EQ(b, 7);
+}
 
 // Not `co_await greet(Greeting{.name = kLongText, .times = 2})`.
 AIO_TEST(Gcc12Spellings, AggregateNamedBeforeTheAwait) {

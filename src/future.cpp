@@ -150,11 +150,19 @@ void FutureCore::report_unretrieved() noexcept {
   ExceptionContext ctx;
   ctx.message = describe() + " exception was never retrieved";
   ctx.exception = exception_;
-  if (auto* task = dynamic_cast<TaskBase*>(this)) ctx.task_name = task->name();
+  if (auto* task = dynamic_cast<TaskBase*>(this)) {
+    ctx.task_name = task->name();
+    try {
+      ctx.call_stack = task->error_trace(exception_);
+    } catch (...) {
+    }
+  }
   if (loop_is_alive(loop_)) {
     loop_->call_exception_handler(ctx);
   } else {
-    log_line(ctx.message + ": " + aio::describe(ctx.exception));
+    std::string text = ctx.message + ": " + aio::describe(ctx.exception);
+    for (const std::string& frame : ctx.call_stack) text += "\n  in " + frame;
+    log_line(text);
   }
 }
 

@@ -16,6 +16,14 @@ struct FutureCore::Extras {
   std::string name;            // a task's name; empty: "Task-<id>"
   std::string cancel_message;  // a task's pending cancel() message
   ContextSlot context;         // a task's ContextVar values (copied from its creator's)
+  // The coroutines the task's last exception left, innermost first (never-retrieved report).
+  struct TracedFrame {
+    const char* function;
+    const char* file;
+    unsigned line;
+  };
+  std::vector<TracedFrame> error_trace;
+  std::exception_ptr traced_error;
 };
 
 }  // namespace aio::detail

@@ -422,6 +422,7 @@ void EventLoop::default_exception_handler(const ExceptionContext& context) noexc
     std::string line = context.message;
     if (!context.task_name.empty()) line += " [task '" + context.task_name + "']";
     if (context.exception) line += ": " + describe(context.exception);
+    for (const std::string& frame : context.call_stack) line += "\n  in " + frame;
     log_line(line);
   } catch (...) {
   }

@@ -6,9 +6,11 @@
 
 #include <atomic>
 #include <cstdlib>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
+#include "aio/call_graph.hpp"
 #include "aio/detail/done_awaiter.hpp"
 
 namespace aio::detail {
@@ -28,6 +30,32 @@ LoopOptions loop_options_for_run(const RunOptions& opts, bool& debug) {
       throw std::invalid_argument("AIO_BACKEND='" + v + "': expected epoll, io_uring or automatic");
   }
   return lo;
+}
+
+namespace {
+int parse_signal(const std::string& text) {
+  std::string name = text.rfind("SIG", 0) == 0 ? text.substr(3) : text;
+  static const std::pair<const char*, int> kNames[] = {{"USR1", SIGUSR1}, {"USR2", SIGUSR2}, {"HUP", SIGHUP},
+                                                       {"QUIT", SIGQUIT}, {"PWR", SIGPWR}};
+  for (const auto& [n, sig] : kNames)
+    if (name == n) return sig;
+  char* end = nullptr;
+  long n = std::strtol(name.c_str(), &end, 10);
+  if (!name.empty() && end && *end == '\0' && n > 0 && n < NSIG) return static_cast<int>(n);
+  throw std::invalid_argument("AIO_DUMP_SIGNAL='" + text + "': expected a signal such as USR1, SIGUSR2 or a number");
+}
+}  // namespace
+
+void install_dump_signal(EventLoop& loop, const RunOptions& opts) {
+  int sig = opts.dump_signal;
+  if (const char* e = std::getenv("AIO_DUMP_SIGNAL"); e && *e) sig = parse_signal(e);
+  if (sig == 0) return;
+  loop.add_signal_handler(sig, [] {
+    std::vector<TaskRef> tasks = all_tasks();
+    std::string text = "aio: " + std::to_string(tasks.size()) + " live task(s)\n" + format_all_tasks();
+    if (text.back() == '\n') text.pop_back();
+    log_line(text);
+  });
 }
 
 void check_no_running_loop(const char* what) {

@@ -1,6 +1,7 @@
 #include <atomic>
 #include <string>
 
+#include "aio/coro.hpp"
 #include "aio/loop.hpp"
 #include "aio/task.hpp"
 #include "future_extras.hpp"
@@ -143,6 +144,35 @@ void TaskBase::finish_root(std::exception_ptr e) noexcept {
   }
   bool cancelled = is_cancelled_error(e);
   finish_with_exception(std::move(e), cancelled);
+}
+
+void TaskBase::note_exception_frame(const char* function, const char* file, unsigned line) noexcept {
+  try {
+    std::exception_ptr e = std::current_exception();
+    Extras& x = extras();
+    if (x.traced_error != e) {  // a new exception: start its trace afresh
+      x.error_trace.clear();
+      x.traced_error = std::move(e);
+    }
+    x.error_trace.push_back({function, file, line});
+  } catch (...) {
+    // Out of memory: the report will just lack the trace.
+  }
+}
+
+std::vector<std::string> TaskBase::error_trace(const std::exception_ptr& error) const {
+  std::vector<std::string> out;
+  if (!extras_ || !error || extras_->traced_error != error) return out;
+  for (const auto& f : extras_->error_trace) {
+    std::string line = std::string(f.function && *f.function ? f.function : "<coroutine>") + "()";
+    if (f.file && *f.file) line += std::string(" at ") + f.file + ":" + std::to_string(f.line);
+    out.push_back(std::move(line));
+  }
+  return out;
+}
+
+void note_exception_leaving(const PromiseBase& p) noexcept {
+  if (TaskBase* t = tls_run.task) t->note_exception_frame(p.name, p.file, p.line);
 }
 
 TaskBase& require_task(const char* what) {

@@ -17,6 +17,9 @@ class TaskGroup::WaitAllDone final : public detail::Suspension {
     group_.exit_waiter_ = nullptr;
     if (task_) detail::check_cancel(task_);
   }
+  std::string describe_wait() const override {
+    return "TaskGroup (" + std::to_string(group_.children_.size()) + " tasks running)";
+  }
   bool cancel_wait(const std::string&) noexcept override {
     group_.exit_waiter_ = nullptr;
     task_->wake();

@@ -8,6 +8,7 @@
 
 #include "aio/async_generator.hpp"
 #include "aio/barrier.hpp"
+#include "aio/call_graph.hpp"
 #include "aio/condition.hpp"
 #include "aio/context_var.hpp"
 #include "aio/coro.hpp"

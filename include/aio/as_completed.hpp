@@ -57,6 +57,10 @@ class [[nodiscard]] AsCompleted {
       t.state()->rethrow_if_not_ok("aio::as_completed");
       if constexpr (!std::is_void_v<T>) return detail::copy_or_move(t.state()->value);
     }
+    std::string describe_wait() const override {
+      return "aio::as_completed (" + std::to_string(owner_->taken_) + " of " + std::to_string(owner_->tasks_.size()) +
+             " taken)";
+    }
     bool cancel_wait(const std::string&) noexcept override {
       owner_->consumer_ = nullptr;
       task_->wake();

@@ -26,7 +26,7 @@ namespace detail {
 /// back through the trampoline (tls_run.next) at each co_yield and at its end.
 template <class T>
 struct GeneratorPromise : PromiseBase {
-  explicit GeneratorPromise(CoroutineName n = CoroutineName(__builtin_FUNCTION())) noexcept : PromiseBase(n) {}
+  explicit GeneratorPromise(CoroutineName n = AIO_DETAIL_COROUTINE_NAME) noexcept : PromiseBase(n) {}
 
   T* current = nullptr;      // the value at the co_yield the body stopped at
   std::optional<T> copy;     // where an lvalue (or a value of another type) is yielded from
@@ -36,7 +36,10 @@ struct GeneratorPromise : PromiseBase {
 
   AsyncGenerator<T> get_return_object() noexcept;
   void return_void() noexcept {}
-  void unhandled_exception() noexcept { error = std::current_exception(); }
+  void unhandled_exception() noexcept {
+    note_exception_leaving(*this);
+    error = std::current_exception();
+  }
 
   /// Back to the next() that resumed the body, via the trampoline.
   void hand_back() noexcept {

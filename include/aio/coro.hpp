@@ -35,14 +35,21 @@ concept AioAwaitable = std::derived_from<std::remove_cvref_t<A>, Suspension> || 
   typename std::remove_cvref_t<A>::aio_awaitable;
 };
 [[noreturn]] void throw_bad_coro_await(bool empty);
+/// Records that the exception being handled left this coroutine (cold path): a failed
+/// task's never-retrieved report shows the await chain the exception went through.
+void note_exception_leaving(const struct PromiseBase& p) noexcept;
 
 /// The name of the function that creates a coroutine, captured at the call (debug mode
 /// names never-awaited coroutines with it). Explicit, so that a coroutine taking one
 /// `const char*` parameter never has it mistaken for this.
 struct CoroutineName {
-  explicit CoroutineName(const char* n) noexcept : name(n) {}
+  explicit CoroutineName(const char* n, const char* f = "", unsigned l = 0) noexcept : name(n), file(f), line(l) {}
   const char* name;
+  const char* file;  // where the coroutine function is (call graphs)
+  unsigned line;     // its first line with Clang, its closing brace with GCC 12
 };
+/// What a coroutine's promise captures about the function (its default argument).
+#define AIO_DETAIL_COROUTINE_NAME ::aio::detail::CoroutineName(__builtin_FUNCTION(), __builtin_FILE(), __builtin_LINE())
 
 template <class A>
 concept HasMemberCoAwait = requires(A&& a) {
@@ -86,13 +93,15 @@ class AwaitOwned {
 };
 
 struct PromiseBase {
-  explicit PromiseBase(CoroutineName n) noexcept : name(n.name) {}
+  explicit PromiseBase(CoroutineName n) noexcept : name(n.name), file(n.file), line(n.line) {}
 
   // Who runs next when this coroutine finishes. 0: it never started. Bit 0 set: the
   // TaskBase it is the root of. Otherwise: the address of the awaiting coroutine.
   // (Both kinds of pointer are at least 8-byte aligned; one word keeps frames small.)
   std::uintptr_t parent = 0;
   const char* name;  // the coroutine function's name
+  const char* file;  // and where it is (aio::capture_call_graph)
+  unsigned line;
 
   bool started() const noexcept { return parent != 0; }
   void set_continuation(std::coroutine_handle<> awaiting) noexcept {
@@ -143,11 +152,14 @@ struct PromiseBase {
 
 template <class T>
 struct Promise : PromiseBase {
-  explicit Promise(CoroutineName n = CoroutineName(__builtin_FUNCTION())) noexcept : PromiseBase(n) {}
+  explicit Promise(CoroutineName n = AIO_DETAIL_COROUTINE_NAME) noexcept : PromiseBase(n) {}
   Outcome<value_t<T>> result;
 
   Coro<T> get_return_object() noexcept;
-  void unhandled_exception() noexcept { result.set_exception(std::current_exception()); }
+  void unhandled_exception() noexcept {
+    note_exception_leaving(*this);
+    result.set_exception(std::current_exception());
+  }
   template <class U = T>
   requires std::is_convertible_v<U&&, T>
   void return_value(U&& v) { result.set_value(std::forward<U>(v)); }
@@ -164,11 +176,14 @@ struct VoidResult {
 
 template <>
 struct Promise<void> : PromiseBase {
-  explicit Promise(CoroutineName n = CoroutineName(__builtin_FUNCTION())) noexcept : PromiseBase(n) {}
+  explicit Promise(CoroutineName n = AIO_DETAIL_COROUTINE_NAME) noexcept : PromiseBase(n) {}
   VoidResult result;
 
   Coro<void> get_return_object() noexcept;
-  void unhandled_exception() noexcept { result.set_exception(std::current_exception()); }
+  void unhandled_exception() noexcept {
+    note_exception_leaving(*this);
+    result.set_exception(std::current_exception());
+  }
   void return_void() noexcept {}
   void take() {
     if (result.error) std::rethrow_exception(result.error);

@@ -81,6 +81,9 @@ struct ExceptionContext {
   std::string message{};
   std::exception_ptr exception{};  // may be null
   std::string task_name{};         // the task involved, if any
+  /// Where the exception passed, innermost coroutine first ("fetch() at app.cpp:12"), for
+  /// a task's unretrieved exception: its await chain as the exception unwound it.
+  std::vector<std::string> call_stack{};
 };
 
 /// The event loop. One per thread; touched from other threads only through

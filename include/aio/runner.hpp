@@ -17,12 +17,19 @@ struct RunOptions {
   /// Virtual time, for tests: the clock jumps to the next timer whenever no task is ready
   /// and no I/O is in flight (`loop.time()` is that clock). See LoopOptions::virtual_time.
   bool virtual_time = false;
+  /// A signal (e.g. SIGUSR1) that makes the loop log every live task's call graph
+  /// (aio::format_all_tasks), like `python -m asyncio pstree PID`: `kill -USR1 <pid>`.
+  /// 0: none. The environment variable AIO_DUMP_SIGNAL (`USR1`, `SIGUSR1` or a number)
+  /// sets it too.
+  int dump_signal = 0;
 };
 
 namespace detail {
 /// The options after the environment's overrides (AIO_DEBUG=1, AIO_BACKEND=...).
 LoopOptions loop_options_for_run(const RunOptions& opts, bool& debug);
 void check_no_running_loop(const char* what);
+/// Installs the handler for RunOptions::dump_signal / AIO_DUMP_SIGNAL, if any.
+void install_dump_signal(EventLoop& loop, const RunOptions& opts);
 /// While alive (in the main thread, if SIGINT has its default disposition): SIGINT
 /// cancels `main`; a second SIGINT restores the default and kills the process.
 class SigintGuard {
@@ -95,6 +102,7 @@ T run(Coro<T> main, RunOptions opts = {}) {
   EventLoop loop(detail::loop_options_for_run(opts, debug));
   loop.set_debug(debug);
   detail::LoopShutdown shutdown(loop);
+  detail::install_dump_signal(loop, opts);
   std::exception_ptr error;
   {
     Task<T> task = loop.create_task(std::move(main));

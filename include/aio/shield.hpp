@@ -31,6 +31,8 @@ class ShieldWait final : public DeferredWaiter {
   void await_resume() const {
     if (task_) check_cancel(task_);
   }
+  std::string describe_wait() const override { return "aio::shield(" + core_->describe() + ")"; }
+  const FutureCore* awaited_future() const noexcept override { return core_; }
   /// Cancelling the awaiting task only ends its wait.
   bool cancel_wait(const std::string&) noexcept override {
     stop_observing();

@@ -3,6 +3,7 @@
 
 #include <coroutine>
 #include <cstdint>
+#include <cstdio>
 #include <string>
 
 #include "aio/delay.hpp"
@@ -47,6 +48,13 @@ class [[nodiscard]] SleepAwaiter final : public Suspension, public TimerNode, pu
 
   void await_resume() const { check_cancel(task_); }
 
+  std::string describe_wait() const override {
+    if (when == Delay::kNever) return "sleep (forever)";
+    double left = static_cast<double>(when - LoopAccess::now_ns(*task_->loop())) / 1e9;
+    char text[64];
+    std::snprintf(text, sizeof text, "sleep (due in %.3f s)", left < 0 ? 0.0 : left);
+    return text;
+  }
   bool cancel_wait(const std::string&) noexcept override {
     // Already due: the wake-up is queued; the task throws CancelledError when it runs.
     if (deferred_pending()) return false;

@@ -75,6 +75,15 @@ class IoHandle {
 /// then a cancellation that arrived with the result wins, and the await throws
 /// CancelledError, since nothing is lost. A compile-time hook: no indirection is added
 /// to the completion.
+/// "recv on fd 7": what a task parked on an I/O operation waits for (call graphs).
+inline std::string describe_io(const IoOp& op) {
+  static constexpr const char* kNames[] = {"accept", "connect", "recv", "send", "read", "write",
+                                           "recvmsg", "sendmsg", "wait readable", "wait writable"};
+  auto k = static_cast<std::size_t>(op.kind);
+  std::string name = k < std::size(kNames) ? kNames[k] : "I/O";
+  return name + " on fd " + std::to_string(op.fd);
+}
+
 template <class Derived = void>
 class IoAwaiter : public Suspension {
  public:
@@ -113,6 +122,7 @@ class IoAwaiter : public Suspension {
     handle_->backend().cancel(op_);
     return false;
   }
+  std::string describe_wait() const override { return describe_io(op_); }
 
  private:
   struct OwnedOp : IoOp {

@@ -50,6 +50,8 @@ class CoreAwaiter final : public FutureWaiter {
   }
 
   bool cancel_wait(const std::string& msg) noexcept override { return state_->cancel_for_awaiter(msg); }
+  std::string describe_wait() const override { return state_->describe(); }
+  const FutureCore* awaited_future() const noexcept override { return state_; }
 
  private:
   void on_done() noexcept override { task_->wake(); }

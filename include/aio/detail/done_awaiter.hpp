@@ -26,6 +26,8 @@ class DoneAwaiter final : public FutureWaiter {
   void await_resume() const {
     if (task_) check_cancel(task_);
   }
+  std::string describe_wait() const override { return core_->describe() + " to finish"; }
+  const FutureCore* awaited_future() const noexcept override { return core_; }
   bool cancel_wait(const std::string&) noexcept override {
     FutureCore::remove_waiter(this);
     task_->wake();

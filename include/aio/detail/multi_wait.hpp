@@ -53,6 +53,7 @@ class MultiWait : public Suspension {
   /// Observes the children (see above) and suspends the calling task.
   void suspend_on_children(std::coroutine_handle<> h, const char* what) {
     task_ = &require_task(what);
+    what_ = what;
     observe_children();
     task_->suspend(h, this);
     suspended_ = true;
@@ -91,8 +92,15 @@ class MultiWait : public Suspension {
   /// Called one iteration after each observed child completed.
   virtual void on_child_done(Child& c) noexcept = 0;
 
+  std::string describe_wait() const override {
+    std::size_t done = 0;
+    for (const Child& c : children_) done += c.core->done() ? 1 : 0;
+    return std::string(what_) + " of " + std::to_string(children_.size()) + " (" + std::to_string(done) + " done)";
+  }
+
   std::span<Child> children_;
   TaskBase* task_ = nullptr;
+  const char* what_ = "";
   bool suspended_ = false;
   bool finished_ = false;
 };

@@ -16,6 +16,7 @@ struct RunContext {
   EventLoop* loop = nullptr;         // the loop running on this thread, if any
   TaskBase* task = nullptr;          // the task whose step is executing, if any
   std::coroutine_handle<> next{};    // the trampoline's next coroutine to resume
+  std::coroutine_handle<> running{};  // the coroutine the trampoline resumed last (call graphs)
   EventLoop* constructed = nullptr;  // the newest loop object alive on this thread
 };
 
@@ -32,6 +33,7 @@ inline constinit thread_local RunContext tls_run{};
 inline void resume_chain(std::coroutine_handle<> h) {
   RunContext& ctx = tls_run;
   for (;;) {
+    ctx.running = h;
     h.resume();
     h = ctx.next;
     if (!h) return;

@@ -4,8 +4,10 @@
 
 #include <coroutine>
 #include <cstdint>
+#include <exception>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "aio/detail/context.hpp"
 #include "aio/detail/future_core.hpp"
@@ -28,6 +30,17 @@ class TaskBase : public FutureCore, public Runnable {
   void set_name(std::string name);
   std::uint32_t id() const noexcept { return id_; }
   std::string describe() const override;
+
+  // --- introspection (aio::capture_call_graph) -------------------------------------------
+  /// Where the task continues: its innermost suspended coroutine (or its root, not started).
+  std::coroutine_handle<> resume_point() const noexcept { return resume_point_; }
+  /// What it waits on now; null while it is scheduled, running or done.
+  const Suspension* waiting_on() const noexcept { return waiting_on_; }
+  bool started() const noexcept { return started_; }
+  /// The exception being handled left the coroutine `function` (cold path).
+  void note_exception_frame(const char* function, const char* file, unsigned line) noexcept;
+  /// Where `error` went through the task's coroutines, innermost first (if it was traced).
+  std::vector<std::string> error_trace(const std::exception_ptr& error) const;
 
   // --- used by awaitables --------------------------------------------------------------
   /// Records where the task continues and what it waits on. Call from await_suspend.

@@ -18,11 +18,13 @@ class WaitEntry : public Suspension, public ListNode {
   WaitEntry& operator=(const WaitEntry&) = delete;
 
   TaskBase* task = nullptr;
-  bool woken = false;  // set by whoever woke it; it stays queued until it runs
+  const char* waiting_for = "";  // "Lock.acquire", "Queue.get", ... (call graphs)
+  bool woken = false;     // set by whoever woke it; it stays queued until it runs
 
   /// Queues the running task and suspends it.
-  void enqueue(IntrusiveList<WaitEntry>& list, std::coroutine_handle<> h, const char* what) {
-    task = &require_task(what);
+  void enqueue(IntrusiveList<WaitEntry>& list, std::coroutine_handle<> h, const char* what_for) {
+    task = &require_task(what_for);
+    waiting_for = what_for;
     list.push_back(this);
     task->suspend(h, this);
   }
@@ -37,6 +39,7 @@ class WaitEntry : public Suspension, public ListNode {
   }
   /// A cancelled waiter that was not woken yet just stops waiting: the task throws
   /// CancelledError when it resumes.
+  std::string describe_wait() const override { return waiting_for; }
   bool cancel_wait(const std::string&) noexcept override {
     unlink();
     woken = true;
@@ -94,8 +97,9 @@ class RecheckingWaiter : public WaitEntry, public Runnable {
   /// True once the primitive woke this waiter to re-check (false if only cancelled).
   bool granted = false;
 
-  void enqueue(IntrusiveList<RecheckingWaiter>& list, std::coroutine_handle<> h, const char* what) {
-    task = &require_task(what);
+  void enqueue(IntrusiveList<RecheckingWaiter>& list, std::coroutine_handle<> h, const char* what_for) {
+    task = &require_task(what_for);
+    waiting_for = what_for;
     list_ = &list;
     handle_ = h;
     list.push_back(this);

@@ -628,6 +628,119 @@ SCENARIO(condition_notify) {
   log("end");
 }
 
+aio::Coro<void> queue_worker(aio::Queue<int>& q) {
+  for (;;) {
+    int item = co_await q.get();
+    log("work", item);
+    co_await aio::sleep(0);
+    q.task_done();
+    log("done", item);
+  }
+}
+
+SCENARIO(queue_join_waits_for_task_done) {
+  aio::Queue<int> q;
+  aio::Task<void> w = aio::create_task(queue_worker(q));
+  for (int i = 0; i < 3; ++i) q.put_nowait(i);
+  aio::Task<void> tick = aio::create_task(ticker(8));
+  co_await q.join();
+  log("joined");
+  w.cancel();
+  co_await tick;
+}
+
+aio::Coro<void> party(aio::Barrier& barrier, std::string name, int n) {
+  co_await hops(n);
+  log(name, "arrives");
+  int index = co_await barrier.wait();
+  log(name, "passes", index);
+}
+
+SCENARIO(barrier_parties) {
+  aio::Barrier barrier(3);
+  aio::Task<void> tick = aio::create_task(ticker(6));
+  co_await aio::gather(party(barrier, "p0", 0), party(barrier, "p1", 1), party(barrier, "p2", 2));
+  co_await tick;
+}
+
+// --- more combinators ---------------------------------------------------------------------
+
+SCENARIO(wait_all_completed_on_done_tasks) {
+  std::vector<aio::Task<int>> ts{aio::create_task(value(1)), aio::create_task(value(2))};
+  co_await aio::sleep(0);
+  aio::Task<void> tick = aio::create_task(ticker(4));
+  aio::WaitResult<int> r = co_await aio::wait(std::move(ts));
+  log("wait returned", r.done.size(), r.pending.size());
+  co_await tick;
+}
+
+aio::Coro<std::string> fail_after(int n, std::string message) {
+  co_await hops(n);
+  log("fail raises");
+  throw Boom(message);
+}
+
+SCENARIO(wait_first_exception) {
+  aio::Task<void> tick = aio::create_task(ticker(6));
+  aio::Task<std::string> a = aio::create_task(fail_after(1, "x"));
+  aio::Task<std::string> b = aio::create_task(named_after("b", 4));
+  std::vector<aio::Task<std::string>> both{a, b};
+  aio::WaitOptions opts;
+  opts.return_when = aio::FIRST_EXCEPTION;
+  aio::WaitResult<std::string> r = co_await aio::wait(std::move(both), opts);
+  bool a_done = !r.done.empty() && r.done[0] == a;
+  log("wait returned", r.done.size(), r.pending.size(), py_bool(a_done));
+  co_await b;
+  co_await tick;
+}
+
+SCENARIO(gather_return_exceptions_order) {
+  aio::Task<void> tick = aio::create_task(ticker(6));
+  auto [a, f] = co_await aio::gather(aio::return_exceptions, named_after("a", 2), fail_after(1, "y"));
+  std::string described = "Boom(";
+  try {
+    f.value();
+  } catch (const Boom& e) {
+    described += e.what();
+  }
+  described += ')';
+  log("gather", a.value(), described);
+  co_await tick;
+}
+
+aio::Coro<std::string> text(std::string v) { co_return v; }
+
+SCENARIO(as_completed_with_done_tasks) {
+  std::vector<aio::Task<std::string>> ts{aio::create_task(text("x")), aio::create_task(text("y"))};
+  co_await aio::sleep(0);
+  aio::Task<void> tick = aio::create_task(ticker(5));
+  std::vector<std::string> got;
+  for (auto& next : aio::as_completed(std::move(ts))) {
+    got.push_back(co_await next);
+    log("got one");
+  }
+  std::sort(got.begin(), got.end());
+  log("got", "['" + got[0] + "', '" + got[1] + "']");
+  co_await tick;
+}
+
+aio::Coro<void> body_that_raises(aio::TaskGroup& tg) {
+  tg.create_task(sleep_logging_cancel("child"));
+  co_await aio::sleep(0);
+  log("body raises");
+  throw Boom("body");
+}
+
+SCENARIO(taskgroup_body_raises) {
+  aio::Task<void> tick = aio::create_task(ticker(5));
+  try {
+    co_await aio::task_group([](aio::TaskGroup& tg) { return body_that_raises(tg); });
+  } catch (const aio::ExceptionGroup& eg) {
+    log("caught", eg.exceptions().size());
+  }
+  co_await tick;
+}
+
 // --- cancellation -------------------------------------------------------------------------
 
 aio::Coro<void> outer_awaiting(aio::Task<void> t) {

@@ -610,6 +610,127 @@ async def condition_notify():
     log("end")
 
 
+@scenario
+async def queue_join_waits_for_task_done():
+    q = asyncio.Queue()
+
+    async def worker():
+        while True:
+            item = await q.get()
+            log("work", item)
+            await asyncio.sleep(0)
+            q.task_done()
+            log("done", item)
+
+    w = asyncio.create_task(worker())
+    for i in range(3):
+        q.put_nowait(i)
+    tick = asyncio.create_task(ticker(8))
+    await q.join()
+    log("joined")
+    w.cancel()
+    await tick
+
+
+@scenario
+async def barrier_parties():
+    barrier = asyncio.Barrier(3)
+
+    async def party(name, hops):
+        for _ in range(hops):
+            await asyncio.sleep(0)
+        log(name, "arrives")
+        index = await barrier.wait()
+        log(name, "passes", index)
+
+    tick = asyncio.create_task(ticker(6))
+    await asyncio.gather(party("p0", 0), party("p1", 1), party("p2", 2))
+    await tick
+
+
+# --- more combinators ---------------------------------------------------------------------
+
+@scenario
+async def wait_all_completed_on_done_tasks():
+    async def value(v):
+        return v
+
+    ts = [asyncio.create_task(value(1)), asyncio.create_task(value(2))]
+    await asyncio.sleep(0)
+    tick = asyncio.create_task(ticker(4))
+    done, pending = await asyncio.wait(ts)
+    log("wait returned", len(done), len(pending))
+    await tick
+
+
+@scenario
+async def wait_first_exception():
+    async def fail_after(hops):
+        for _ in range(hops):
+            await asyncio.sleep(0)
+        log("fail raises")
+        raise Boom("x")
+
+    tick = asyncio.create_task(ticker(6))
+    a = asyncio.create_task(fail_after(1))
+    b = asyncio.create_task(named_after("b", 4))
+    done, pending = await asyncio.wait([a, b], return_when=asyncio.FIRST_EXCEPTION)
+    log("wait returned", len(done), len(pending), a in done)
+    await b
+    await tick
+
+
+@scenario
+async def gather_return_exceptions_order():
+    async def fail_after(hops):
+        for _ in range(hops):
+            await asyncio.sleep(0)
+        log("fail raises")
+        raise Boom("y")
+
+    tick = asyncio.create_task(ticker(6))
+    r = await asyncio.gather(named_after("a", 2), fail_after(1), return_exceptions=True)
+    log("gather", r[0], describe(r[1]))
+    await tick
+
+
+@scenario
+async def as_completed_with_done_tasks():
+    async def value(v):
+        return v
+
+    ts = [asyncio.create_task(value("x")), asyncio.create_task(value("y"))]
+    await asyncio.sleep(0)
+    tick = asyncio.create_task(ticker(5))
+    got = []
+    for next_done in asyncio.as_completed(ts):  # (a set inside: any order of x and y)
+        got.append(await next_done)
+        log("got one")
+    log("got", sorted(got))
+    await tick
+
+
+@scenario
+async def taskgroup_body_raises():
+    async def child():
+        try:
+            await asyncio.sleep(10)
+        except asyncio.CancelledError:
+            log("child cancelled")
+            raise
+
+    tick = asyncio.create_task(ticker(5))
+    try:
+        async with asyncio.TaskGroup() as tg:
+            tg.create_task(child())
+            await asyncio.sleep(0)
+            log("body raises")
+            raise Boom("body")
+    except* Boom as eg:
+        log("caught", len(eg.exceptions))
+    await tick
+
+
 # --- cancellation -------------------------------------------------------------------------
 
 @scenario

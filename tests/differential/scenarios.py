@@ -43,6 +43,13 @@ async def named_after(name, hops):
     return name
 
 
+async def fail_after(hops, message):
+    for _ in range(hops):
+        await asyncio.sleep(0)
+    log("fail raises")
+    raise Boom(message)
+
+
 async def tick_past_a_deadline(task, ticks):
     """Lets `task` register its timer, then blocks the loop past it: the timer is due in
     the next iteration, beside the ticker's step, so the order of the wake-up is fixed."""
@@ -665,14 +672,8 @@ async def wait_all_completed_on_done_tasks():
 
 @scenario
 async def wait_first_exception():
-    async def fail_after(hops):
-        for _ in range(hops):
-            await asyncio.sleep(0)
-        log("fail raises")
-        raise Boom("x")
-
     tick = asyncio.create_task(ticker(6))
-    a = asyncio.create_task(fail_after(1))
+    a = asyncio.create_task(fail_after(1, "x"))
     b = asyncio.create_task(named_after("b", 4))
     done, pending = await asyncio.wait([a, b], return_when=asyncio.FIRST_EXCEPTION)
     log("wait returned", len(done), len(pending), a in done)
@@ -682,14 +683,8 @@ async def wait_first_exception():
 
 @scenario
 async def gather_return_exceptions_order():
-    async def fail_after(hops):
-        for _ in range(hops):
-            await asyncio.sleep(0)
-        log("fail raises")
-        raise Boom("y")
-
     tick = asyncio.create_task(ticker(6))
-    r = await asyncio.gather(named_after("a", 2), fail_after(1), return_exceptions=True)
+    r = await asyncio.gather(named_after("a", 2), fail_after(1, "y"), return_exceptions=True)
     log("gather", r[0], describe(r[1]))
     await tick
 

@@ -24,7 +24,7 @@ std::vector<FrameInfo> walk_chain(std::coroutine_handle<> innermost) {
   std::coroutine_handle<> h = innermost;
   while (h) {
     const detail::PromiseBase& p = promise_of(h);
-    frames.push_back(FrameInfo{p.name ? p.name : "", p.file ? p.file : "", p.line});
+    frames.push_back(FrameInfo{detail::short_function_name(p.site.function()), p.site.file(), p.site.line()});
     std::uintptr_t parent = p.parent;
     if (parent == 0 || (parent & 1u)) break;  // not started, or the task's root
     h = std::coroutine_handle<>::from_address(reinterpret_cast<void*>(parent));
@@ -81,7 +81,8 @@ std::string CallGraph::to_string() const {
 
 std::string format_call_graph() {
   std::optional<TaskRef> me = current_task();
-  if (!me) throw UsageError("aio::format_call_graph: not inside a task (start the coroutine with aio::run or create_task)");
+  if (!me)
+    throw UsageError("aio::format_call_graph: not inside a task (start the coroutine with aio::run or create_task)");
   return capture_call_graph(*me).to_string();
 }
 

@@ -2,6 +2,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <string>
+#include <string_view>
 
 #include "aio/coro.hpp"
 #include "aio/loop.hpp"
@@ -25,9 +26,42 @@ bool debug_enabled_here() noexcept {
   return env_debug();
 }
 
+std::string short_function_name(const char* signature) {
+  std::string_view s = signature ? signature : "";
+  // A signature ends with its parameter list (then maybe " const", " &&", ...): find the
+  // '(' that opens it, then the name starts after the last space outside <> before it.
+  std::size_t close = s.rfind(')');
+  if (close == std::string_view::npos || s.find("<lambda") != std::string_view::npos) return std::string(s);
+  int depth = 0;
+  std::size_t open = std::string_view::npos;
+  for (std::size_t i = close + 1; i-- > 0;) {
+    if (s[i] == ')') ++depth;
+    if (s[i] == '(' && --depth == 0) {
+      open = i;
+      break;
+    }
+  }
+  if (open == std::string_view::npos || open == 0) return std::string(s);
+  int angle = 0;
+  std::size_t start = 0;
+  for (std::size_t i = open; i-- > 0;) {
+    if (s[i] == '>') ++angle;
+    if (s[i] == '<') --angle;
+    if (s[i] == ' ' && angle == 0) {
+      start = i + 1;
+      break;
+    }
+  }
+  // Qualified as written (`app::Server::handle`), less the anonymous namespace.
+  std::string name(s.substr(start, open - start));
+  for (std::size_t at; (at = name.find("{anonymous}::")) != std::string::npos;) name.erase(at, 13);
+  return name;
+}
+
 void report_never_awaited(const char* name) noexcept {
   try {
-    log_line(std::string("coroutine '") + (name && *name ? name : "<unknown>") + "' was never awaited");
+    std::string shown = name && *name ? short_function_name(name) : "<unknown>";
+    log_line("coroutine '" + shown + "' was never awaited");
   } catch (...) {
   }
 }

@@ -164,7 +164,7 @@ std::vector<std::string> TaskBase::error_trace(const std::exception_ptr& error) 
   std::vector<std::string> out;
   if (!extras_ || !error || extras_->traced_error != error) return out;
   for (const auto& f : extras_->error_trace) {
-    std::string line = std::string(f.function && *f.function ? f.function : "<coroutine>") + "()";
+    std::string line = (f.function && *f.function ? short_function_name(f.function) : "<coroutine>") + "()";
     if (f.file && *f.file) line += std::string(" at ") + f.file + ":" + std::to_string(f.line);
     out.push_back(std::move(line));
   }
@@ -172,7 +172,7 @@ std::vector<std::string> TaskBase::error_trace(const std::exception_ptr& error) 
 }
 
 void note_exception_leaving(const PromiseBase& p) noexcept {
-  if (TaskBase* t = tls_run.task) t->note_exception_frame(p.name, p.file, p.line);
+  if (TaskBase* t = tls_run.task) t->note_exception_frame(p.site.function(), p.site.file(), p.site.line());
 }
 
 TaskBase& require_task(const char* what) {

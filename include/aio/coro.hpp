@@ -2,9 +2,13 @@
 #pragma once
 
 #include <concepts>
+#if __has_include(<source_location>)
+#include <source_location>
+#endif
 #include <coroutine>
 #include <cstdint>
 #include <exception>
+#include <string>
 #include <type_traits>
 #include <utility>
 
@@ -42,14 +46,40 @@ void note_exception_leaving(const struct PromiseBase& p) noexcept;
 /// The name of the function that creates a coroutine, captured at the call (debug mode
 /// names never-awaited coroutines with it). Explicit, so that a coroutine taking one
 /// `const char*` parameter never has it mistaken for this.
-struct CoroutineName {
-  explicit CoroutineName(const char* n, const char* f = "", unsigned l = 0) noexcept : name(n), file(f), line(l) {}
-  const char* name;
-  const char* file;  // where the coroutine function is (call graphs)
-  unsigned line;     // its first line with Clang, its closing brace with GCC 12
+/// The coroutine function and where it is, captured by its promise's default argument when
+/// the coroutine is created (never-awaited reports, call graphs). Where the standard library
+/// has std::source_location (GCC 12) it is one pointer to a static record; otherwise (Clang 14
+/// with libstdc++ 12) three fields.
+#if defined(__cpp_lib_source_location)
+class CoroutineName {
+ public:
+  explicit CoroutineName(std::source_location where) noexcept : where_(where) {}
+  const char* function() const noexcept { return where_.function_name(); }  // full signature
+  const char* file() const noexcept { return where_.file_name(); }
+  unsigned line() const noexcept { return where_.line(); }  // GCC: the closing brace's line
+
+ private:
+  std::source_location where_;
 };
-/// What a coroutine's promise captures about the function (its default argument).
+#define AIO_DETAIL_COROUTINE_NAME ::aio::detail::CoroutineName(std::source_location::current())
+#else
+class CoroutineName {
+ public:
+  CoroutineName(const char* function, const char* file, unsigned line) noexcept
+      : function_(function), file_(file), line_(line) {}
+  const char* function() const noexcept { return function_; }  // the bare name
+  const char* file() const noexcept { return file_; }
+  unsigned line() const noexcept { return line_; }  // Clang: the function's first line
+
+ private:
+  const char* function_;
+  const char* file_;
+  unsigned line_;
+};
 #define AIO_DETAIL_COROUTINE_NAME ::aio::detail::CoroutineName(__builtin_FUNCTION(), __builtin_FILE(), __builtin_LINE())
+#endif
+/// "app::fetch" out of "aio::Coro<int> app::fetch(std::string)" (a lambda's stays as it is).
+std::string short_function_name(const char* signature);
 
 template <class A>
 concept HasMemberCoAwait = requires(A&& a) {
@@ -93,15 +123,13 @@ class AwaitOwned {
 };
 
 struct PromiseBase {
-  explicit PromiseBase(CoroutineName n) noexcept : name(n.name), file(n.file), line(n.line) {}
+  explicit PromiseBase(CoroutineName n) noexcept : site(n) {}
 
   // Who runs next when this coroutine finishes. 0: it never started. Bit 0 set: the
   // TaskBase it is the root of. Otherwise: the address of the awaiting coroutine.
   // (Both kinds of pointer are at least 8-byte aligned; one word keeps frames small.)
   std::uintptr_t parent = 0;
-  const char* name;  // the coroutine function's name
-  const char* file;  // and where it is (aio::capture_call_graph)
-  unsigned line;
+  CoroutineName site;  // the coroutine function, and where it is
 
   bool started() const noexcept { return parent != 0; }
   void set_continuation(std::coroutine_handle<> awaiting) noexcept {
@@ -246,7 +274,7 @@ class [[nodiscard]] Coro {
   /// True once it has been awaited or handed to a task.
   bool started() const noexcept { return h_ && h_.promise().started(); }
   /// The name of the coroutine function (for diagnostics).
-  const char* name() const noexcept { return h_ ? h_.promise().name : ""; }
+  const char* name() const noexcept { return h_ ? h_.promise().site.function() : ""; }
 
   /// Releases the coroutine handle (used by tasks, which adopt the frame).
   Handle release() noexcept { return std::exchange(h_, {}); }
@@ -254,7 +282,7 @@ class [[nodiscard]] Coro {
  private:
   void reset() noexcept {
     if (!h_) return;
-    if (!h_.promise().started()) detail::report_never_awaited(h_.promise().name);
+    if (!h_.promise().started()) detail::report_never_awaited(h_.promise().site.function());
     h_.destroy();
     h_ = {};
   }

@@ -182,6 +182,18 @@ AIO_TEST(CallGraph, FormatAllTasksListsEveryLiveTask) {
   co_await aio::gather(a, b);
 }
 
+TEST(CallGraph, FunctionNamesLoseReturnTypeAndParameters) {
+  using aio::detail::short_function_name;
+  EXPECT_EQ(short_function_name("aio::Coro<int> app::fetch(std::string)"), "app::fetch");
+  EXPECT_EQ(short_function_name("aio::Coro<void> {anonymous}::leaf(aio::Event&)"), "leaf");
+  EXPECT_EQ(short_function_name("std::map<int, int> ns::K::m(std::pair<int, int>) const"), "ns::K::m");
+  EXPECT_EQ(short_function_name("aio::Coro<std::vector<int> > f(int (*)(int))"), "f");
+  EXPECT_EQ(short_function_name("main()::<lambda(int)>"), "main()::<lambda(int)>");
+  EXPECT_EQ(short_function_name("fetch"), "fetch");  // Clang 14: the bare name already
+  EXPECT_EQ(short_function_name(""), "");
+  EXPECT_EQ(short_function_name(nullptr), "");
+}
+
 TEST(CallGraph, FormatCallGraphOutsideATaskIsAUsageError) {
   EXPECT_THROW(aio::format_call_graph(), aio::UsageError);
 }

@@ -35,8 +35,8 @@ LoopOptions loop_options_for_run(const RunOptions& opts, bool& debug) {
 namespace {
 int parse_signal(const std::string& text) {
   std::string name = text.rfind("SIG", 0) == 0 ? text.substr(3) : text;
-  static const std::pair<const char*, int> kNames[] = {{"USR1", SIGUSR1}, {"USR2", SIGUSR2}, {"HUP", SIGHUP},
-                                                       {"QUIT", SIGQUIT}, {"PWR", SIGPWR}};
+  static const std::pair<const char*, int> kNames[] = {
+      {"USR1", SIGUSR1}, {"USR2", SIGUSR2}, {"HUP", SIGHUP}, {"QUIT", SIGQUIT}, {"PWR", SIGPWR}};
   for (const auto& [n, sig] : kNames)
     if (name == n) return sig;
   char* end = nullptr;

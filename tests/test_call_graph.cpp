@@ -194,9 +194,7 @@ TEST(CallGraph, FunctionNamesLoseReturnTypeAndParameters) {
   EXPECT_EQ(short_function_name(nullptr), "");
 }
 
-TEST(CallGraph, FormatCallGraphOutsideATaskIsAUsageError) {
-  EXPECT_THROW(aio::format_call_graph(), aio::UsageError);
-}
+TEST(CallGraph, FormatCallGraphOutsideATaskIsAUsageError) { EXPECT_THROW(aio::format_call_graph(), aio::UsageError); }
 
 // --- the dump signal --------------------------------------------------------------------------
 

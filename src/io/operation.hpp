@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <coroutine>
 #include <cstdint>
+#include <iterator>
 #include <string>
 #include <type_traits>
 #include <unistd.h>
@@ -59,6 +60,16 @@ class IoHandle {
   int fd_ = -1;
 };
 
+/// "recv on fd 7": what a task parked on an I/O operation waits for (call graphs).
+inline std::string describe_io(const IoOp& op) {
+  static constexpr const char* kNames[] = {"accept", "connect", "recv",    "send",          "read",
+                                           "write",  "recvmsg", "sendmsg", "wait readable", "wait writable"};
+  static_assert(std::size(kNames) == static_cast<std::size_t>(IoKind::poll_writable) + 1, "a name per IoKind");
+  auto k = static_cast<std::size_t>(op.kind);
+  std::string name = k < std::size(kNames) ? kNames[k] : "I/O";
+  return name + " on fd " + std::to_string(op.fd);
+}
+
 /// `co_await IoAwaiter(handle, op)` runs op and returns its result (bytes, fd, or
 /// -errno). Cancel-safe: cancelling the task cancels the operation; if the backend
 /// reports that the operation finished anyway, its result is returned (no byte is lost)
@@ -75,15 +86,6 @@ class IoHandle {
 /// then a cancellation that arrived with the result wins, and the await throws
 /// CancelledError, since nothing is lost. A compile-time hook: no indirection is added
 /// to the completion.
-/// "recv on fd 7": what a task parked on an I/O operation waits for (call graphs).
-inline std::string describe_io(const IoOp& op) {
-  static constexpr const char* kNames[] = {"accept", "connect", "recv", "send", "read", "write",
-                                           "recvmsg", "sendmsg", "wait readable", "wait writable"};
-  auto k = static_cast<std::size_t>(op.kind);
-  std::string name = k < std::size(kNames) ? kNames[k] : "I/O";
-  return name + " on fd " + std::to_string(op.fd);
-}
-
 template <class Derived = void>
 class IoAwaiter : public Suspension {
  public:

@@ -13,11 +13,11 @@ namespace aio::detail {
 class TaskBase;
 
 struct RunContext {
-  EventLoop* loop = nullptr;         // the loop running on this thread, if any
-  TaskBase* task = nullptr;          // the task whose step is executing, if any
-  std::coroutine_handle<> next{};    // the trampoline's next coroutine to resume
+  EventLoop* loop = nullptr;          // the loop running on this thread, if any
+  TaskBase* task = nullptr;           // the task whose step is executing, if any
+  std::coroutine_handle<> next{};     // the trampoline's next coroutine to resume
   std::coroutine_handle<> running{};  // the coroutine the trampoline resumed last (call graphs)
-  EventLoop* constructed = nullptr;  // the newest loop object alive on this thread
+  EventLoop* constructed = nullptr;   // the newest loop object alive on this thread
 };
 
 // Trivially constructible: reads compile to one TLS access, no initialisation guard.

@@ -19,7 +19,7 @@ class WaitEntry : public Suspension, public ListNode {
 
   TaskBase* task = nullptr;
   const char* waiting_for = "";  // "Lock.acquire", "Queue.get", ... (call graphs)
-  bool woken = false;     // set by whoever woke it; it stays queued until it runs
+  bool woken = false;            // set by whoever woke it; it stays queued until it runs
 
   /// Queues the running task and suspends it.
   void enqueue(IntrusiveList<WaitEntry>& list, std::coroutine_handle<> h, const char* what_for) {

@@ -462,6 +462,29 @@ aio::Coro<void> guarded() {
 
 SCENARIO(timeout_after_due) { co_await tick_past_a_deadline(aio::create_task(guarded()), 4); }
 
+aio::Coro<void> sleeper_logging_cancel() {
+  try {
+    co_await aio::sleep(0.01);
+    log("sleeper woke");
+  } catch (const aio::CancelledError&) {
+    log("sleeper cancelled");
+    throw;
+  }
+}
+
+SCENARIO(sleep_cancelled_when_due) {
+  aio::Task<void> s = aio::create_task(sleeper_logging_cancel());
+  co_await aio::sleep(0);
+  aio::Task<void> tick = aio::create_task(ticker(4));
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  co_await aio::sleep(0);  // main runs first in the iteration where the timer is due
+  s.cancel();
+  log("cancel requested");
+  co_await aio::gather(aio::return_exceptions, s);
+  log("sleeper cancelled?", py_bool(s.cancelled()));
+  co_await tick;
+}
+
 aio::Coro<void> round_robin_worker(std::string name) {
   for (int i = 0; i < 3; ++i) {
     log(name, i);

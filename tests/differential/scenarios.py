@@ -455,6 +455,30 @@ async def timeout_after_due():
 
 
 @scenario
+async def sleep_cancelled_when_due():
+    # The sleeper's timer is due in the iteration where main cancels it: the cancellation
+    # wins, and the wake-up the timer queued does not resume it a second time.
+    async def sleeper():
+        try:
+            await asyncio.sleep(0.01)
+            log("sleeper woke")
+        except asyncio.CancelledError:
+            log("sleeper cancelled")
+            raise
+
+    s = asyncio.create_task(sleeper())
+    await asyncio.sleep(0)
+    tick = asyncio.create_task(ticker(4))
+    time.sleep(0.05)
+    await asyncio.sleep(0)  # main runs first in the iteration where the timer is due
+    s.cancel()
+    log("cancel requested")
+    await asyncio.gather(s, return_exceptions=True)
+    log("sleeper cancelled?", s.cancelled())
+    await tick
+
+
+@scenario
 async def sleep_zero_round_robin():
     async def worker(name):
         for i in range(3):

@@ -35,11 +35,7 @@ void DeferredWaiter::hand_over_to(DeferredWaiter& to) noexcept {
   hand_over(to);
   if (!linked()) return;
   // Take this node's place in the future's list, so the order of waiters is kept.
-  to.prev = prev;
-  to.next = next;
-  to.prev->next = &to;
-  to.next->prev = &to;
-  prev = next = nullptr;
+  IntrusiveRing<FutureWaiter>::replace(this, &to);
 }
 
 }  // namespace aio::detail

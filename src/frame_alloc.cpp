@@ -27,7 +27,11 @@ struct Slab {
   char* next = nullptr;
   char* end = nullptr;
 };
-thread_local Slab tls_slab;
+// Blocks of 16k bytes are carved from one slab, so each stays 16-byte aligned (an object
+// of that size may need it); blocks of 16k + 8 bytes (never more than 8-aligned) from the
+// other. One slab for both would waste 8 bytes whenever the sizes alternate — as a task's
+// state and its coroutine frame do.
+thread_local Slab tls_slabs[2];
 
 // Hands a thread's free blocks to the shared pool when the thread exits.
 struct FramePoolReaper {
@@ -75,7 +79,7 @@ FreeBlock* take_shared(std::size_t c) {
 }
 
 void* carve(std::size_t bytes) {
-  Slab& slab = tls_slab;
+  Slab& slab = tls_slabs[bytes % 16 == 0 ? 0 : 1];
   if (static_cast<std::size_t>(slab.end - slab.next) < bytes) {
     // The tail of the old slab (< 2 KiB) is abandoned; slabs are 64 KiB.
     char* fresh = static_cast<char*>(::operator new(kSlabBytes));

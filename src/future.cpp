@@ -36,7 +36,7 @@ struct CallbackWaiter final : FutureWaiter {
 
 FutureCore::~FutureCore() {
   // Pending to the end: the callbacks never run. (Awaiters hold references, so none is left.)
-  while (FutureWaiter* w = waiters_.pop_front())
+  while (FutureWaiter* w = waiters_.pop_first())
     if (w->callback_id() != 0) delete static_cast<CallbackWaiter*>(w);
   delete extras_;
 }
@@ -60,11 +60,11 @@ void FutureCore::rethrow_if_not_ok(const char* what) {
     case State::pending:
       throw InvalidStateError(std::string(what) + ": the result is not ready yet; await it, or check done() first");
     case State::cancelled:
-      std::rethrow_exception(exception_);
+      std::rethrow_exception(extras_->exception);
     case State::finished:
-      if (exception_) {
+      if (has_exception_) {
         exception_retrieved_ = true;
-        std::rethrow_exception(exception_);
+        std::rethrow_exception(extras_->exception);
       }
       return;
   }
@@ -73,9 +73,14 @@ void FutureCore::rethrow_if_not_ok(const char* what) {
 std::exception_ptr FutureCore::exception(const char* what) {
   if (state_ == State::pending)
     throw InvalidStateError(std::string(what) + ": not done yet; await it, or check done() first");
-  if (state_ == State::cancelled) std::rethrow_exception(exception_);
+  if (state_ == State::cancelled) std::rethrow_exception(extras_->exception);
   exception_retrieved_ = true;
-  return exception_;
+  return has_exception_ ? extras_->exception : nullptr;
+}
+
+std::exception_ptr FutureCore::stored_exception() noexcept {
+  exception_retrieved_ = true;
+  return has_exception_ ? extras_->exception : nullptr;
 }
 
 bool FutureCore::cancel_future(std::string msg) {
@@ -109,14 +114,21 @@ void FutureCore::finish_with_value() noexcept {
   wake_all();
 }
 
+// noexcept: the Extras are small and pooled; running out of memory here ends the process
+// (as it would creating the exception just before).
 void FutureCore::finish_with_exception(std::exception_ptr e, bool cancelled) noexcept {
   state_ = cancelled ? State::cancelled : State::finished;
-  exception_ = std::move(e);
+  extras().exception = std::move(e);
+  has_exception_ = true;
   wake_all();
 }
 
 void FutureCore::wake_all() noexcept {
-  while (FutureWaiter* w = waiters_.pop_front()) w->on_done();
+  // Oldest first. A waiter may unlink another while this runs: `order` is a ring like the
+  // one they were in.
+  IntrusiveRing<FutureWaiter> order;
+  waiters_.reverse_into(order);
+  while (FutureWaiter* w = order.pop_first()) w->on_done();
 }
 
 std::uint64_t FutureCore::add_done_callback_core(DoneCallback fn) {
@@ -132,7 +144,7 @@ std::uint64_t FutureCore::add_done_callback_core(DoneCallback fn) {
     return 0;
   }
   std::uint64_t id = extras().next_callback_id++;
-  waiters_.push_back(new CallbackWaiter(this, id, std::move(fn)));
+  waiters_.push(new CallbackWaiter(this, id, std::move(fn)));
   return id;
 }
 
@@ -140,20 +152,21 @@ std::size_t FutureCore::remove_done_callback_core(std::uint64_t id) {
   if (id == 0) return 0;
   FutureWaiter* w = waiters_.find_if([id](const FutureWaiter* x) { return x->callback_id() == id; });
   if (!w) return 0;
-  IntrusiveList<FutureWaiter>::erase(w);
+  IntrusiveRing<FutureWaiter>::erase(w);
   delete static_cast<CallbackWaiter*>(w);
   return 1;
 }
 
 void FutureCore::report_unretrieved() noexcept {
-  if (state_ != State::finished || !exception_ || exception_retrieved_) return;
+  if (state_ != State::finished || !has_exception_ || exception_retrieved_) return;
+  const std::exception_ptr& exception = extras_->exception;
   ExceptionContext ctx;
   ctx.message = describe() + " exception was never retrieved";
-  ctx.exception = exception_;
+  ctx.exception = exception;
   if (auto* task = dynamic_cast<TaskBase*>(this)) {
     ctx.task_name = task->name();
     try {
-      ctx.call_stack = task->error_trace(exception_);
+      ctx.call_stack = task->error_trace(exception);
     } catch (...) {
     }
   }

@@ -161,7 +161,7 @@ void EventLoop::destroy_pending_tasks() noexcept {
   for (detail::TaskBase* t : pending) {
     if (debug_) log_line("Task was destroyed but it is pending: " + t->describe());
     t->destroy_root();
-    t->waiting_on_ = nullptr;
+    t->set_wait(nullptr);
   }
   for (detail::TaskBase* t : pending) t->release();
 }

@@ -57,8 +57,8 @@ bool TaskBase::cancel(std::string msg) {
     mark_retrieved();  // asyncio: a late cancel() declares the exception handled
     return false;
   }
-  ++cancel_requests_;
-  if (Suspension* waiting = waiting_on_) {
+  ++extras().cancel_requests;
+  if (Suspension* waiting = wait()) {
     if (waiting->cancel_wait(msg)) return true;
   }
   must_cancel_ = true;
@@ -69,22 +69,24 @@ bool TaskBase::cancel(std::string msg) {
   return true;
 }
 
+int TaskBase::cancelling() const noexcept { return extras_ ? extras_->cancel_requests : 0; }
+
 int TaskBase::uncancel() noexcept {
-  if (cancel_requests_ > 0) {
-    --cancel_requests_;
-    // Python 3.13: with no request left, a not-yet-delivered cancellation is withdrawn.
-    if (cancel_requests_ == 0) must_cancel_ = false;
-  }
-  return cancel_requests_;
+  if (!extras_ || extras_->cancel_requests == 0) return 0;
+  // Python 3.13: with no request left, a not-yet-delivered cancellation is withdrawn.
+  if (--extras_->cancel_requests == 0) must_cancel_ = false;
+  return extras_->cancel_requests;
 }
 
-void TaskBase::wake() noexcept {
-  waiting_on_ = nullptr;
-  LoopAccess::schedule(*loop(), this);
+void TaskBase::queue_step() noexcept {
+  queued_ = true;
+  LoopAccess::schedule(*loop(), this);  // from now on the word holds the queue's link
 }
+
+void TaskBase::wake() noexcept { queue_step(); }
 
 void TaskBase::wake_via(Runnable* stand_in) noexcept {
-  waiting_on_ = nullptr;  // a cancel() from now on only flags the task; the stand-in sees it
+  set_wait(nullptr);  // a cancel() from now on only flags the task; the stand-in sees it
   LoopAccess::schedule(*loop(), stand_in);
 }
 
@@ -99,7 +101,11 @@ void TaskBase::step() noexcept {
   RunContext& ctx = tls_run;
   TaskBase* outer = ctx.task;
   ctx.task = this;
-  add_ref();  // completion drops the loop's reference; stay alive until we are done here
+  add_ref();      // completion drops the loop's reference; stay alive until we are done here
+  if (queued_) {  // taken off the queue: the word is the task's again
+    queued_ = false;
+    idle_word = nullptr;
+  }
   if (!started_) {
     started_ = true;
     if (must_cancel_) {
@@ -115,9 +121,9 @@ void TaskBase::step() noexcept {
     resume_chain(resume_point_);
     // cancel() was called while the task ran (e.g. by itself, or by a TaskGroup): now
     // that it waits on something, cancel that wait at once (asyncio's __step does this).
-    if (must_cancel_ && !done() && waiting_on_) {
+    if (must_cancel_ && !done() && wait()) {
       std::string msg = extras_ ? extras_->cancel_message : std::string();
-      if (waiting_on_->cancel_wait(msg)) must_cancel_ = false;
+      if (wait()->cancel_wait(msg)) must_cancel_ = false;
     }
   }
   ctx.task = outer;
@@ -129,7 +135,7 @@ void TaskBase::step() noexcept {
 }
 
 void TaskBase::finish_root(std::exception_ptr e) noexcept {
-  waiting_on_ = nullptr;
+  set_wait(nullptr);
   if (!e) {
     if (must_cancel_) {
       // cancel() arrived while the last step ran and the coroutine returned without
@@ -185,7 +191,7 @@ TaskBase& require_task(const char* what) {
 void LoopAccess::track_task(EventLoop& loop, TaskBase* t) {
   t->registry_index_ = static_cast<std::uint32_t>(loop.tasks_.size());
   loop.tasks_.push_back(t);
-  loop.ready_.push(t);
+  t->queue_step();
 }
 
 void LoopAccess::untrack_task(EventLoop& loop, TaskBase* t) noexcept {

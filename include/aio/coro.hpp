@@ -194,27 +194,24 @@ struct Promise : PromiseBase {
   value_t<T> take() { return std::move(result).value(); }
 };
 
-/// A void coroutine's outcome: just the exception, if any (8 bytes, not an Outcome).
-struct VoidResult {
-  std::exception_ptr error;
-  bool has_exception() const noexcept { return error != nullptr; }
-  std::exception_ptr exception() const noexcept { return error; }
-  void set_exception(std::exception_ptr e) noexcept { error = std::move(e); }
-};
-
+/// A void coroutine keeps no outcome in its frame: its exception, if any, waits in the
+/// trampoline (RunContext::failure) for whoever runs right after it — the awaiting
+/// coroutine, resumed next by the trampoline, or its task, told at its final suspend.
 template <>
 struct Promise<void> : PromiseBase {
   explicit Promise(CoroutineName n = AIO_DETAIL_COROUTINE_NAME) noexcept : PromiseBase(n) {}
-  VoidResult result;
 
   Coro<void> get_return_object() noexcept;
   void unhandled_exception() noexcept {
     note_exception_leaving(*this);
-    result.set_exception(std::current_exception());
+    *tls_run.failure = std::current_exception();  // coroutines only run inside resume_chain
   }
   void return_void() noexcept {}
+  /// The exception this coroutine just ended with (null if it returned). Only valid right
+  /// after it completed, in the awaiter that resumed next or in its task's completion.
+  static std::exception_ptr take_exception() noexcept { return std::exchange(*tls_run.failure, nullptr); }
   void take() {
-    if (result.error) std::rethrow_exception(result.error);
+    if (std::exception_ptr e = take_exception()) std::rethrow_exception(std::move(e));
   }
 };
 

@@ -37,7 +37,7 @@ class [[nodiscard]] SleepAwaiter final : public Suspension, public TimerNode, pu
     EventLoop& loop = *task_->loop();
     if (delay_ns_ <= 0) {
       task_->suspend(h, nullptr);  // already scheduled: a cancel() just marks it pending
-      LoopAccess::schedule(loop, task_);
+      task_->wake();
       return;
     }
     task_->suspend(h, this);

@@ -36,24 +36,23 @@ class TaskState final : public TaskBase {
   [[no_unique_address]] std::conditional_t<std::is_void_v<T>, NoValue, std::optional<value_t<T>>> value;
 
   void on_root_complete() noexcept override {
-    auto& outcome = root_.promise().result;
-    if (outcome.has_exception()) {
-      std::exception_ptr e = outcome.exception();
-      destroy_root();
-      finish_root(std::move(e));
-      return;
-    }
-    if constexpr (!std::is_void_v<T>) {
-      try {
-        value.emplace(std::move(outcome).value());
-      } catch (...) {  // the value's move constructor threw
-        destroy_root();
-        finish_root(std::current_exception());
-        return;
+    std::exception_ptr error;
+    if constexpr (std::is_void_v<T>) {
+      error = root_.promise().take_exception();
+    } else {
+      auto& outcome = root_.promise().result;
+      if (outcome.has_exception()) {
+        error = outcome.exception();
+      } else {
+        try {
+          value.emplace(std::move(outcome).value());
+        } catch (...) {  // the value's move constructor threw
+          error = std::current_exception();
+        }
       }
     }
     destroy_root();
-    finish_root(nullptr);
+    finish_root(std::move(error));
   }
   /// Cancelling a task that awaits this task cancels this task too (asyncio semantics).
   bool cancel_for_awaiter(const std::string& msg) noexcept { return cancel(msg); }

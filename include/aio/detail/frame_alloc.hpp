@@ -1,7 +1,7 @@
 // A per-thread free-list allocator for coroutine frames and the small runtime objects
 // (task states, callback nodes) created at every create_task/call_soon.
 //
-// Blocks come in 16-byte size classes, carved from 64 KiB slabs (so a block carries no
+// Blocks come in 8-byte size classes, carved from 64 KiB slabs (so a block carries no
 // malloc header: a parked task costs only what its objects need), and are recycled by
 // class: a program in a steady state allocates nothing. Memory given to the pool stays in
 // the pool (it is reused, never returned to malloc); a thread that exits hands its free
@@ -27,8 +27,12 @@
 
 namespace aio::detail {
 
-inline constexpr std::size_t kFrameGranule = 16;
-inline constexpr std::size_t kFrameClasses = 129;  // blocks up to 2 KiB are pooled
+// 8, not malloc's 16: a C++ object's size is a multiple of its alignment, so an object of
+// 16k + 8 bytes never needs more than 8-byte alignment, and blocks of 16k bytes are carved
+// 16-byte aligned (see carve()). Coroutine frames are rounded up to 16 (frame_alloc): GCC
+// does not pad a frame's size to its alignment (an alignas(16) local in an 88-byte frame).
+inline constexpr std::size_t kFrameGranule = 8;
+inline constexpr std::size_t kFrameClasses = 257;  // blocks up to 2 KiB are pooled
 
 struct FreeBlock {
   FreeBlock* next;
@@ -47,7 +51,7 @@ void* frame_alloc_slow(std::size_t size_class);
 
 inline std::size_t frame_class(std::size_t n) noexcept { return (n + kFrameGranule - 1) / kFrameGranule; }
 
-inline void* frame_alloc(std::size_t n) {
+inline void* pool_alloc(std::size_t n) {
   if constexpr (AIO_FRAME_POOL) {
     std::size_t c = frame_class(n);
     if (c < kFrameClasses) {
@@ -62,7 +66,7 @@ inline void* frame_alloc(std::size_t n) {
   return ::operator new(n);
 }
 
-inline void frame_free(void* p, std::size_t n) noexcept {
+inline void pool_free(void* p, std::size_t n) noexcept {
   if constexpr (AIO_FRAME_POOL) {
     std::size_t c = frame_class(n);
     if (c < kFrameClasses) {
@@ -76,11 +80,15 @@ inline void frame_free(void* p, std::size_t n) noexcept {
   ::operator delete(p);
 }
 
+/// A coroutine frame: a 16-byte aligned block (see kFrameGranule).
+inline void* frame_alloc(std::size_t n) { return pool_alloc((n + 15) & ~std::size_t{15}); }
+inline void frame_free(void* p, std::size_t n) noexcept { pool_free(p, (n + 15) & ~std::size_t{15}); }
+
 /// Gives a class pooled `new`/`delete`. Classes with virtual destructors get the
 /// dynamic size in sized delete, so derived templates are recycled correctly.
 struct Pooled {
-  static void* operator new(std::size_t n) { return frame_alloc(n); }
-  static void operator delete(void* p, std::size_t n) noexcept { frame_free(p, n); }
+  static void* operator new(std::size_t n) { return pool_alloc(n); }
+  static void operator delete(void* p, std::size_t n) noexcept { pool_free(p, n); }
 };
 
 }  // namespace aio::detail

@@ -20,14 +20,14 @@ namespace aio::detail {
 
 /// Something waiting for a future to complete: an awaiting task, a gather, a wait().
 /// Embedded in the waiter's own frame, so registering allocates nothing; a waiter that
-/// gives up (cancellation) unlinks itself in O(1).
+/// gives up (cancellation) unlinks itself (a walk round the future's few waiters).
 ///
 /// It is also a Suspension, so that an awaiter that waits on one future needs a single
 /// vtable pointer for both roles (this keeps a parked task's frame small). Waiters that
 /// are never what a task waits on keep the default cancel_wait().
-struct FutureWaiter : Suspension, ListNode {
+struct FutureWaiter : Suspension, RingNode {
   FutureWaiter() = default;
-  FutureWaiter(const FutureWaiter&) noexcept : Suspension(), ListNode() {}  // links are not copied
+  FutureWaiter(const FutureWaiter&) noexcept : Suspension(), RingNode() {}  // links are not copied
   /// Called when the future completes (after it was unlinked from the future's list),
   /// in registration order. A reaction that stands for an asyncio done callback must not
   /// run here but be queued (a task's wake-up, detail/deferred.hpp): that is what keeps
@@ -65,12 +65,12 @@ class FutureCore : public Pooled {
   bool done() const noexcept { return state_ != State::pending; }
   bool cancelled() const noexcept { return state_ == State::cancelled; }
   /// Finished with an exception (not cancelled).
-  bool failed() const noexcept { return state_ == State::finished && exception_ != nullptr; }
+  bool failed() const noexcept { return state_ == State::finished && has_exception_; }
   EventLoop* loop() const noexcept { return loop_; }
 
-  void add_waiter(FutureWaiter* w) noexcept { waiters_.push_back(w); }
+  void add_waiter(FutureWaiter* w) noexcept { waiters_.push(w); }
   static void remove_waiter(FutureWaiter* w) noexcept {
-    if (w->linked()) IntrusiveList<FutureWaiter>::erase(w);
+    if (w->linked()) IntrusiveRing<FutureWaiter>::erase(w);
   }
 
   /// Throws InvalidStateError if pending, CancelledError if cancelled, the stored
@@ -84,10 +84,7 @@ class FutureCore : public Pooled {
   void mark_retrieved() noexcept { exception_retrieved_ = true; }
   /// The stored exception as is (CancelledError for a cancelled one, null on success),
   /// marked retrieved. Only valid once done.
-  std::exception_ptr stored_exception() noexcept {
-    exception_retrieved_ = true;
-    return exception_;
-  }
+  std::exception_ptr stored_exception() noexcept;
 
   /// Pending → cancelled; wakes waiters. Returns false if already done.
   bool cancel_future(std::string msg);
@@ -118,13 +115,21 @@ class FutureCore : public Pooled {
   std::uint32_t refs_ = 1;
   State state_ = State::pending;
   bool exception_retrieved_ = false;
-  EventLoop* loop_;
-  IntrusiveList<FutureWaiter> waiters_;
-  std::exception_ptr exception_;
+  bool has_exception_ = false;  // the exception itself is in the Extras
 
  protected:
-  /// Rarely used state, allocated on first use: done callbacks, a task's name and
-  /// pending cancel message (keeps a parked task small).
+  // A task's flags, in what would be this word's padding (keeps a parked task small).
+  bool must_cancel_ : 1 = false;  // cancel() is to be thrown at the next await
+  bool started_ : 1 = false;      // the first step ran
+  bool queued_ : 1 = false;       // in the ready queue, its step to come
+
+ private:
+  EventLoop* loop_;
+  IntrusiveRing<FutureWaiter> waiters_;
+
+ protected:
+  /// Rarely used state, allocated on first use: the exception, done callbacks, a task's
+  /// name, cancel count and pending cancel message (keeps a parked task small).
   struct Extras;
   Extras& extras();
   Extras* extras_ = nullptr;

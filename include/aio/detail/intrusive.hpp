@@ -70,10 +70,90 @@ class IntrusiveList {
   ListNode head_;
 };
 
+/// A node of an IntrusiveRing: a single link.
+struct RingNode {
+  RingNode* next = nullptr;
+  bool linked() const noexcept { return next != nullptr; }
+};
+
+/// A circular singly linked list of T (T derives from RingNode), threaded through a
+/// one-word sentinel: 8 bytes in the owner and 8 per element. It holds a future's waiters,
+/// and most futures have none, one or two, so this is what keeps a parked task small.
+///
+/// Adding is O(1) and keeps the newest element first; reverse_into() hands the elements
+/// over oldest first (a future wakes its waiters in the order they came). An element can
+/// unlink itself without knowing its ring: erase() walks round the ring to its predecessor
+/// — O(n) in the ring's length, as asyncio's remove_done_callback is.
+template <class T>
+class IntrusiveRing {
+ public:
+  IntrusiveRing() noexcept { head_.next = &head_; }
+  IntrusiveRing(const IntrusiveRing&) = delete;
+  IntrusiveRing& operator=(const IntrusiveRing&) = delete;
+
+  bool empty() const noexcept { return head_.next == &head_; }
+
+  void push(T* item) noexcept {
+    RingNode* n = item;
+    n->next = head_.next;
+    head_.next = n;
+  }
+
+  /// The first element (the newest, or the oldest in a ring filled by reverse_into), or null.
+  T* pop_first() noexcept {
+    if (empty()) return nullptr;
+    RingNode* n = head_.next;
+    head_.next = n->next;
+    n->next = nullptr;
+    return static_cast<T*>(n);
+  }
+
+  /// Moves every element into `out` (empty) in reverse order.
+  void reverse_into(IntrusiveRing& out) noexcept {
+    while (T* item = pop_first()) out.push(item);
+  }
+
+  static void erase(T* item) noexcept {
+    RingNode* n = item;
+    RingNode* before = predecessor(n);
+    before->next = n->next;
+    n->next = nullptr;
+  }
+
+  /// Puts `to` (not linked) where `from` (linked) is: the order of the others is kept.
+  static void replace(T* from, T* to) noexcept {
+    RingNode* f = from;
+    RingNode* t = to;
+    predecessor(f)->next = t;
+    t->next = f->next;
+    f->next = nullptr;
+  }
+
+  /// The first element for which pred is true, or null.
+  template <class F>
+  T* find_if(F&& pred) const {
+    for (RingNode* n = head_.next; n != &head_; n = n->next)
+      if (pred(static_cast<const T*>(n))) return static_cast<T*>(n);
+    return nullptr;
+  }
+
+ private:
+  static RingNode* predecessor(RingNode* n) noexcept {
+    RingNode* p = n;
+    while (p->next != n) p = p->next;
+    return p;
+  }
+
+  RingNode head_;
+};
+
 /// Something the loop can run: a task step or a scheduled callback. The ready queue is
 /// a singly linked FIFO of these, so scheduling is two pointer writes.
 struct Runnable {
-  Runnable* next_ready = nullptr;
+  union {
+    Runnable* next_ready = nullptr;  // while queued: the next item
+    void* idle_word;                 // otherwise free for the owner (a task's wait)
+  };
   void (*run_fn)(Runnable*) = nullptr;
 };
 

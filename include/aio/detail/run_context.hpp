@@ -3,6 +3,7 @@
 #pragma once
 
 #include <coroutine>
+#include <exception>
 
 namespace aio {
 class EventLoop;
@@ -18,6 +19,10 @@ struct RunContext {
   std::coroutine_handle<> next{};     // the trampoline's next coroutine to resume
   std::coroutine_handle<> running{};  // the coroutine the trampoline resumed last (call graphs)
   EventLoop* constructed = nullptr;   // the newest loop object alive on this thread
+  // Where a failed void coroutine leaves its exception for the coroutine that resumes
+  // next — its awaiter, or its task — which takes it at once (the trampoline's local):
+  // one word less in every void coroutine's frame.
+  std::exception_ptr* failure = nullptr;
 };
 
 // Trivially constructible: reads compile to one TLS access, no initialisation guard.
@@ -32,13 +37,17 @@ inline constinit thread_local RunContext tls_run{};
 /// resumes it, so the stack depth stays constant with every compiler and option.
 inline void resume_chain(std::coroutine_handle<> h) {
   RunContext& ctx = tls_run;
+  std::exception_ptr failure;
+  std::exception_ptr* outer_failure = ctx.failure;
+  ctx.failure = &failure;
   for (;;) {
     ctx.running = h;
     h.resume();
     h = ctx.next;
-    if (!h) return;
+    if (!h) break;
     ctx.next = nullptr;
   }
+  ctx.failure = outer_failure;
 }
 
 }  // namespace aio::detail

@@ -24,7 +24,7 @@ class TaskBase : public FutureCore, public Runnable {
 
   /// asyncio Task.cancel(): false if done; otherwise counts the request and delivers it.
   bool cancel(std::string msg = {});
-  int cancelling() const noexcept { return cancel_requests_; }
+  int cancelling() const noexcept;
   int uncancel() noexcept;
   std::string name() const;
   void set_name(std::string name);
@@ -35,7 +35,7 @@ class TaskBase : public FutureCore, public Runnable {
   /// Where the task continues: its innermost suspended coroutine (or its root, not started).
   std::coroutine_handle<> resume_point() const noexcept { return resume_point_; }
   /// What it waits on now; null while it is scheduled, running or done.
-  const Suspension* waiting_on() const noexcept { return waiting_on_; }
+  const Suspension* waiting_on() const noexcept { return wait(); }
   bool started() const noexcept { return started_; }
   /// The exception being handled left the coroutine `function` (cold path).
   void note_exception_frame(const char* function, const char* file, unsigned line) noexcept;
@@ -46,7 +46,7 @@ class TaskBase : public FutureCore, public Runnable {
   /// Records where the task continues and what it waits on. Call from await_suspend.
   void suspend(std::coroutine_handle<> h, Suspension* s) noexcept {
     resume_point_ = h;
-    waiting_on_ = s;
+    set_wait(s);
   }
   /// Schedules the task's next step (its wait is over).
   void wake() noexcept;
@@ -82,14 +82,19 @@ class TaskBase : public FutureCore, public Runnable {
 
   std::string take_cancel_message() noexcept;
 
+  // What the task waits on shares a word with its ready-queue link: a task waits on
+  // nothing while it is queued (keeps a parked task small).
+  Suspension* wait() const noexcept { return queued_ ? nullptr : static_cast<Suspension*>(idle_word); }
+  void set_wait(Suspension* s) noexcept {
+    if (!queued_) idle_word = s;
+  }
+  /// Puts the task's next step in the ready queue.
+  void queue_step() noexcept;
+
   static constexpr std::uint32_t kUnregistered = 0xffffffffu;
 
-  Suspension* waiting_on_ = nullptr;
-  int cancel_requests_ = 0;
   std::uint32_t id_;                              // the N of the default name "Task-N"
   std::uint32_t registry_index_ = kUnregistered;  // place in the loop's list of live tasks
-  bool must_cancel_ = false;
-  bool started_ = false;
   friend class aio::EventLoop;
   friend struct LoopAccess;
 };

@@ -10,6 +10,7 @@ packages=(
   libgtest-dev                       # GoogleTest: the test suite
   libbenchmark-dev                   # Google Benchmark: micro benchmarks in bench/
   libssl-dev openssl                 # OpenSSL: TLS streams; the openssl command makes test certificates
+  liburing-dev                       # liburing 2.3: the io_uring backend
   python3 netcat-openbsd             # interop tests: asyncio peers, nc
   nlohmann-json3-dev                 # JSON bodies in aio::http
   curl wrk python3-aiohttp           # aio::http interop tests: curl, wrk and aiohttp's client

@@ -24,10 +24,10 @@ LoopOptions loop_options_for_run(const RunOptions& opts, bool& debug) {
       lo.backend = Backend::epoll;
     else if (v == "io_uring")
       lo.backend = Backend::io_uring;
-    else if (v == "auto" || v == "automatic")
+    else if (v == "auto" || v == "automatic" || v == "test_delay")  // (test_delay: make_backend reads it)
       lo.backend = Backend::automatic;
     else
-      throw std::invalid_argument("AIO_BACKEND='" + v + "': expected epoll, io_uring or automatic");
+      throw std::invalid_argument("AIO_BACKEND='" + v + "': expected epoll, io_uring, automatic or test_delay");
   }
   return lo;
 }

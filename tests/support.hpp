@@ -162,6 +162,17 @@ struct LogCapture {
 };
 
 // Sets (or unsets, for nullptr) an environment variable for the scope, then restores it.
+// GTEST_SKIP for a coroutine test body (GTEST_SKIP returns; a coroutine must co_return).
+#define AIO_SKIP_TEST(message)                                 \
+  do {                                                         \
+    GTEST_MESSAGE_(message, ::testing::TestPartResult::kSkip); \
+    co_return;                                                 \
+  } while (0)
+
+// io_uring prepares an accept with the RLIMIT_NOFILE of the moment it is armed: a test
+// that lowers the limit under a server already accepting cannot make its accept fail.
+inline bool accept_ignores_a_lowered_fd_limit() { return aio::get_running_loop().backend_name() == "io_uring"; }
+
 class ScopedEnv {
  public:
   ScopedEnv(const char* name, const char* value) : name_(name) {

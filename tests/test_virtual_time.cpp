@@ -263,7 +263,9 @@ AIO_TEST_VIRTUAL_TIME(VirtualTime, SocketReadInFlightIsWaitedForInRealTime) {
   const auto real_before = Clock::now();
   const std::exception_ptr error = co_await error_of(aio::wait_for(reader.read(5), 0.05));
   EXPECT_TRUE(holds<aio::TimeoutError>(error)) << what_of(error);
-  EXPECT_EQ(elapsed_since(before), 0.05);
+  // (On the deadline, give or take the real instants a completion-based backend takes to
+  // report the read's cancellation: the clock follows real time while it is in flight.)
+  EXPECT_NEAR(elapsed_since(before), 0.05, 0.005);
   EXPECT_GE(Clock::now() - real_before, 50ms);
 
   ::close(peer);

@@ -12,6 +12,7 @@
 #pragma once
 
 #include <sys/socket.h>
+#include <sys/uio.h>
 
 #include <cstddef>
 #include <cstdint>
@@ -34,10 +35,18 @@ enum class IoKind : std::uint8_t {
   sendmsg,        // sendmsg(fd, msg, flags | MSG_NOSIGNAL) → bytes
   poll_readable,  // completes when fd is readable (or hung up) → 0
   poll_writable,  // completes when fd is writable (or hung up) → 0
+  sendv,          // sendmsg(fd, {iov, iovcnt}, flags | MSG_NOSIGNAL); writev on pipes → bytes
 };
 
-/// One I/O operation. Owned by its issuer (usually an awaiter in a coroutine frame),
-/// which must keep it alive until it completes or is cancelled.
+/// The per-fd registration a backend keeps (epoll: the fd's parked operations).
+struct IoRegistration;
+
+/// One I/O operation.
+///
+/// Ownership: the issuer (usually an awaiter in a coroutine frame) owns the IoOp and the
+/// memory it points at (buffer, addr, msg, iov) and keeps both alive while the op is in
+/// flight — a completion-based backend lets the kernel write into them until the
+/// completion arrives. An issuer that must go away first hands the op to abandon().
 struct IoOp : ListNode {
   IoKind kind = IoKind::read;
   int fd = -1;
@@ -47,25 +56,33 @@ struct IoOp : ListNode {
   sockaddr* addr = nullptr;  // accept: out; connect: in
   socklen_t addrlen = 0;     // accept: in/out; connect: in
   msghdr* msg = nullptr;     // recvmsg/sendmsg
+  iovec* iov = nullptr;      // sendv
+  int iovcnt = 0;            // sendv
   /// recv and read: leave `buffer` null and let the backend pick the memory when data
   /// arrives (epoll: its shared receive buffer; io_uring: a provided-buffer ring), so
   /// that a connection waiting for data holds no buffer. On completion `buffer` points at
-  /// the bytes, which are valid only until on_complete returns (or, for an op that
-  /// submit() completed at once, until the next backend call): copy them out at once.
+  /// the bytes (and `buffer_id` names the provided buffer), which are valid only until
+  /// on_complete returns (or, for an op that submit() completed at once, until the next
+  /// backend call): copy them out at once.
   bool select_buffer = false;
   /// Try the operation now and never park it: submit() completes it at once, with
   /// -EAGAIN if it would have to wait ("is anything there already?").
   bool no_wait = false;
   /// >= 0: success (bytes, new fd, or 0). < 0: -errno; -ECANCELED when cancelled.
   std::int64_t result = 0;
+  /// What the completion said beyond the result (set before on_complete runs):
+  /// `more`: the kernel request behind this op is multishot and goes on (io_uring);
+  /// `buffer_id`: the provided buffer a select_buffer op's bytes are in (-1: none, or
+  /// the epoll backend's shared buffer); `cqe_flags`: io_uring's raw IORING_CQE_F_* (0 on epoll).
+  bool more = false;
+  std::int32_t buffer_id = -1;
+  std::uint32_t cqe_flags = 0;
   /// Called by the backend when a parked operation completes (never for an operation
-  /// that submit() completed at once).
+  /// that submit() completed at once, nor for one handed to abandon()).
   void (*on_complete)(IoOp*) = nullptr;
-  bool in_flight = false;  // parked in the backend, completion still to come
+  bool in_flight = false;         // parked in the backend, completion still to come
+  IoRegistration* reg = nullptr;  // set by submit(): the fd's registration (the backend's own use)
 };
-
-/// The per-fd registration a backend keeps (epoll: the fd's parked operations).
-struct IoRegistration;
 
 class IoBackend {
  public:
@@ -74,8 +91,11 @@ class IoBackend {
 
   /// Makes a non-blocking fd usable with submit(). Once per fd, before its first op.
   virtual IoRegistration* attach(int fd) = 0;
-  /// Forgets the fd (call before closing it). Operations still in flight on it
-  /// complete with -EBADF.
+  /// Forgets the fd (call before closing it; the fd may be closed as soon as this
+  /// returns). Operations still in flight on it complete with -EBADF (or their real
+  /// result, if they finished first) — during detach() or in a later poll(): a
+  /// completion-based backend learns of them asynchronously. Their memory must stay
+  /// valid until then, as for any op in flight (or be handed over with abandon()).
   virtual void detach(IoRegistration* reg) noexcept = 0;
 
   /// Starts op on a registered fd. Returns true when it completed at once (op.result is
@@ -85,6 +105,11 @@ class IoBackend {
   /// with -ECANCELED, or with its real result if it finished first (a completion-based
   /// backend cannot always win that race; callers must accept the data then).
   virtual void cancel(IoOp& op) noexcept = 0;
+  /// The issuer of an in-flight op is going away (its frame is being destroyed). The
+  /// backend takes the op over: on_complete is never called, a result that must not be
+  /// lost is disposed of (an accepted fd is closed), and when abandon() returns neither
+  /// the backend nor the kernel touches the op or the memory it points at any more.
+  virtual void abandon(IoOp& op) noexcept = 0;
 
   /// Waits at most timeout_ns (-1: no limit, 0: just look) and delivers completions.
   virtual void poll(std::int64_t timeout_ns) = 0;

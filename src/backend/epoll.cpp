@@ -16,6 +16,7 @@
 
 #include "backend/backend.hpp"
 #include "backend/epoll.hpp"
+#include "backend/syscall_ops.hpp"
 
 namespace aio::detail {
 
@@ -49,77 +50,6 @@ bool is_read_side(IoKind k) noexcept {
     default:
       return false;
   }
-}
-
-std::int64_t check(ssize_t r) noexcept { return r >= 0 ? r : -errno; }
-
-bool poll_once(int fd, short events) noexcept {
-  pollfd p{fd, events, 0};
-  return ::poll(&p, 1, 0) > 0;
-}
-
-// The memory select_buffer receives land in: one per thread (one loop per thread), used
-// only between the syscall and the completion callback that copies the bytes out.
-char* receive_buffer() {
-  static thread_local std::unique_ptr<char[]> buffer(new char[kSelectBufferSize]);
-  return buffer.get();
-}
-
-// One attempt at the operation's syscall. -EAGAIN means "park it".
-std::int64_t attempt(IoOp& op) noexcept {
-  switch (op.kind) {
-    case IoKind::accept: {
-      socklen_t* len = op.addr ? &op.addrlen : nullptr;
-      return check(::accept4(op.fd, op.addr, len, SOCK_NONBLOCK | SOCK_CLOEXEC));
-    }
-    case IoKind::connect:
-      if (op.addr) {  // first attempt: start the connection
-        int r = ::connect(op.fd, op.addr, op.addrlen);
-        op.addr = nullptr;  // later attempts only collect the outcome
-        if (r == 0) return 0;
-        if (errno == EINPROGRESS || errno == EINTR) return -EAGAIN;
-        return -errno;
-      } else {
-        if (!poll_once(op.fd, POLLOUT)) return -EAGAIN;
-        int err = 0;
-        socklen_t len = sizeof err;
-        if (::getsockopt(op.fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0) return -errno;
-        return err == 0 ? 0 : -err;
-      }
-    case IoKind::recv:
-      if (op.select_buffer) {
-        op.buffer = receive_buffer();
-        if (op.length > kSelectBufferSize) op.length = kSelectBufferSize;
-      }
-      return check(::recv(op.fd, op.buffer, op.length, op.flags));
-    case IoKind::send:
-      return check(::send(op.fd, op.buffer, op.length, op.flags | MSG_NOSIGNAL));
-    case IoKind::read:
-      if (op.select_buffer) {
-        op.buffer = receive_buffer();
-        if (op.length > kSelectBufferSize) op.length = kSelectBufferSize;
-      }
-      return check(::read(op.fd, op.buffer, op.length));
-    case IoKind::write:
-      return check(::write(op.fd, op.buffer, op.length));
-    case IoKind::recvmsg:
-      return check(::recvmsg(op.fd, op.msg, op.flags));
-    case IoKind::sendmsg:
-      return check(::sendmsg(op.fd, op.msg, op.flags | MSG_NOSIGNAL));
-    case IoKind::poll_readable:
-      return poll_once(op.fd, POLLIN | POLLRDHUP) ? 0 : -EAGAIN;
-    case IoKind::poll_writable:
-      return poll_once(op.fd, POLLOUT) ? 0 : -EAGAIN;
-  }
-  return -EINVAL;
-}
-
-std::int64_t attempt_retrying_eintr(IoOp& op) noexcept {
-  std::int64_t r;
-  do r = attempt(op);
-  while (r == -EINTR);
-  if (r == -EWOULDBLOCK) r = -EAGAIN;
-  return r;
 }
 
 }  // namespace
@@ -200,7 +130,7 @@ bool EpollBackend::submit(IoRegistration* reg, IoOp& op) {
   bool ready = read_side ? reg->readable : reg->writable;
   // Earlier parked ops on the same side go first, so byte order is preserved.
   if ((queue.empty() && (ready || op.no_wait)) || !reg->pollable) {
-    std::int64_t r = attempt_retrying_eintr(op);
+    std::int64_t r = attempt_now(op);
     if (reg->pollable) note_readiness(reg, op, r);
     if (r != -EAGAIN || !reg->pollable || op.no_wait) {
       op.result = r;
@@ -223,6 +153,14 @@ void EpollBackend::cancel(IoOp& op) noexcept {
   finish(op, -ECANCELED);
 }
 
+void EpollBackend::abandon(IoOp& op) noexcept {
+  // Nothing of the op is with the kernel: unlinking it is all it takes.
+  if (!op.in_flight) return;
+  IntrusiveList<IoOp>::erase(&op);
+  op.in_flight = false;
+  --in_flight_;
+}
+
 void EpollBackend::finish(IoOp& op, std::int64_t result) noexcept {
   op.in_flight = false;
   op.result = result;
@@ -234,7 +172,7 @@ void EpollBackend::retry(IoRegistration* reg, IntrusiveList<IoOp>& queue, const 
   while (!reg->detached && ready) {
     IoOp* op = queue.front();
     if (!op) return;
-    std::int64_t r = attempt_retrying_eintr(*op);
+    std::int64_t r = attempt_now(*op);
     note_readiness(reg, *op, r);
     if (r == -EAGAIN) return;
     IntrusiveList<IoOp>::erase(op);

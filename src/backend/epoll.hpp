@@ -17,6 +17,7 @@ class EpollBackend final : public IoBackend {
   void detach(IoRegistration* reg) noexcept override;
   bool submit(IoRegistration* reg, IoOp& op) override;
   void cancel(IoOp& op) noexcept override;
+  void abandon(IoOp& op) noexcept override;
   void poll(std::int64_t timeout_ns) override;
   void wake() noexcept override;
   std::size_t in_flight() const noexcept override { return in_flight_; }

@@ -62,9 +62,9 @@ class IoHandle {
 
 /// "recv on fd 7": what a task parked on an I/O operation waits for (call graphs).
 inline std::string describe_io(const IoOp& op) {
-  static constexpr const char* kNames[] = {"accept", "connect", "recv",    "send",          "read",
-                                           "write",  "recvmsg", "sendmsg", "wait readable", "wait writable"};
-  static_assert(std::size(kNames) == static_cast<std::size_t>(IoKind::poll_writable) + 1, "a name per IoKind");
+  static constexpr const char* kNames[] = {"accept",  "connect", "recv",          "send",          "read", "write",
+                                           "recvmsg", "sendmsg", "wait readable", "wait writable", "send"};
+  static_assert(std::size(kNames) == static_cast<std::size_t>(IoKind::sendv) + 1, "a name per IoKind");
   auto k = static_cast<std::size_t>(op.kind);
   std::string name = k < std::size(kNames) ? kNames[k] : "I/O";
   return name + " on fd " + std::to_string(op.fd);
@@ -89,17 +89,16 @@ inline std::string describe_io(const IoOp& op) {
 template <class Derived = void>
 class IoAwaiter : public Suspension {
  public:
-  IoAwaiter(IoHandle& handle, const IoOp& op) noexcept : handle_(&handle) {
+  IoAwaiter(IoHandle& handle, const IoOp& op) noexcept : handle_(&handle), backend_(&handle.backend()) {
     static_cast<IoOp&>(op_) = op;
     op_.owner = this;
   }
   IoAwaiter(const IoAwaiter&) = delete;
   ~IoAwaiter() {
-    if (!op_.in_flight) return;
-    // The frame is being destroyed with the op parked: take it back from the backend,
-    // with nobody left to wake or to store the result for.
-    op_.on_complete = &ignore_completion;
-    handle_->backend().cancel(op_);
+    // The frame is being destroyed with the op in flight: hand it to the backend, which
+    // keeps what the kernel still holds of it until the kernel lets go. (The handle may
+    // be gone already — a detached op can complete late — so the backend is our own copy.)
+    if (op_.in_flight) backend_->abandon(op_);
   }
 
   bool await_ready() const noexcept { return false; }
@@ -107,7 +106,7 @@ class IoAwaiter : public Suspension {
   bool await_suspend(std::coroutine_handle<> h) {
     task_ = &require_task("an I/O operation");
     op_.on_complete = &on_complete;
-    if (handle_->backend().submit(handle_->registration(), op_)) {  // done at once
+    if (backend_->submit(handle_->registration(), op_)) {  // done at once
       after_completion();
       return false;
     }
@@ -121,7 +120,7 @@ class IoAwaiter : public Suspension {
   }
 
   bool cancel_wait(const std::string&) noexcept override {
-    handle_->backend().cancel(op_);
+    backend_->cancel(op_);
     return false;
   }
   std::string describe_wait() const override { return describe_io(op_); }
@@ -139,9 +138,8 @@ class IoAwaiter : public Suspension {
     self->after_completion();
     self->task_->wake();
   }
-  static void ignore_completion(IoOp*) noexcept {}
-
   IoHandle* handle_;
+  IoBackend* backend_;
   TaskBase* task_ = nullptr;
   OwnedOp op_;
   bool result_stored_ = false;  // store_result() kept the result: a cancellation may win

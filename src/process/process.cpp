@@ -113,7 +113,10 @@ void ProcessState::stop_watching() noexcept {
     std::erase(sigchld_children, this);
     if (sigchld_children.empty()) LoopAccess::unwatch_sigchld(loop_);
   }
-  pidfd_.close();  // an op still parked ends with EBADF, which on_pidfd_readable ignores
+  // The watch may still be in flight (a completion-based backend reports it later, when
+  // this object may be gone): hand it to the backend rather than let it complete.
+  if (watch_op_.in_flight) pidfd_.backend().abandon(watch_op_);
+  pidfd_.close();
   release();
 }
 

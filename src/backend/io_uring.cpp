@@ -1,0 +1,852 @@
+// The io_uring backend: completion-based, on liburing.
+//
+// - One ring per loop, IORING_SETUP_SINGLE_ISSUER + DEFER_TASKRUN (COOP_TASKRUN where
+//   DEFER is missing): completions are only produced while the loop waits in poll(), so
+//   no callback ever runs behind the loop's back. The ring is created disabled and
+//   enabled by the first call from the loop's thread (a loop may be built on another).
+// - Submissions are queued and flushed once per loop iteration, with the wait
+//   (io_uring_submit_and_wait_timeout: the loop's timer heap gives the timeout).
+// - Stream receives are one multishot recv per socket into a provided-buffer ring, armed
+//   by the first read: a socket with nothing to read holds no buffer. Bytes that arrive
+//   while nobody reads wait in their buffer (at most kHoldLimit per socket: beyond it the
+//   multishot is stopped, and TCP pushes back on the peer as with epoll). When the ring
+//   runs dry (ENOBUFS) waiting bytes are copied out of the ring so that it refills.
+// - A server's accepts are one multishot accept per listening socket.
+// - Everything else (sends, connects, datagrams, pipes, polls) is one SQE per operation,
+//   user_data = the IoOp. The kernel may write into an op's memory until its CQE: an op
+//   that is abandoned or detached is cancelled and its CQE reaped before the call returns
+//   (immediate for sockets and pipes), so the caller's memory is free again afterwards.
+// - Operations that must not wait (IoOp::no_wait) run their syscall directly.
+// - The cross-thread wake-up is an eventfd with a read always queued on the ring.
+#include "backend/io_uring.hpp"
+
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/utsname.h>
+#include <poll.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <system_error>
+
+#include "backend/syscall_ops.hpp"
+
+namespace aio::detail {
+
+struct UringRegistration {
+  int fd = -1;
+  bool detached = false;
+  bool is_socket = false;
+  int kernel_requests = 0;  // multishots still to report their last completion
+  // Single-shot ops per direction (0: read side, 1: write side), in FIFO order. Only the
+  // front one is with the kernel, so that ops on one fd complete in order (as with epoll)
+  // and two receives never write into one buffer at once.
+  IntrusiveList<IoOp> queue[2];
+
+  // Multishot receive.
+  struct Chunk {
+    std::int32_t result;  // > 0: bytes in buffer `id` (or in `spilled` when id < 0); <= 0: EOF / -errno
+    std::int32_t id;
+  };
+  IntrusiveList<IoOp> readers;  // waiting for bytes
+  bool receiving = false;       // the multishot is armed
+  bool receive_stopping = false;
+  bool holding = false;  // listed in the backend's holders_
+  bool saw_eof = false;  // EOF was delivered: later receives get 0 at once, as recv() does
+  std::vector<Chunk> received;
+  std::size_t received_head = 0;
+  std::size_t held_bytes = 0;
+  std::string spilled;  // bytes moved out of the ring in a shortage (they come first)
+
+  // Multishot accept.
+  IntrusiveList<IoOp> acceptors;
+  bool accepting = false;
+  bool accept_stopping = false;
+  std::vector<std::int64_t> accepted;  // fds (or -errno) nobody has taken yet
+
+  bool has_received() const noexcept { return received_head < received.size() || !spilled.empty(); }
+};
+
+namespace {
+
+// user_data of a CQE: an IoOp* (8-byte aligned, so tag 0), or a registration plus a tag.
+constexpr std::uint64_t kIgnored = 0;  // cancel requests
+constexpr std::uint64_t kWake = 1;
+constexpr std::uint64_t kTagReceive = 1;
+constexpr std::uint64_t kTagAccept = 2;
+constexpr std::uint64_t kTagMask = 7;
+constexpr unsigned kBufferGroup = 0;
+constexpr std::size_t kHoldLimit = 64 * 1024;  // received bytes kept per socket while nobody reads
+constexpr std::size_t kAcceptHoldLimit = 64;   // connections accepted ahead of the server
+
+std::uint64_t tagged(UringRegistration* reg, std::uint64_t tag) noexcept {
+  return reinterpret_cast<std::uint64_t>(reg) | tag;
+}
+UringRegistration* as_registration(IoRegistration* reg) noexcept { return reinterpret_cast<UringRegistration*>(reg); }
+
+int side_of(const IoOp& op) noexcept {
+  switch (op.kind) {
+    case IoKind::accept:
+    case IoKind::recv:
+    case IoKind::read:
+    case IoKind::recvmsg:
+    case IoKind::poll_readable:
+      return 0;
+    default:
+      return 1;
+  }
+}
+
+bool is_multishot_receive(const IoOp& op) noexcept { return op.kind == IoKind::recv && op.select_buffer; }
+bool is_multishot_accept(const IoOp& op) noexcept { return op.kind == IoKind::accept && op.addr == nullptr; }
+
+unsigned setup_flags(bool defer) noexcept {
+  unsigned f = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_CQSIZE | IORING_SETUP_R_DISABLED;
+  return f | (defer ? IORING_SETUP_DEFER_TASKRUN : IORING_SETUP_COOP_TASKRUN);
+}
+
+// Sets up `ring` with DEFER_TASKRUN, or COOP_TASKRUN where the kernel lacks it. -errno.
+int init_ring(io_uring& ring) noexcept {
+  io_uring_params p{};
+  p.flags = setup_flags(true);
+  p.cq_entries = 4096;
+  int r = io_uring_queue_init_params(1024, &ring, &p);
+  if (r == -EINVAL) {
+    p = io_uring_params{};
+    p.flags = setup_flags(false);
+    p.cq_entries = 4096;
+    r = io_uring_queue_init_params(1024, &ring, &p);
+  }
+  return r;
+}
+
+// io_uring_enable_rings, which Debian's liburing 2.3 declares but does not export.
+int enable_rings(io_uring& ring) noexcept {
+  long r = ::syscall(__NR_io_uring_register, ring.ring_fd, IORING_REGISTER_ENABLE_RINGS, nullptr, 0);
+  return r < 0 ? -errno : 0;
+}
+
+std::string errno_text(int err) { return std::generic_category().message(err); }
+
+std::string probe_kernel() {
+  {
+    std::ifstream f("/proc/sys/kernel/io_uring_disabled");
+    int disabled = 0;
+    if (f >> disabled && disabled == 2) return "io_uring is disabled (kernel.io_uring_disabled = 2)";
+  }
+  io_uring ring{};
+  int r = init_ring(ring);
+  if (r == -ENOSYS) return "the kernel has no io_uring (ENOSYS)";
+  if (r == -EPERM || r == -EACCES)
+    return "io_uring is not permitted here (" + errno_text(-r) +
+           "): kernel.io_uring_disabled, or a seccomp profile (containers) refuses it";
+  if (r == -EINVAL) return "the kernel is too old for IORING_SETUP_SINGLE_ISSUER (needs Linux 6.0)";
+  if (r < 0) return "io_uring_queue_init: " + errno_text(-r);
+  std::string why;
+  if (int e = enable_rings(ring); e < 0) why = "io_uring_enable_rings: " + errno_text(-e);
+  if (why.empty()) {
+    io_uring_probe* probe = io_uring_get_probe_ring(&ring);
+    static constexpr int kUsed[] = {IORING_OP_RECV,   IORING_OP_SEND,     IORING_OP_ACCEPT,      IORING_OP_CONNECT,
+                                    IORING_OP_READ,   IORING_OP_WRITE,    IORING_OP_RECVMSG,     IORING_OP_SENDMSG,
+                                    IORING_OP_WRITEV, IORING_OP_POLL_ADD, IORING_OP_ASYNC_CANCEL};
+    if (!probe) {
+      why = "the kernel cannot list its io_uring opcodes (too old)";
+    } else {
+      for (int op : kUsed)
+        if (!io_uring_opcode_supported(probe, op)) why = "the kernel lacks io_uring opcode " + std::to_string(op);
+      io_uring_free_probe(probe);
+    }
+  }
+  if (why.empty()) {  // provided-buffer rings (Linux 5.19)
+    void* mem = ::mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    io_uring_buf_reg reg{};
+    reg.ring_addr = reinterpret_cast<std::uint64_t>(mem);
+    reg.ring_entries = 8;
+    reg.bgid = kBufferGroup;
+    if (mem == MAP_FAILED) {
+      why = "mmap: " + errno_text(errno);
+    } else {
+      if (int e = io_uring_register_buf_ring(&ring, &reg, 0); e < 0)
+        why = "the kernel lacks provided-buffer rings (" + errno_text(-e) + ")";
+      else
+        io_uring_unregister_buf_ring(&ring, kBufferGroup);
+      ::munmap(mem, 4096);
+    }
+  }
+  io_uring_queue_exit(&ring);
+  return why;
+}
+
+}  // namespace
+
+const std::string& IoUringBackend::unavailable_reason() {
+  static const std::string reason = probe_kernel();
+  return reason;
+}
+
+IoUringBackend::IoUringBackend(Options options) : options_(options) {
+  if (options_.buffer_count == 0 || (options_.buffer_count & (options_.buffer_count - 1)) != 0 ||
+      options_.buffer_count > 32768)
+    throw std::invalid_argument("IoUringBackend: buffer_count must be a power of two up to 32768");
+  if (int r = init_ring(ring_); r < 0) throw std::system_error(-r, std::generic_category(), "io_uring_queue_init");
+  auto fail = [&](int err, const char* what) {
+    if (buffers_) ::munmap(buffers_, std::size_t(options_.buffer_count) * options_.buffer_size);
+    if (buf_ring_) ::munmap(buf_ring_, buf_ring_bytes_);
+    if (wakefd_ >= 0) ::close(wakefd_);
+    io_uring_queue_exit(&ring_);
+    throw std::system_error(err, std::generic_category(), what);
+  };
+  // The buffers are mapped, not allocated: a page costs memory only once a receive lands in it.
+  const std::size_t bytes = std::size_t(options_.buffer_count) * options_.buffer_size;
+  void* mem = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (mem == MAP_FAILED) fail(errno, "mmap (provided buffers)");
+  buffers_ = static_cast<char*>(mem);
+  buf_ring_bytes_ = (options_.buffer_count * sizeof(io_uring_buf) + 4095) & ~std::size_t(4095);
+  mem = ::mmap(nullptr, buf_ring_bytes_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (mem == MAP_FAILED) fail(errno, "mmap (buffer ring)");
+  buf_ring_ = static_cast<io_uring_buf_ring*>(mem);
+  io_uring_buf_ring_init(buf_ring_);
+  io_uring_buf_reg reg{};
+  reg.ring_addr = reinterpret_cast<std::uint64_t>(buf_ring_);
+  reg.ring_entries = options_.buffer_count;
+  reg.bgid = kBufferGroup;
+  if (int r = io_uring_register_buf_ring(&ring_, &reg, 0); r < 0) fail(-r, "io_uring_register_buf_ring");
+  const int mask = io_uring_buf_ring_mask(options_.buffer_count);
+  for (unsigned i = 0; i < options_.buffer_count; ++i)
+    io_uring_buf_ring_add(buf_ring_, buffer(i), options_.buffer_size, static_cast<unsigned short>(i), mask,
+                          static_cast<int>(i));
+  io_uring_buf_ring_advance(buf_ring_, static_cast<int>(options_.buffer_count));
+  wakefd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (wakefd_ < 0) fail(errno, "eventfd");
+  batch_.reserve(256);
+}
+
+IoUringBackend::~IoUringBackend() {
+  // Closing the ring cancels what is still in flight and waits for it: after this the
+  // kernel no longer touches any op's memory or the buffers.
+  // Connections a multishot accept took that nobody will see are closed first.
+  if (enabled_) {
+    flush();
+    take_completions();
+  }
+  for (const Completion& c : batch_) {
+    if ((c.user_data & kTagMask) == kTagAccept && c.user_data != kWake && c.res >= 0) ::close(c.res);
+  }
+  io_uring_queue_exit(&ring_);
+  for (UringRegistration* reg : detached_) delete reg;
+  ::close(wakefd_);
+  ::munmap(buffers_, std::size_t(options_.buffer_count) * options_.buffer_size);
+  ::munmap(buf_ring_, buf_ring_bytes_);
+}
+
+// --- submission --------------------------------------------------------------------------
+
+void IoUringBackend::enable_on_first_use() {
+  // SINGLE_ISSUER binds the ring to the thread that enables it: the loop's own.
+  if (int r = enable_rings(ring_); r < 0) throw std::system_error(-r, std::generic_category(), "io_uring_enable_rings");
+  enabled_ = true;
+  arm_wake();
+}
+
+io_uring_sqe* IoUringBackend::get_sqe() {
+  if (!enabled_) enable_on_first_use();
+  io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
+  if (!sqe) {  // the submission queue is full: hand it to the kernel now
+    flush();
+    sqe = io_uring_get_sqe(&ring_);
+    if (!sqe) throw std::system_error(EBUSY, std::generic_category(), "io_uring: no submission queue entry");
+  }
+  return sqe;
+}
+
+void IoUringBackend::flush() noexcept {
+  if (io_uring_sq_ready(&ring_) > 0) {
+    int r;
+    do r = io_uring_submit(&ring_);
+    while (r == -EINTR);
+  }
+  flush_msgs_.clear();
+}
+
+void IoUringBackend::arm_wake() {
+  io_uring_sqe* sqe = get_sqe();
+  io_uring_prep_read(sqe, wakefd_, &wake_value_, sizeof wake_value_, 0);
+  io_uring_sqe_set_data64(sqe, kWake);
+}
+
+void IoUringBackend::wake() noexcept {
+  std::uint64_t one = 1;
+  [[maybe_unused]] ssize_t r = ::write(wakefd_, &one, sizeof one);
+}
+
+IoRegistration* IoUringBackend::attach(int fd) {
+  auto* reg = new UringRegistration;
+  reg->fd = fd;
+  struct stat st {};
+  reg->is_socket = ::fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode);
+  return reinterpret_cast<IoRegistration*>(reg);
+}
+
+bool IoUringBackend::submit(IoRegistration* r, IoOp& op) {
+  recycle_lent();
+  UringRegistration& reg = *as_registration(r);
+  op.fd = reg.fd;
+  op.more = false;
+  op.buffer_id = -1;
+  op.cqe_flags = 0;
+  if (is_multishot_receive(op)) {
+    if (take_received(reg, op)) return true;
+    if (op.no_wait) {
+      // With the multishot armed, bytes on their way go to it (a direct recv could
+      // reorder them): let the kernel post what has arrived, and take that.
+      if (!reg.receiving && !reg.receive_stopping) {
+        op.result = attempt_now(op);
+        return true;
+      }
+      absorb_receives(reg);
+      if (!take_received(reg, op)) op.result = -EAGAIN;
+      return true;
+    }
+    reg.readers.push_back(&op);
+    op.in_flight = true;
+    ++in_flight_;
+    if (!reg.receiving && !reg.receive_stopping) arm_receive(reg);
+    return false;
+  }
+  if (is_multishot_accept(op)) {
+    if (take_accepted(reg, op)) return true;
+    if (op.no_wait) {
+      op.result = reg.accepting ? -EAGAIN : attempt_now(op);
+      return true;
+    }
+    reg.acceptors.push_back(&op);
+    op.in_flight = true;
+    ++in_flight_;
+    if (!reg.accepting && !reg.accept_stopping) arm_accept(reg);
+    return false;
+  }
+  IntrusiveList<IoOp>& queue = reg.queue[side_of(op)];
+  if (op.no_wait) {
+    op.result = queue.empty() ? attempt_now(op) : -EAGAIN;  // (others go first)
+    return true;
+  }
+  if (queue.empty()) start_kernel_op(reg, op);
+  queue.push_back(&op);
+  op.reg = r;
+  op.in_flight = true;
+  ++in_flight_;
+  return false;
+}
+
+void IoUringBackend::start_next(UringRegistration& reg, int side) noexcept {
+  IoOp* next = reg.queue[side].front();
+  if (!next) return;
+  try {
+    start_kernel_op(reg, *next);
+  } catch (...) {
+    IntrusiveList<IoOp>::erase(next);
+    finish(*next, -ENOMEM, 0);
+  }
+}
+
+void IoUringBackend::start_kernel_op(UringRegistration& reg, IoOp& op) {
+  io_uring_sqe* sqe = get_sqe();
+  const int fd = reg.fd;
+  switch (op.kind) {
+    case IoKind::accept:
+      io_uring_prep_accept(sqe, fd, op.addr, &op.addrlen, SOCK_NONBLOCK | SOCK_CLOEXEC);
+      break;
+    case IoKind::connect:
+      io_uring_prep_connect(sqe, fd, op.addr, op.addrlen);
+      break;
+    case IoKind::recv:
+      io_uring_prep_recv(sqe, fd, op.buffer, op.length, op.flags);
+      break;
+    case IoKind::send:
+      io_uring_prep_send(sqe, fd, op.buffer, op.length, op.flags | MSG_NOSIGNAL);
+      break;
+    case IoKind::read:
+      if (op.select_buffer) {
+        // (pipes) Wait for readability, then read into the loop's shared buffer: a pipe
+        // with nothing to read holds no buffer, and a single-shot read into the
+        // provided-buffer ring could not be retried when the ring is dry.
+        io_uring_prep_poll_add(sqe, fd, POLLIN | POLLRDHUP);
+      } else {
+        io_uring_prep_read(sqe, fd, op.buffer, static_cast<unsigned>(op.length), static_cast<std::uint64_t>(-1));
+      }
+      break;
+    case IoKind::write:
+      io_uring_prep_write(sqe, fd, op.buffer, static_cast<unsigned>(op.length), static_cast<std::uint64_t>(-1));
+      break;
+    case IoKind::recvmsg:
+      io_uring_prep_recvmsg(sqe, fd, op.msg, static_cast<unsigned>(op.flags));
+      break;
+    case IoKind::sendmsg:
+      io_uring_prep_sendmsg(sqe, fd, op.msg, static_cast<unsigned>(op.flags | MSG_NOSIGNAL));
+      break;
+    case IoKind::sendv:
+      if (reg.is_socket) {
+        msghdr& msg = flush_msgs_.emplace_back();
+        msg.msg_iov = op.iov;
+        msg.msg_iovlen = static_cast<std::size_t>(op.iovcnt);
+        io_uring_prep_sendmsg(sqe, fd, &msg, static_cast<unsigned>(op.flags | MSG_NOSIGNAL));
+      } else {
+        io_uring_prep_writev(sqe, fd, op.iov, static_cast<unsigned>(op.iovcnt), static_cast<std::uint64_t>(-1));
+      }
+      break;
+    case IoKind::poll_readable:
+      io_uring_prep_poll_add(sqe, fd, POLLIN | POLLRDHUP);
+      break;
+    case IoKind::poll_writable:
+      io_uring_prep_poll_add(sqe, fd, POLLOUT);
+      break;
+  }
+  io_uring_sqe_set_data(sqe, &op);
+}
+
+void IoUringBackend::finish(IoOp& op, std::int64_t result, std::uint32_t flags) noexcept {
+  op.in_flight = false;
+  --in_flight_;
+  op.result = result;
+  op.cqe_flags = flags;
+  op.on_complete(&op);
+}
+
+// --- multishot receive -------------------------------------------------------------------
+
+void IoUringBackend::arm_receive(UringRegistration& reg) {
+  io_uring_sqe* sqe = get_sqe();
+  io_uring_prep_recv_multishot(sqe, reg.fd, nullptr, 0, 0);
+  sqe->flags |= IOSQE_BUFFER_SELECT;
+  sqe->buf_group = kBufferGroup;
+  io_uring_sqe_set_data64(sqe, tagged(&reg, kTagReceive));
+  reg.receiving = true;
+  ++reg.kernel_requests;
+}
+
+void IoUringBackend::absorb_receives(UringRegistration& reg) noexcept {
+  int r;
+  do r = io_uring_submit_and_get_events(&ring_);
+  while (r == -EINTR);
+  flush_msgs_.clear();
+  take_completions();
+  const std::uint64_t mine = tagged(&reg, kTagReceive);
+  for (std::size_t i = batch_pos_; i < batch_.size(); ++i) {
+    if (batch_[i].user_data != mine) continue;
+    const Completion c = batch_[i];
+    batch_[i].user_data = kIgnored;
+    on_receive(reg, c);  // (nobody is parked: the bytes are kept, in order)
+  }
+}
+
+bool IoUringBackend::take_received(UringRegistration& reg, IoOp& op) noexcept {
+  if (!reg.spilled.empty()) {
+    const std::size_t n = std::min(reg.spilled.size(), op.length);
+    lent_bytes_.assign(reg.spilled, 0, n);
+    reg.spilled.erase(0, n);
+    reg.held_bytes -= std::min(reg.held_bytes, n);
+    op.buffer = lent_bytes_.data();
+    op.result = static_cast<std::int64_t>(n);
+    return true;
+  }
+  if (reg.received_head == reg.received.size()) {
+    if (!reg.saw_eof) return false;
+    op.result = 0;
+    return true;
+  }
+  UringRegistration::Chunk c = reg.received[reg.received_head++];
+  if (reg.received_head == reg.received.size()) {
+    reg.received.clear();
+    reg.received_head = 0;
+  }
+  op.result = c.result;
+  if (c.result > 0) {
+    op.buffer = buffer(static_cast<unsigned>(c.id));
+    op.buffer_id = c.id;
+    lent_buffer_ = c.id;  // (the multishot never hands out more than one buffer's size)
+    reg.held_bytes -= static_cast<std::size_t>(c.result);
+  } else if (c.result == 0) {
+    reg.saw_eof = true;
+  }
+  return true;
+}
+
+void IoUringBackend::on_receive(UringRegistration& reg, const Completion& c) noexcept {
+  const bool more = (c.flags & IORING_CQE_F_MORE) != 0;
+  const bool has_buffer = (c.flags & IORING_CQE_F_BUFFER) != 0;
+  const int id = has_buffer ? static_cast<int>(c.flags >> IORING_CQE_BUFFER_SHIFT) : -1;
+  if (!more) {
+    reg.receiving = false;
+    reg.receive_stopping = false;
+  }
+  if (reg.detached) {
+    if (has_buffer) recycle(static_cast<unsigned>(id));
+    if (!more) multishot_ended(reg);
+    return;
+  }
+  bool deliver = c.res > 0 || c.res == 0 || (c.res != -ENOBUFS && c.res != -ECANCELED);
+  if (deliver) {
+    // (A reader only waits while nothing is kept, so the order of the bytes holds.)
+    if (IoOp* reader = reg.has_received() ? nullptr : reg.readers.pop_front()) {
+      reader->buffer = has_buffer ? buffer(static_cast<unsigned>(id)) : nullptr;
+      reader->buffer_id = id;
+      reader->more = more;
+      if (c.res == 0) reg.saw_eof = true;
+      finish(*reader, c.res, c.flags);
+      if (has_buffer) recycle(static_cast<unsigned>(id));
+    } else {
+      if (has_buffer) {
+        ++buffers_held_;
+        reg.held_bytes += static_cast<std::size_t>(c.res);
+        if (!reg.holding) {
+          reg.holding = true;
+          holders_.push_back(&reg);
+        }
+      }
+      reg.received.push_back({c.res, id});
+      // Nobody is reading: past the limit, stop receiving and let TCP push back.
+      if (more && reg.held_bytes >= kHoldLimit) stop_multishot(reg, kTagReceive);
+    }
+  }
+  if (!more) {
+    if (c.res == -ENOBUFS) relieve_buffer_shortage();
+    // Rearm for readers still waiting (after a shortage, a stop or a final chunk). An EOF
+    // or an error ends receiving: the reader gets it and the next read starts afresh.
+    const bool ended_by_peer = c.res <= 0 && c.res != -ENOBUFS && c.res != -ECANCELED;
+    multishot_ended(reg);
+    if (!ended_by_peer && !reg.readers.empty() && !reg.receiving) {
+      try {
+        arm_receive(reg);
+      } catch (...) {
+        while (IoOp* r = reg.readers.pop_front()) finish(*r, -ENOMEM, 0);
+      }
+    }
+  }
+}
+
+void IoUringBackend::relieve_buffer_shortage() noexcept {
+  // Every buffer is lent to bytes nobody has read. Copy them out (each socket holds at
+  // most kHoldLimit) and give the buffers back, so that sockets being read get data.
+  ++shortages_;
+  for (UringRegistration* reg : holders_) {
+    reg->holding = false;
+    std::vector<UringRegistration::Chunk> kept;
+    for (std::size_t i = reg->received_head; i < reg->received.size(); ++i) {
+      UringRegistration::Chunk c = reg->received[i];
+      if (c.result > 0 && c.id >= 0) {
+        reg->spilled.append(buffer(static_cast<unsigned>(c.id)), static_cast<std::size_t>(c.result));
+        recycle(static_cast<unsigned>(c.id));
+        --buffers_held_;
+      } else {
+        kept.push_back(c);  // (an EOF or error: it stays after the bytes)
+      }
+    }
+    reg->received = std::move(kept);
+    reg->received_head = 0;
+  }
+  holders_.clear();
+}
+
+// --- multishot accept --------------------------------------------------------------------
+
+void IoUringBackend::arm_accept(UringRegistration& reg) {
+  io_uring_sqe* sqe = get_sqe();
+  io_uring_prep_multishot_accept(sqe, reg.fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+  io_uring_sqe_set_data64(sqe, tagged(&reg, kTagAccept));
+  reg.accepting = true;
+  ++reg.kernel_requests;
+}
+
+bool IoUringBackend::take_accepted(UringRegistration& reg, IoOp& op) noexcept {
+  if (reg.accepted.empty()) return false;
+  op.result = reg.accepted.front();
+  reg.accepted.erase(reg.accepted.begin());
+  return true;
+}
+
+void IoUringBackend::on_accept(UringRegistration& reg, const Completion& c) noexcept {
+  const bool more = (c.flags & IORING_CQE_F_MORE) != 0;
+  if (!more) {
+    reg.accepting = false;
+    reg.accept_stopping = false;
+  }
+  if (reg.detached) {
+    if (c.res >= 0) ::close(c.res);
+    if (!more) multishot_ended(reg);
+    return;
+  }
+  if (c.res != -ECANCELED) {  // a connection, or an error the server must hear of
+    if (IoOp* acceptor = reg.acceptors.pop_front()) {
+      acceptor->more = more;
+      finish(*acceptor, c.res, c.flags);
+    } else {
+      reg.accepted.push_back(c.res);
+      if (more && reg.accepted.size() >= kAcceptHoldLimit) stop_multishot(reg, kTagAccept);
+    }
+  }
+  if (more) return;
+  multishot_ended(reg);
+  if (!reg.acceptors.empty() && !reg.accepting) {
+    try {
+      arm_accept(reg);
+    } catch (...) {
+      while (IoOp* a = reg.acceptors.pop_front()) finish(*a, -ENOMEM, 0);
+    }
+  }
+}
+
+void IoUringBackend::stop_multishot(UringRegistration& reg, std::uint64_t tag) noexcept {
+  bool& stopping = tag == kTagReceive ? reg.receive_stopping : reg.accept_stopping;
+  if (stopping) return;
+  io_uring_sqe* sqe;
+  try {
+    sqe = get_sqe();
+  } catch (...) {
+    return;  // (it stays armed: only the push-back is lost)
+  }
+  io_uring_prep_cancel64(sqe, tagged(&reg, tag), 0);
+  io_uring_sqe_set_data64(sqe, kIgnored);
+  stopping = true;
+}
+
+void IoUringBackend::multishot_ended(UringRegistration& reg) noexcept {
+  if (--reg.kernel_requests > 0 || !reg.detached) return;
+  std::erase(detached_, &reg);
+  delete &reg;
+}
+
+// --- buffers -----------------------------------------------------------------------------
+
+void IoUringBackend::recycle(unsigned id) noexcept {
+  io_uring_buf_ring_add(buf_ring_, buffer(id), options_.buffer_size, static_cast<unsigned short>(id),
+                        io_uring_buf_ring_mask(options_.buffer_count), 0);
+  io_uring_buf_ring_advance(buf_ring_, 1);
+}
+
+void IoUringBackend::recycle_lent() noexcept {
+  if (lent_buffer_ < 0) return;
+  recycle(static_cast<unsigned>(lent_buffer_));
+  --buffers_held_;
+  lent_buffer_ = -1;
+}
+
+// --- cancelling, abandoning, detaching ---------------------------------------------------
+
+void IoUringBackend::cancel(IoOp& op) noexcept {
+  if (!op.in_flight) return;
+  if (is_multishot_receive(op) || is_multishot_accept(op)) {
+    // Parked on the registration, not with the kernel: bytes or connections that come
+    // later stay for the next receive or accept.
+    IntrusiveList<IoOp>::erase(&op);
+    finish(op, -ECANCELED, 0);
+    return;
+  }
+  IntrusiveList<IoOp>& queue = as_registration(op.reg)->queue[side_of(op)];
+  if (queue.front() != &op) {  // still waiting for its turn
+    IntrusiveList<IoOp>::erase(&op);
+    finish(op, -ECANCELED, 0);
+    return;
+  }
+  request_cancel(op);
+}
+
+void IoUringBackend::request_cancel(IoOp& op) noexcept {
+  try {
+    io_uring_sqe* sqe = get_sqe();
+    io_uring_prep_cancel(sqe, &op, 0);
+    io_uring_sqe_set_data64(sqe, kIgnored);
+  } catch (...) {
+    // No room to ask: the op completes by itself (the contract allows its real result).
+  }
+}
+
+void IoUringBackend::reap(const std::vector<IoOp*>& ops, std::vector<Completion>& results) noexcept {
+  results.assign(ops.size(), Completion{0, 0, 0});
+  std::size_t missing = ops.size();
+  for (;;) {
+    for (std::size_t i = batch_pos_; i < batch_.size() && missing > 0; ++i) {
+      Completion& c = batch_[i];
+      for (std::size_t k = 0; k < ops.size(); ++k) {
+        if (c.user_data != reinterpret_cast<std::uint64_t>(ops[k]) || results[k].user_data != 0) continue;
+        results[k] = c;
+        c.user_data = kIgnored;  // taken: dispatch skips it
+        --missing;
+        break;
+      }
+    }
+    if (missing == 0) return;
+    int r;
+    do r = io_uring_submit_and_wait(&ring_, 1);
+    while (r == -EINTR);
+    flush_msgs_.clear();
+    take_completions();
+  }
+}
+
+void IoUringBackend::abandon(IoOp& op) noexcept {
+  if (!op.in_flight) return;
+  op.in_flight = false;
+  --in_flight_;
+  if (is_multishot_receive(op) || is_multishot_accept(op)) {
+    IntrusiveList<IoOp>::erase(&op);  // nothing of it is with the kernel
+    return;
+  }
+  UringRegistration& reg = *as_registration(op.reg);
+  const int side = side_of(op);
+  if (reg.queue[side].front() != &op) {  // not with the kernel yet
+    IntrusiveList<IoOp>::erase(&op);
+    return;
+  }
+  // The kernel may still write into the op's memory: cancel it and wait for its CQE.
+  recycle_lent();
+  request_cancel(op);
+  std::vector<IoOp*> ops{&op};
+  std::vector<Completion> results;
+  reap(ops, results);
+  IntrusiveList<IoOp>::erase(&op);
+  if (op.kind == IoKind::accept && results[0].res >= 0) ::close(results[0].res);
+  start_next(reg, side);
+}
+
+void IoUringBackend::detach(IoRegistration* r) noexcept {
+  if (!r) return;
+  recycle_lent();
+  UringRegistration& reg = *as_registration(r);
+  reg.detached = true;
+  while (IoOp* op = reg.readers.pop_front()) finish(*op, -EBADF, 0);
+  while (IoOp* op = reg.acceptors.pop_front()) finish(*op, -EBADF, 0);
+  for (std::size_t i = reg.received_head; i < reg.received.size(); ++i) {
+    if (reg.received[i].result > 0 && reg.received[i].id >= 0) {
+      recycle(static_cast<unsigned>(reg.received[i].id));
+      --buffers_held_;
+    }
+  }
+  reg.received.clear();
+  reg.spilled.clear();
+  if (reg.holding) std::erase(holders_, &reg);
+  for (std::int64_t fd : reg.accepted)
+    if (fd >= 0) ::close(static_cast<int>(fd));
+  reg.accepted.clear();
+  if (reg.receiving) stop_multishot(reg, kTagReceive);
+  if (reg.accepting) stop_multishot(reg, kTagAccept);
+  // The ops at the front have the caller's memory with the kernel: cancel them and take
+  // their completions now, so that the caller may free it (and the fd be closed and
+  // reused) at once. The ones behind them never started.
+  std::vector<IoOp*> fronts;
+  for (IntrusiveList<IoOp>& queue : reg.queue) {
+    if (IoOp* front = queue.front()) {
+      IntrusiveList<IoOp>::erase(front);
+      fronts.push_back(front);
+      request_cancel(*front);
+    }
+  }
+  std::vector<Completion> results;
+  if (!fronts.empty()) reap(fronts, results);
+  // Without a cancel to wait for, the multishots' cancels still go now: their requests
+  // hold the socket open (a listener would go on accepting) until the kernel drops them.
+  if (io_uring_sq_ready(&ring_) > 0 || reg.kernel_requests > 0) {
+    flush();
+    io_uring_get_events(&ring_);
+  }
+  for (std::size_t i = 0; i < fronts.size(); ++i)
+    finish(*fronts[i], results[i].res == -ECANCELED ? -EBADF : results[i].res, results[i].flags);
+  for (IntrusiveList<IoOp>& queue : reg.queue)
+    while (IoOp* op = queue.pop_front()) finish(*op, -EBADF, 0);
+  if (reg.kernel_requests == 0) {
+    delete &reg;
+  } else {
+    detached_.push_back(&reg);  // freed when its multishots have ended
+  }
+}
+
+// --- waiting and dispatching -------------------------------------------------------------
+
+void IoUringBackend::take_completions() {
+  io_uring_cqe* cqe;
+  unsigned head;
+  unsigned n = 0;
+  io_uring_for_each_cqe(&ring_, head, cqe) {
+    batch_.push_back({cqe->user_data, cqe->res, cqe->flags});
+    ++n;
+  }
+  io_uring_cq_advance(&ring_, n);
+}
+
+void IoUringBackend::poll(std::int64_t timeout_ns) {
+  recycle_lent();
+  if (!enabled_) enable_on_first_use();
+  const bool have_pending = batch_pos_ < batch_.size();
+  int r;
+  if (timeout_ns == 0 || have_pending) {
+    r = io_uring_submit_and_get_events(&ring_);
+  } else if (timeout_ns < 0) {
+    r = io_uring_submit_and_wait(&ring_, 1);
+  } else {
+    __kernel_timespec ts{};
+    ts.tv_sec = timeout_ns / 1'000'000'000;
+    ts.tv_nsec = timeout_ns % 1'000'000'000;
+    io_uring_cqe* cqe = nullptr;
+    r = io_uring_submit_and_wait_timeout(&ring_, &cqe, 1, &ts, nullptr);
+  }
+  flush_msgs_.clear();
+  if (r < 0 && r != -ETIME && r != -EINTR && r != -EBUSY && r != -EAGAIN)
+    throw std::system_error(-r, std::generic_category(), "io_uring_enter");
+  take_completions();
+  dispatch_pending();
+}
+
+void IoUringBackend::dispatch_pending() noexcept {
+  while (batch_pos_ < batch_.size()) {
+    Completion c = batch_[batch_pos_++];
+    dispatch(c);
+  }
+  batch_.clear();
+  batch_pos_ = 0;
+}
+
+void IoUringBackend::dispatch(const Completion& c) noexcept {
+  if (c.user_data == kIgnored) return;
+  if (c.user_data == kWake) {
+    try {
+      arm_wake();
+    } catch (...) {
+    }
+    return;
+  }
+  const std::uint64_t tag = c.user_data & kTagMask;
+  if (tag != 0) {
+    auto* reg = reinterpret_cast<UringRegistration*>(c.user_data & ~kTagMask);
+    if (tag == kTagReceive)
+      on_receive(*reg, c);
+    else
+      on_accept(*reg, c);
+    return;
+  }
+  auto* op = reinterpret_cast<IoOp*>(c.user_data);
+  UringRegistration& reg = *as_registration(op->reg);
+  std::int64_t result = c.res;
+  if (op->kind == IoKind::poll_readable || op->kind == IoKind::poll_writable) result = result > 0 ? 0 : result;
+  if (op->kind == IoKind::read && op->select_buffer && result >= 0) {
+    result = attempt_now(*op);  // readable: read now, into the shared buffer
+    if (result == -EAGAIN) {    // (nothing after all): wait again
+      try {
+        start_kernel_op(reg, *op);
+        return;
+      } catch (...) {
+        result = -ENOMEM;
+      }
+    }
+  }
+  const int side = side_of(*op);
+  IntrusiveList<IoOp>::erase(op);
+  start_next(reg, side);
+  finish(*op, result, c.flags);
+}
+
+}  // namespace aio::detail

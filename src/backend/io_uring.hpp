@@ -1,0 +1,110 @@
+// The io_uring implementation of the I/O backend seam (see backend.hpp).
+#pragma once
+
+#include <liburing.h>
+
+#include <cstdint>
+#include <deque>
+#include <string>
+#include <vector>
+
+#include "backend/backend.hpp"
+
+namespace aio::detail {
+
+struct UringRegistration;
+
+class IoUringBackend final : public IoBackend {
+ public:
+  struct Options {
+    unsigned buffer_count = 256;       // provided buffers (a power of two)
+    unsigned buffer_size = 16 * 1024;  // bytes each
+  };
+  /// Throws std::system_error when the kernel refuses the ring (see unavailable_reason).
+  explicit IoUringBackend(Options options);
+  IoUringBackend() : IoUringBackend(Options{}) {}
+  ~IoUringBackend() override;
+
+  /// Why this kernel (or sandbox) cannot run the backend; empty when it can. Sets up and
+  /// tears down a ring with the flags used, and probes the opcodes. Computed once.
+  static const std::string& unavailable_reason();
+
+  std::string_view name() const noexcept override { return "io_uring"; }
+  IoRegistration* attach(int fd) override;
+  void detach(IoRegistration* reg) noexcept override;
+  bool submit(IoRegistration* reg, IoOp& op) override;
+  void cancel(IoOp& op) noexcept override;
+  void abandon(IoOp& op) noexcept override;
+  void poll(std::int64_t timeout_ns) override;
+  void wake() noexcept override;
+  std::size_t in_flight() const noexcept override { return in_flight_; }
+
+  /// Provided buffers now holding received bytes nobody has taken yet (tests: an idle
+  /// connection must hold none).
+  unsigned buffers_held() const noexcept { return buffers_held_; }
+  /// Times the provided-buffer ring ran dry (ENOBUFS) and received bytes were moved out.
+  std::uint64_t buffer_shortages() const noexcept { return shortages_; }
+
+ private:
+  struct Completion {  // a CQE taken off the ring, not yet dispatched
+    std::uint64_t user_data;
+    std::int32_t res;
+    std::uint32_t flags;
+  };
+
+  io_uring_sqe* get_sqe();
+  void flush() noexcept;
+  void enable_on_first_use();
+  void take_completions();
+  void dispatch(const Completion& c) noexcept;
+  void dispatch_pending() noexcept;
+  /// Waits until every op in `ops` has its completion, taking each out of the batch
+  /// into `results` (in `ops` order). Other completions stay queued for dispatch.
+  void reap(const std::vector<IoOp*>& ops, std::vector<Completion>& results) noexcept;
+
+  void start_kernel_op(UringRegistration& reg, IoOp& op);
+  void start_next(UringRegistration& reg, int side) noexcept;
+  void request_cancel(IoOp& op) noexcept;
+  void finish(IoOp& op, std::int64_t result, std::uint32_t flags) noexcept;
+
+  // Multishot receive and accept, one per registration (see io_uring.cpp).
+  bool take_received(UringRegistration& reg, IoOp& op) noexcept;
+  void absorb_receives(UringRegistration& reg) noexcept;
+  void arm_receive(UringRegistration& reg);
+  void on_receive(UringRegistration& reg, const Completion& c) noexcept;
+  bool take_accepted(UringRegistration& reg, IoOp& op) noexcept;
+  void arm_accept(UringRegistration& reg);
+  void on_accept(UringRegistration& reg, const Completion& c) noexcept;
+  void stop_multishot(UringRegistration& reg, std::uint64_t tag) noexcept;
+  void multishot_ended(UringRegistration& reg) noexcept;
+  void relieve_buffer_shortage() noexcept;
+
+  char* buffer(unsigned id) const noexcept { return buffers_ + std::size_t(id) * options_.buffer_size; }
+  void recycle(unsigned id) noexcept;
+  void recycle_lent() noexcept;
+
+  void arm_wake();
+
+  Options options_;
+  io_uring ring_{};
+  bool enabled_ = false;
+  io_uring_buf_ring* buf_ring_ = nullptr;
+  std::size_t buf_ring_bytes_ = 0;
+  char* buffers_ = nullptr;
+  unsigned buffers_held_ = 0;
+  std::uint64_t shortages_ = 0;
+  int lent_buffer_ = -1;  // lent by a submit() that completed at once: recycled at the next call
+  std::string lent_bytes_;
+
+  int wakefd_ = -1;
+  std::uint64_t wake_value_ = 0;
+
+  std::size_t in_flight_ = 0;
+  std::vector<Completion> batch_;  // taken off the ring, dispatched in order from batch_pos_
+  std::size_t batch_pos_ = 0;
+  std::deque<msghdr> flush_msgs_;             // sendv headers: the kernel copies them when it submits
+  std::vector<UringRegistration*> holders_;   // registrations holding received buffers
+  std::vector<UringRegistration*> detached_;  // detached, waiting for their multishots to end
+};
+
+}  // namespace aio::detail

@@ -274,17 +274,24 @@ Coro<bool> StreamCore::fill() {
   co_return false;
 }
 
+// read_some and read_into are plain functions choosing a coroutine: a read parked in a
+// receive then keeps only that path's frame (an idle connection's memory).
 Coro<std::string> StreamCore::read_some(std::size_t n) {
-  if (in_.empty() && !tls_) {
-    // Nothing buffered: receive straight into the result (TLS decrypts into in_ instead).
-    while (may_receive()) {
-      RecvToStringAwaiter receive(*this, n);
-      const std::int64_t r = co_await receive;
-      if (r > 0) co_return receive.take();
-      note_receive_end(r);
-    }
-    co_return std::string();
+  if (in_.empty() && !tls_) return receive_string(n);  // TLS decrypts into in_ instead
+  return take_string(n);
+}
+
+Coro<std::string> StreamCore::receive_string(std::size_t n) {
+  while (may_receive()) {
+    RecvToStringAwaiter receive(*this, n);
+    const std::int64_t r = co_await receive;
+    if (r > 0) co_return receive.take();
+    note_receive_end(r);
   }
+  co_return std::string();
+}
+
+Coro<std::string> StreamCore::take_string(std::size_t n) {
   if (in_.empty()) {
     const bool more = co_await fill();
     if (!more) co_return std::string();
@@ -296,15 +303,21 @@ Coro<std::string> StreamCore::read_some(std::size_t n) {
 }
 
 Coro<std::size_t> StreamCore::read_into(std::span<char> buffer) {
-  if (in_.empty() && !tls_) {
-    while (may_receive()) {
-      RecvToSpanAwaiter receive(*this, buffer);
-      const std::int64_t r = co_await receive;
-      if (r > 0) co_return static_cast<std::size_t>(r);
-      note_receive_end(r);
-    }
-    co_return 0;
+  if (in_.empty() && !tls_) return receive_into(buffer);
+  return take_into(buffer);
+}
+
+Coro<std::size_t> StreamCore::receive_into(std::span<char> buffer) {
+  while (may_receive()) {
+    RecvToSpanAwaiter receive(*this, buffer);
+    const std::int64_t r = co_await receive;
+    if (r > 0) co_return static_cast<std::size_t>(r);
+    note_receive_end(r);
   }
+  co_return 0;
+}
+
+Coro<std::size_t> StreamCore::take_into(std::span<char> buffer) {
   if (in_.empty()) {
     const bool more = co_await fill();
     if (!more) co_return 0;

@@ -120,6 +120,12 @@ class StreamCore {
   bool may_receive();
   /// A receive ended with r <= 0: EOF, or the connection failed (may_receive() tells).
   void note_receive_end(std::int64_t r) noexcept;
+  /// The two paths of read_some() and read_into(): with nothing buffered (one receive
+  /// straight to the caller), and from the buffer (filled first if empty).
+  Coro<std::string> receive_string(std::size_t n);
+  Coro<std::string> take_string(std::size_t n);
+  Coro<std::size_t> receive_into(std::span<char> buffer);
+  Coro<std::size_t> take_into(std::span<char> buffer);
   Coro<void> handshake();
   /// Puts bytes a cancelled read had taken back in front of the buffer.
   void unread(std::string_view bytes);

@@ -354,6 +354,27 @@ AIO_TEST(StreamReadView, OutlivesItsReader) {
   EXPECT_EQ(v.bytes(), "kept") << "the view holds the connection's memory";
 }
 
+AIO_TEST(StreamReadView, PeerResetWhileAViewLives) {
+  // The view's bytes stay valid; the error comes with the next read that needs the socket.
+  auto c = co_await connect_to_raw_peer();
+  c.peer.send_now("before the reset");
+  AIO_ASSERT_AWAITS_TRUE(c.peer.flushed());
+  aio::ReadView v = co_await c.reader.read_view(6);
+  c.peer.reset();
+  EXPECT_EQ(v.bytes(), "before");
+  v.release();
+  std::string rest;
+  std::exception_ptr e;
+  try {
+    rest = co_await c.reader.read(100);  // the buffered rest comes first
+    rest += co_await c.reader.read(100);
+  } catch (const std::system_error&) {
+    e = std::current_exception();
+  }
+  EXPECT_EQ(rest, " the reset");
+  EXPECT_EQ(errno_of(e), ECONNRESET) << what_of(e);
+}
+
 AIO_TEST(StreamReadView, EofGivesAnEmptyView) {
   auto c = co_await connect_to_raw_peer();
   c.peer.send_now("x");

@@ -43,6 +43,18 @@ aio::Coro<void> send_then_eof(aio::StreamWriter* w, const std::string* data) {
   w->write_eof();
 }
 
+// Cancels its own task, then reads: the read's receive completes at once (the bytes are
+// in the kernel) with the cancellation already pending.
+aio::Coro<std::string> cancel_self_then_read(aio::StreamReader* reader, bool into) {
+  aio::current_task()->cancel();
+  if (into) {
+    std::vector<char> buf(8192);
+    const std::size_t n = co_await reader->read_into(buf);
+    co_return std::string(buf.data(), n);
+  }
+  co_return co_await reader->read(4);
+}
+
 }  // namespace
 
 // ============================================================================================
@@ -223,6 +235,19 @@ AIO_TEST(StreamRead, CancelledAfterTheBytesCameKeepsThemInOrder) {
   EXPECT_TRUE(holds<aio::CancelledError>(e)) << what_of(e);
   EXPECT_EQ(c.reader.buffered(), 8u);
   EXPECT_EQ(co_await c.reader.read(100), "abcdefgh");
+}
+
+AIO_TEST(StreamRead, CancelledWhenTheBytesAreThereAtOnceKeepsThem) {
+  for (bool into : {false, true}) {
+    auto c = co_await connect_to_raw_peer();
+    c.peer.send_now("0123456789");
+    AIO_ASSERT_AWAITS_TRUE(c.peer.flushed());
+    auto t = aio::create_task(cancel_self_then_read(&c.reader, into));
+    std::exception_ptr e = co_await error_of(t);
+    EXPECT_TRUE(holds<aio::CancelledError>(e)) << what_of(e);
+    EXPECT_EQ(c.reader.buffered(), 10u) << "into = " << into;
+    EXPECT_EQ(co_await read_exactly_within(c.reader, 10, 2.0), "0123456789");
+  }
 }
 
 AIO_TEST(StreamReadInto, HugeTransfer) {

@@ -19,10 +19,13 @@ namespace byte_buffer_blocks {
 inline constexpr std::size_t kFirst = 4096;
 inline constexpr int kClasses = 5;  // 4, 8, 16, 32, 64 KiB
 struct Cache {
+  // Enough for a poll batch of 64 busy connections' blocks (they are taken in the
+  // completions and given back when the tasks wait again), bounded in bytes.
   static constexpr int kMaxBlocks = 64;
-  static constexpr std::size_t kMaxBytesPerClass = 256 * 1024;  // at most 1.25 MiB per thread
+  static constexpr std::size_t kMaxBytes = 2 * 1024 * 1024;
   char* blocks[kClasses][kMaxBlocks];
   int count[kClasses] = {};
+  std::size_t bytes = 0;
   ~Cache() {
     for (int c = 0; c < kClasses; ++c)
       while (count[c] > 0) delete[] blocks[c][--count[c]];
@@ -36,21 +39,21 @@ inline int class_of(std::size_t capacity) noexcept {
     if (capacity == kFirst << c) return c;
   return -1;
 }
-inline int class_limit(int c) noexcept {
-  const std::size_t by_bytes = Cache::kMaxBytesPerClass / (kFirst << c);
-  return by_bytes < Cache::kMaxBlocks ? static_cast<int>(by_bytes) : Cache::kMaxBlocks;
-}
 
 inline char* take(std::size_t capacity) {
   const int c = class_of(capacity);
-  if (c >= 0 && cache.count[c] > 0) return cache.blocks[c][--cache.count[c]];
+  if (c >= 0 && cache.count[c] > 0) {
+    cache.bytes -= capacity;
+    return cache.blocks[c][--cache.count[c]];
+  }
   return new char[capacity];
 }
 inline void give_back(char* block, std::size_t capacity) noexcept {
   if (!block) return;
   const int c = class_of(capacity);
-  if (c >= 0 && cache.count[c] < class_limit(c)) {
+  if (c >= 0 && cache.count[c] < Cache::kMaxBlocks && cache.bytes + capacity <= Cache::kMaxBytes) {
     cache.blocks[c][cache.count[c]++] = block;
+    cache.bytes += capacity;
     return;
   }
   delete[] block;

@@ -485,6 +485,23 @@ AIO_TEST(StreamReadBuffer, ReadNIsAtMostOneReceiveOfAtMostN) {
   EXPECT_TRUE(rest == data) << "bytes lost or reordered";
 }
 
+AIO_TEST(StreamReadBuffer, AReadNThatWaitedLeavesNoBufferWhenItWaitsAgain) {
+  // read(n) after a wait passes the bytes through the stream's buffer; the next read(n)
+  // that waits gives that memory back.
+  auto c = co_await connect_to_raw_peer();
+  auto t = aio::create_task(c.reader.read(100));
+  co_await run_briefly();
+  EXPECT_FALSE(t.done());
+  c.peer.send_now("first");
+  EXPECT_EQ(co_await t, "first");
+  t = aio::create_task(c.reader.read(100));
+  co_await run_briefly();
+  EXPECT_FALSE(t.done());
+  EXPECT_EQ(receive_buffer_capacity(c.reader), 0u) << "an idle connection keeps a receive buffer";
+  c.peer.send_now("second");
+  EXPECT_EQ(co_await t, "second");
+}
+
 AIO_TEST(StreamReadBuffer, AWaitingConnectionHoldsNoBuffer) {
   // A line protocol fills the stream's buffer; once everything was read and the next read
   // waits for the peer, the buffer's memory is given back.

@@ -90,11 +90,9 @@ class StreamCore::RecvAwaiter final : public IoAwaiter<RecvAwaiter> {
     return true;
   }
 
-  /// Parked: the connection waits for its peer. With nothing buffered it holds no receive
-  /// memory meanwhile (the block goes back to the per-thread cache).
   bool await_suspend(std::coroutine_handle<> h) {
     if (!IoAwaiter::await_suspend(h)) return false;
-    core_.in_.release_if_empty();
+    core_.on_receive_parked();
     return true;
   }
 
@@ -127,6 +125,12 @@ template <class Derived>
 class StreamCore::TakingRecvAwaiter : public IoAwaiter<Derived> {
  public:
   TakingRecvAwaiter(StreamCore& core, const IoOp& op) noexcept : IoAwaiter<Derived>(core.io_, op), core_(core) {}
+
+  bool await_suspend(std::coroutine_handle<> h) {
+    if (!IoAwaiter<Derived>::await_suspend(h)) return false;
+    core_.on_receive_parked();
+    return true;
+  }
 
   std::int64_t await_resume() {
     const std::int64_t r = IoAwaiter<Derived>::await_resume();

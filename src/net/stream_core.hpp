@@ -127,6 +127,9 @@ class StreamCore {
   Coro<std::size_t> receive_into(std::span<char> buffer);
   Coro<std::size_t> take_into(std::span<char> buffer);
   Coro<void> handshake();
+  /// A receive parked: the connection waits for its peer. With nothing buffered it holds
+  /// no receive memory meanwhile (the block goes back to the per-thread cache).
+  void on_receive_parked() noexcept { in_.release_if_empty(); }
   /// Puts bytes a cancelled read had taken back in front of the buffer.
   void unread(std::string_view bytes);
   /// Appends received bytes (plain, or ciphertext for the TLS layer to decrypt).

@@ -78,8 +78,8 @@ class StreamReader {
   ~StreamReader();
 
   /// Up to n bytes (n < 0: everything until EOF). Returns "" at EOF (and for n == 0).
-  /// Buffered bytes first; otherwise one receive (at most 64 KiB), copied once, straight
-  /// into the returned string.
+  /// Buffered bytes first; otherwise one receive (at most 64 KiB; what exceeds n stays
+  /// buffered). Returns a new string per call: read_into() and read_view() read without one.
   Coro<std::string> read(long n = -1);
   /// read(n) into the caller's memory: up to buffer.size() bytes, the count returned (0 at
   /// EOF, and for an empty buffer). Takes buffered bytes first; when nothing is buffered

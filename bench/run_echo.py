@@ -5,6 +5,9 @@ Every system is a server program taking one argument, the port; it listens on
 127.0.0.1, prints nothing and runs until SIGTERM:
 
   epoll          bench/echo/echo_epoll.c: single-threaded C epoll loop (the floor)
+  uring          bench/echo/echo_uring.c: single-threaded C liburing loop, multishot
+                 receive into a provided-buffer ring (the io_uring floor; built when
+                 liburing is installed)
   aio            bench/echo/echo_aio.cpp: aio::start_server, read(64 KiB)/write/drain
   asio           bench/echo/echo_asio.cpp: Boost.Asio C++20 coroutines, co_spawn per connection
   go             bench/echo/echo_go/: goroutine per connection, GOMAXPROCS=1
@@ -46,7 +49,13 @@ start the server, serve a few requests (steady state), read its RSS (VmRSS) and 
 descriptors, open N idle connections from the load generator, wait until the server
 holds all N (its descriptor count), read its RSS again (after it settles), then send one
 request on a few of the connections and check that each is echoed. Reported: RSS growth
-per connection (user space only: the kernel's socket buffers are not in RSS).
+per connection (user space only: the kernel's socket buffers are not in RSS), twice: for
+connections that never received anything, and for the same connections after each has
+echoed one byte and gone idle again ("touched": the load generator's "touch" command).
+
+Extra systems (--peer 'LABEL=PATH [ARG...]', repeatable): the server binary PATH, with the
+ARGs and then the port, run as the system LABEL — an echo_aio built from an earlier commit,
+to compare before and after a change in the same run, or echo_aio with another --api.
 
 Stdlib only; run with /usr/bin/python3 (which has uvloop on Debian).
 """
@@ -75,11 +84,12 @@ REPO = Path(__file__).resolve().parent.parent
 ECHO = REPO / "bench" / "echo"
 PYTHON = "/usr/bin/python3"
 
-SYSTEMS = ["epoll", "aio", "asio", "go", "node", "uvloop-proto", "uvloop",
+SYSTEMS = ["epoll", "uring", "aio", "asio", "go", "node", "uvloop-proto", "uvloop",
            "asyncio-proto", "asyncio"]
 FLOOR = "epoll"
 BASELINE = "aio"
 IDLE_DEFAULT_SYSTEMS = ["epoll", "aio"]
+URING_FLOOR = "uring"
 # The systems whose server takes --workers N (several processes on one SO_REUSEPORT port).
 WORKER_SYSTEMS = {"aio", "asyncio", "asyncio-proto", "uvloop", "uvloop-proto"}
 SERVER_CPU = "0"
@@ -101,14 +111,16 @@ def build_go(build_dir):
 def discover_systems(build_dir, wanted):
     """Returns {system: argv prefix (the port is appended)} for the systems that can run."""
     found = {}
-    for name, binary in (("epoll", "echo_epoll"), ("aio", "echo_aio"), ("asio", "echo_asio")):
+    for name, binary in (("epoll", "echo_epoll"), ("uring", "echo_uring"), ("aio", "echo_aio"),
+                         ("asio", "echo_asio")):
         if name not in wanted:
             continue
         path = (build_dir / "bench" / binary).resolve()
         if path.is_file() and os.access(path, os.X_OK):
             found[name] = [str(path)]
         else:
-            why = " (Boost not found at configure time?)" if name == "asio" else ""
+            why = {"asio": " (Boost not found at configure time?)",
+                   "uring": " (liburing not found at configure time?)"}.get(name, "")
             warn(f"{path} not found{why}; skipping system '{name}'")
     if "go" in wanted:
         go = build_go(build_dir)
@@ -135,6 +147,21 @@ def discover_systems(build_dir, wanted):
         else:
             warn(f"'import uvloop' fails under {PYTHON}; skipping 'uvloop' and 'uvloop-proto'")
     return {s: found[s] for s in SYSTEMS if s in found}
+
+
+def parse_peers(specs):
+    """--peer 'LABEL=PATH [ARG...]' options -> {label: argv prefix}; exits on a bad one."""
+    peers = {}
+    for spec in specs or []:
+        label, sep, command = spec.partition("=")
+        argv = shlex.split(command) if sep else []
+        exe = Path(argv[0]).resolve() if argv else None
+        if not label or exe is None or not (exe.is_file() and os.access(exe, os.X_OK)):
+            sys.exit(f"error: --peer {spec!r}: want LABEL=PATH [ARG...] with PATH an executable")
+        if label in SYSTEMS:
+            sys.exit(f"error: --peer {spec!r}: {label!r} names a built-in system")
+        peers[label] = [str(exe)] + argv[1:]
+    return peers
 
 
 # --- running one server ------------------------------------------------------------------
@@ -378,15 +405,18 @@ def idle_once(argv, system, loadgen, n, probes, pins):
                 return None, f"the server died holding {held} connections: {srv.stderr_tail()}"
             if held < n:
                 return None, f"the server holds only {held} of {n} connections after 60 s"
-            # Let the server finish setting up the last ones (RSS steady for 0.3 s).
-            rss = rss_bytes(srv.pid)
-            deadline = time.monotonic() + 5
-            while time.monotonic() < deadline:
-                time.sleep(0.3)
-                now = rss_bytes(srv.pid)
-                if now == rss:
-                    break
-                rss = now
+            # Let the server finish setting up the last ones.
+            rss = settled_rss(srv.pid)
+            # Every connection echoes one byte and goes idle again.
+            gen.stdin.write("touch\n")
+            gen.stdin.flush()
+            try:
+                touch = json.loads(gen.stdout.readline())
+            except ValueError:
+                return None, "the touch got no answer from the load generator"
+            if touch["echoed"] != touch["probed"]:
+                return None, f"only {touch['echoed']} of {touch['probed']} touched connections echoed"
+            touched = settled_rss(srv.pid)
             gen.stdin.write("probe\n")
             gen.stdin.flush()
             try:
@@ -408,8 +438,22 @@ def idle_once(argv, system, loadgen, n, probes, pins):
     if srv.stop_complaint:
         warn(f"{system}: {srv.stop_complaint}")
     return {"connections": n, "held": held, "probed": probe["probed"],
-            "rss_before": base_rss, "rss_after": rss,
-            "bytes_per_conn": (rss - base_rss) / n}, None
+            "rss_before": base_rss, "rss_after": rss, "rss_touched": touched,
+            "bytes_per_conn": (rss - base_rss) / n,
+            "bytes_per_touched_conn": (touched - base_rss) / n}, None
+
+
+def settled_rss(pid):
+    """The server's RSS once it has been steady for 0.3 s (at most 5 s)."""
+    rss = rss_bytes(pid)
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        time.sleep(0.3)
+        now = rss_bytes(pid)
+        if now == rss:
+            break
+        rss = now
+    return rss
 
 
 # --- reporting ---------------------------------------------------------------------------
@@ -448,31 +492,33 @@ def print_throughput(results, failures, systems, sizes, args):
     for size in sizes:
         print(f"## {size}-byte messages, {args.connections} connections\n")
         print("Medians over rounds. req/s: higher is better; server CPU µs/req: lower is "
-              "better. `÷ floor` and `÷ aio`: the system's figure divided by theirs. "
+              "better. `÷ floor`, `÷ uring` (the C io_uring floor) and `÷ aio`: the system's figure "
+              "divided by theirs. "
               "Busy: CPU time / wall time (server on CPU 0, load generator on CPU 1).\n")
         if any(" x" in s for s in systems):
             print("Rows \"SYSTEM xN\": N worker processes on one SO_REUSEPORT port, pinned to "
                   "CPUs 0..N-1 (the load generator stays on CPU 1 and shares it); server CPU "
                   "µs/req and server busy sum every process of the server (100 % = one core), "
                   "so they count all the CPU the workers spent per request.\n")
-        print("| system | req/s | ÷ floor | ÷ aio | server CPU µs/req | ÷ floor | ÷ aio "
+        print("| system | req/s | ÷ floor | ÷ aio | server CPU µs/req | ÷ floor | ÷ uring | ÷ aio "
               "| server busy | loadgen busy | runs |")
-        print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+        print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
         floor = results[size].get(FLOOR, [])
         base = results[size].get(BASELINE, [])
         f_rps, f_cpu = med(floor, "rps"), med(floor, "cpu_us")
         b_rps, b_cpu = med(base, "rps"), med(base, "cpu_us")
+        u_cpu = med(results[size].get(URING_FLOOR, []), "cpu_us")
         for system in systems:
             samples = results[size].get(system, [])
             failed = len(failures.get(f"{size} / {system}", []))
             runs = f"{len(samples)}" + (f" ({failed} failed)" if failed else "")
             if not samples:
-                print(f"| {system} | — | — | — | — | — | — | — | — | {runs} |")
+                print(f"| {system} | — | — | — | — | — | — | — | — | — | {runs} |")
                 continue
             rps, cpu = med(samples, "rps"), med(samples, "cpu_us")
             name = f"{system} (floor)" if system == FLOOR else system
             print(f"| {name} | {fmt(rps, 0)} | {ratio(rps, f_rps)} | {ratio(rps, b_rps)} "
-                  f"| {fmt(cpu)} | {ratio(cpu, f_cpu)} | {ratio(cpu, b_cpu)} "
+                  f"| {fmt(cpu)} | {ratio(cpu, f_cpu)} | {ratio(cpu, u_cpu)} | {ratio(cpu, b_cpu)} "
                   f"| {100 * med(samples, 'server_busy'):.0f} % "
                   f"| {100 * med(samples, 'client_busy'):.0f} % | {runs} |")
         print()
@@ -481,23 +527,31 @@ def print_throughput(results, failures, systems, sizes, args):
 def print_idle(results, failures, systems, n):
     print(f"## memory per idle connection ({n:,} connections)\n")
     print("Server RSS growth / connections, after a few requests (steady state) and with all "
-          "connections accepted and idle; median over rounds. User space only.\n")
-    print("| system | bytes per connection | ÷ floor | ÷ aio | RSS before (MiB) "
-          "| RSS after (MiB) | held | probes echoed | runs |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+          "connections accepted and idle; median over rounds. User space only. \"never used\": "
+          "the connections have not received anything yet; \"touched\": each has then echoed "
+          "one byte and is idle again.\n")
+    print("| system | bytes per connection, never used | ÷ floor | ÷ aio "
+          "| bytes per connection, touched | ÷ floor | ÷ aio | RSS before (MiB) "
+          "| RSS idle (MiB) | RSS touched (MiB) | held | probes echoed | runs |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     f_b = med(results.get(FLOOR, []), "bytes_per_conn")
     a_b = med(results.get(BASELINE, []), "bytes_per_conn")
+    f_t = med(results.get(FLOOR, []), "bytes_per_touched_conn")
+    a_t = med(results.get(BASELINE, []), "bytes_per_touched_conn")
     for system in systems:
         samples = results.get(system, [])
         failed = len(failures.get(f"idle / {system}", []))
         runs = f"{len(samples)}" + (f" ({failed} failed)" if failed else "")
         if not samples:
-            print(f"| {system} | — | — | — | — | — | — | — | {runs} |")
+            print(f"| {system} | — | — | — | — | — | — | — | — | — | — | — | {runs} |")
             continue
         b = med(samples, "bytes_per_conn")
+        t = med(samples, "bytes_per_touched_conn")
         name = f"{system} (floor)" if system == FLOOR else system
         print(f"| {name} | {fmt(b, 0)} | {ratio(b, f_b)} | {ratio(b, a_b)} "
+              f"| {fmt(t, 0)} | {ratio(t, f_t)} | {ratio(t, a_t)} "
               f"| {med(samples, 'rss_before') / 2**20:.1f} | {med(samples, 'rss_after') / 2**20:.1f} "
+              f"| {med(samples, 'rss_touched') / 2**20:.1f} "
               f"| {min(s['held'] for s in samples):,} | {min(s['probed'] for s in samples)} each "
               f"| {runs} |")
     print()
@@ -514,6 +568,10 @@ def main():
     ap.add_argument("--connections", type=int, default=64, help="client connections (default: 64)")
     ap.add_argument("--system", action="append", choices=SYSTEMS,
                     help="run only this system (repeatable; default: all, or epoll and aio with --idle)")
+    ap.add_argument("--peer", action="append", metavar="LABEL=PATH [ARG...]",
+                    help="also run the server PATH with ARGs (the port is appended) as system "
+                         "LABEL (repeatable), e.g. aio-before=/tmp/echo_aio or "
+                         "'aio-into=build/dev/bench/echo_aio --api read_into'")
     ap.add_argument("--idle", type=int, metavar="N",
                     help="instead of throughput: memory per idle connection with N connections")
     ap.add_argument("--probes", type=int, default=10,
@@ -571,6 +629,7 @@ def main():
 
     wanted = args.system or (IDLE_DEFAULT_SYSTEMS if args.idle else SYSTEMS)
     commands = discover_systems(build_dir, wanted)
+    commands.update(parse_peers(args.peer))
     systems = list(commands)
     if not systems:
         sys.exit("error: no system can run")

@@ -303,6 +303,17 @@ inline aio::Coro<StreamAndPeer> connect_to_raw_peer(std::size_t limit = aio::kDe
   co_return StreamAndPeer{std::move(conn.first), std::move(conn.second), std::move(peer)};
 }
 
+// readexactly(n), or what it had read ("" here) if the bytes do not come within `timeout`
+// (so that lost bytes fail a test instead of hanging it).
+inline aio::Coro<std::string> read_exactly_within(aio::StreamReader& reader, std::size_t n, double timeout) {
+  std::string out;
+  try {
+    out = co_await aio::wait_for(reader.readexactly(n), timeout);
+  } catch (const aio::TimeoutError&) {
+  }
+  co_return out;
+}
+
 // --- a connected pair of aio streams (through a real server) ---------------------------------------
 
 // What a server handed to its connection handler, kept for the test to drive.

@@ -60,17 +60,6 @@ aio::Coro<bool> feed(RawPeer& peer, aio::StreamReader& reader, std::string piece
   co_return ok;
 }
 
-// readexactly(n), or what it had read ("" here) if the bytes do not come within `timeout`
-// (so that lost bytes fail a test instead of hanging it).
-aio::Coro<std::string> read_exactly_within(aio::StreamReader& reader, std::size_t n, double timeout) {
-  std::string out;
-  try {
-    out = co_await aio::wait_for(reader.readexactly(n), timeout);
-  } catch (const aio::TimeoutError&) {
-  }
-  co_return out;
-}
-
 // One datagram's payload, or "<nothing>" if none comes within `timeout`.
 aio::Coro<std::string> recv_within(aio::DatagramSocket& s, double timeout) {
   std::string out = "<nothing>";

@@ -24,6 +24,7 @@
 #include <sys/socket.h>
 
 #include <chrono>
+#include <span>
 #include <string>
 #include <system_error>
 #include <vector>
@@ -243,6 +244,39 @@ AIO_TEST(Tls, OneMegabyteEachWay) {
   co_await writer;
   EXPECT_EQ(back.size(), data.size());
   EXPECT_TRUE(back == data) << "the echoed megabyte differs";
+  w.close();
+  co_await w.wait_closed();
+  co_await stop(&s);
+}
+
+// The copy-free reads decrypt into the stream's buffer and take from there: read_into()
+// and read_view() over TLS, each with a buffer smaller and larger than a TLS record.
+AIO_TEST(Tls, ReadIntoAndReadView) {
+  TlsServer s;
+  co_await start_tls_echo(&s, server_ctx());
+  auto [r, w] =
+      co_await aio::open_connection("127.0.0.1", s.port, {.ssl = client_ctx(), .server_hostname = "localhost"});
+  const std::string data = pattern(256 * 1024, 0, 11);
+  aio::Task<void> writer = aio::create_task(write_all_then_close(&w, data));
+  std::string back;
+  std::vector<char> small(1000);
+  std::vector<char> big(40000);
+  for (int i = 0; back.size() < data.size(); ++i) {
+    std::size_t n = 0;
+    if (i % 3 == 2) {
+      aio::ReadView view = co_await aio::wait_for(r.read_view(i % 2 ? 500 : 70000), 10);
+      back += view.bytes();
+      n = view.size();
+    } else {
+      std::span<char> buf = i % 3 ? std::span<char>(big) : std::span<char>(small);
+      n = co_await aio::wait_for(r.read_into(buf), 10);
+      back.append(buf.data(), n);
+    }
+    if (n == 0) break;
+  }
+  co_await writer;
+  EXPECT_EQ(back.size(), data.size());
+  EXPECT_TRUE(back == data) << "the echo read through read_into/read_view differs";
   w.close();
   co_await w.wait_closed();
   co_await stop(&s);

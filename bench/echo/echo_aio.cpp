@@ -1,18 +1,23 @@
 // The aio side of the echo benchmark (bench/run_echo.py): an asyncio-style streams server.
 //
-// Usage: echo_aio [--workers N] PORT
+// Usage: echo_aio [--workers N] [--api read|read_into|read_view] PORT
 //   Listens on 127.0.0.1:PORT; prints nothing; SIGTERM ends it.
 //   --workers N (N > 1): aio::run_workers forks N processes, each with its own loop and
 //   its own listening socket on PORT (reuse_port: the kernel spreads the connections);
 //   SIGTERM to this process is forwarded to them. N = 1 (default): one process, no fork.
 //
 // The handler is what one writes in asyncio: read up to 64 KiB, write it back, drain.
+// --api picks the read call (default read: a std::string per message); read_into reads
+// into a 64 KiB buffer of the handler's own, read_view borrows the stream's buffer.
 #include <sys/resource.h>
 
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
+#include <span>
 #include <string>
+#include <string_view>
 #include <system_error>
 
 #include <aio/aio.hpp>
@@ -35,14 +40,48 @@ aio::Coro<void> echo(aio::StreamReader reader, aio::StreamWriter writer) {
   }
 }
 
-aio::Coro<void> serve(int port, bool reuse_port) {
+aio::Coro<void> echo_read_into(aio::StreamReader reader, aio::StreamWriter writer) {
+  // The caller owns the memory in read_into's model: 64 KiB per connection, held while
+  // it is idle too.
+  std::unique_ptr<char[]> buf(new char[64 * 1024]);
+  try {
+    for (;;) {
+      const std::size_t n = co_await reader.read_into(std::span<char>(buf.get(), 64 * 1024));
+      if (n == 0) break;  // EOF
+      writer.write(std::string_view(buf.get(), n));
+      co_await writer.drain();
+    }
+  } catch (const std::system_error&) {
+  }
+}
+
+aio::Coro<void> echo_read_view(aio::StreamReader reader, aio::StreamWriter writer) {
+  try {
+    for (;;) {
+      aio::ReadView data = co_await reader.read_view(64 * 1024);
+      if (data.empty()) break;  // EOF
+      writer.write(data.bytes());
+      data.release();  // before drain(): the next read must not wait on it
+      co_await writer.drain();
+    }
+  } catch (const std::system_error&) {
+  }
+}
+
+aio::ConnectionHandler handler_for(std::string_view api) {
+  if (api == "read_into") return echo_read_into;
+  if (api == "read_view") return echo_read_view;
+  return echo;
+}
+
+aio::Coro<void> serve(int port, bool reuse_port, std::string api) {
   aio::ServerOptions options{.backlog = 1024, .reuse_port = reuse_port};
-  aio::Server server = co_await aio::start_server(echo, "127.0.0.1", port, options);
+  aio::Server server = co_await aio::start_server(handler_for(api), "127.0.0.1", port, options);
   co_await server.serve_forever();
 }
 
 int usage(const char* argv0) {
-  std::fprintf(stderr, "usage: %s [--workers N] PORT\n", argv0);
+  std::fprintf(stderr, "usage: %s [--workers N] [--api read|read_into|read_view] PORT\n", argv0);
   return 2;
 }
 
@@ -50,12 +89,20 @@ int usage(const char* argv0) {
 
 int main(int argc, char** argv) {
   int workers = 1;
+  std::string api = "read";
   int arg = 1;
-  if (argc == 4 && std::strcmp(argv[1], "--workers") == 0) {
-    workers = std::atoi(argv[2]);
-    arg = 3;
+  while (arg + 1 < argc && argv[arg][0] == '-') {
+    if (std::strcmp(argv[arg], "--workers") == 0) {
+      workers = std::atoi(argv[arg + 1]);
+    } else if (std::strcmp(argv[arg], "--api") == 0) {
+      api = argv[arg + 1];
+    } else {
+      return usage(argv[0]);
+    }
+    arg += 2;
   }
-  if (argc != arg + 1 || workers < 1) return usage(argv[0]);
+  if (argc != arg + 1 || workers < 1 || (api != "read" && api != "read_into" && api != "read_view"))
+    return usage(argv[0]);
   const int port = std::atoi(argv[arg]);
   // Many idle connections (run_echo.py --idle): take the hard limit on descriptors.
   rlimit rl{};
@@ -64,8 +111,8 @@ int main(int argc, char** argv) {
     setrlimit(RLIMIT_NOFILE, &rl);
   }
   if (workers == 1) {
-    aio::run(serve(port, false));
+    aio::run(serve(port, false, api));
     return 0;
   }
-  return aio::run_workers(workers, [port](int) { return serve(port, true); });
+  return aio::run_workers(workers, [port, api](int) { return serve(port, true, api); });
 }

@@ -20,7 +20,9 @@
  *     {"mode":"idle","connected":N,"errors":E}
  *   and waits. Each line "probe" on stdin makes it send one 64-byte message on K
  *   connections spread over the N (first, last, evenly between) and wait up to 10 s for
- *   their echoes; it prints {"mode":"probe","probed":K,"echoed":M}. EOF on stdin ends it.
+ *   their echoes; it prints {"mode":"probe","probed":K,"echoed":M}. Each line "touch"
+ *   does the same with a one-byte message on every connection (each then has carried
+ *   traffic and is idle again). EOF on stdin ends it.
  *
  * The exit status is 0 when the run had no errors (in throughput mode: every connection
  * connected, no connection failed, and at least one request completed).
@@ -341,7 +343,14 @@ static int run_idle(const struct sockaddr_in* addr, int probe_count) {
 
   char line[64];
   while (fgets(line, sizeof line, stdin)) {
-    if (strncmp(line, "probe", 5) == 0) probe(ep, probe_count);
+    if (strncmp(line, "probe", 5) == 0) {
+      probe(ep, probe_count);
+    } else if (strncmp(line, "touch", 5) == 0) {
+      size_t saved = msg_size;
+      msg_size = 1;
+      probe(ep, nconns);
+      msg_size = saved;
+    }
   }
   return errors == 0 && connected == nconns ? 0 : 1;
 }

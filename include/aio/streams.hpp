@@ -3,6 +3,7 @@
 
 #include <cstddef>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -23,6 +24,44 @@ class StreamCore;
 /// The default limit of readline()/readuntil() (asyncio's 64 KiB).
 inline constexpr std::size_t kDefaultStreamLimit = 64 * 1024;
 
+/// Bytes lent by StreamReader::read_view(): a view into the stream's own receive buffer,
+/// valid while this object lives (no copy, no allocation).
+///
+/// Ownership: the bytes count as read when the view is released (destroyed, assigned over
+/// or release()d); until then they stay where they are and every read on the stream throws
+/// UsageError, so the memory cannot change under the view. A view holds the connection
+/// alive by itself: it may outlive its StreamReader. Write it on with
+/// `writer.write(view.bytes())`; keep a copy with `std::string(view.bytes())`.
+/// bytes() and data() exist only on a named view, so a view that dies at the end of the
+/// expression cannot leave a dangling string_view behind (that does not compile).
+class ReadView {
+ public:
+  ReadView() noexcept = default;
+  ReadView(ReadView&& o) noexcept;
+  ReadView& operator=(ReadView&& o) noexcept;
+  ReadView(const ReadView&) = delete;
+  ReadView& operator=(const ReadView&) = delete;
+  ~ReadView() { release(); }
+
+  std::string_view bytes() const& noexcept { return {data_, size_}; }
+  std::string_view bytes() && = delete;  // the bytes die with the view: name it first
+  const char* data() const& noexcept { return data_; }
+  const char* data() && = delete;
+  std::size_t size() const noexcept { return size_; }
+  /// True at EOF (and for a released or default-constructed view).
+  bool empty() const noexcept { return size_ == 0; }
+  /// Ends the loan now: the bytes are consumed and the stream may be read again.
+  void release() noexcept;
+
+ private:
+  friend class StreamReader;
+  ReadView(detail::StreamCore* core, std::size_t n) noexcept;
+
+  detail::StreamCore* core_ = nullptr;
+  const char* data_ = nullptr;
+  std::size_t size_ = 0;
+};
+
 /// The reading half of a connection (asyncio.StreamReader).
 ///
 /// Reading is pull-based: bytes are received when a read needs them, so a task that stops
@@ -39,7 +78,33 @@ class StreamReader {
   ~StreamReader();
 
   /// Up to n bytes (n < 0: everything until EOF). Returns "" at EOF (and for n == 0).
+  /// Buffered bytes first; otherwise one receive (at most 64 KiB; what exceeds n stays
+  /// buffered). Returns a new string per call: read_into() and read_view() read without one.
   Coro<std::string> read(long n = -1);
+  /// read(n) into the caller's memory: up to buffer.size() bytes, the count returned (0 at
+  /// EOF, and for an empty buffer). Takes buffered bytes first; when nothing is buffered
+  /// the bytes are received straight into `buffer` (no intermediate copy, no allocation).
+  /// `buffer` must stay valid until the read completes. Cancel-safe: a cancelled read
+  /// loses nothing (bytes that came with the cancellation stay buffered for the next
+  /// read; `buffer`'s contents are then unspecified).
+  ///
+  ///     std::array<char, 16384> buf;
+  ///     for (;;) {
+  ///       std::size_t n = co_await reader.read_into(buf);
+  ///       if (n == 0) break;  // EOF
+  ///       handle(std::string_view(buf.data(), n));
+  ///     }
+  Coro<std::size_t> read_into(std::span<char> buffer);
+  /// read(n) without a copy into a string: up to n bytes, lent from the stream's receive
+  /// buffer in a ReadView (empty at EOF, and for n == 0). See ReadView for the ownership
+  /// rules: release it before the next read (UsageError otherwise). Cancel-safe as read().
+  ///
+  ///     for (;;) {
+  ///       aio::ReadView chunk = co_await reader.read_view(64 * 1024);
+  ///       if (chunk.empty()) break;  // EOF
+  ///       writer.write(chunk.bytes());
+  ///     }                            // the chunk is released here, before the next read
+  Coro<ReadView> read_view(std::size_t n);
   /// A line ending in "\n" (the last line may lack it; "" at EOF). Past the limit it
   /// throws LimitOverrunError — after discarding the line (or the buffer), as asyncio does.
   Coro<std::string> readline();

@@ -11,28 +11,49 @@
 namespace aio::detail {
 
 namespace byte_buffer_blocks {
-// The first block a buffer gets (and most ever need). Blocks of this size are recycled
-// through a small per-thread cache: an idle HTTP keep-alive connection gives its buffer
-// back (shrink_if_idle) and takes one again with the next request, without malloc.
+// The first block a buffer gets (and most ever need); a buffer grows by doubling. Blocks
+// of 4 to 64 KiB are recycled through a small per-thread cache: a connection gives its
+// block back whenever it waits for data with nothing buffered (ByteBuffer::release) and
+// takes one again when bytes arrive, without malloc — so an idle connection holds no
+// buffer and a busy one does not allocate per message.
 inline constexpr std::size_t kFirst = 4096;
+inline constexpr int kClasses = 5;  // 4, 8, 16, 32, 64 KiB
 struct Cache {
-  static constexpr int kMax = 64;  // at most 256 KiB kept per thread
-  char* blocks[kMax];
-  int count = 0;
+  // Enough for a poll batch of 64 busy connections' blocks (they are taken in the
+  // completions and given back when the tasks wait again), bounded in bytes.
+  static constexpr int kMaxBlocks = 64;
+  static constexpr std::size_t kMaxBytes = 2 * 1024 * 1024;
+  char* blocks[kClasses][kMaxBlocks];
+  int count[kClasses] = {};
+  std::size_t bytes = 0;
   ~Cache() {
-    while (count > 0) delete[] blocks[--count];
+    for (int c = 0; c < kClasses; ++c)
+      while (count[c] > 0) delete[] blocks[c][--count[c]];
   }
 };
 inline thread_local Cache cache;
 
+/// The cache's class of a block of `capacity` bytes, or -1 if it is not cached.
+inline int class_of(std::size_t capacity) noexcept {
+  for (int c = 0; c < kClasses; ++c)
+    if (capacity == kFirst << c) return c;
+  return -1;
+}
+
 inline char* take(std::size_t capacity) {
-  if (capacity == kFirst && cache.count > 0) return cache.blocks[--cache.count];
+  const int c = class_of(capacity);
+  if (c >= 0 && cache.count[c] > 0) {
+    cache.bytes -= capacity;
+    return cache.blocks[c][--cache.count[c]];
+  }
   return new char[capacity];
 }
 inline void give_back(char* block, std::size_t capacity) noexcept {
   if (!block) return;
-  if (capacity == kFirst && cache.count < Cache::kMax) {
-    cache.blocks[cache.count++] = block;
+  const int c = class_of(capacity);
+  if (c >= 0 && cache.count[c] < Cache::kMaxBlocks && cache.bytes + capacity <= Cache::kMaxBytes) {
+    cache.blocks[c][cache.count[c]++] = block;
+    cache.bytes += capacity;
     return;
   }
   delete[] block;
@@ -82,12 +103,15 @@ class ByteBuffer {
   }
   void clear() noexcept { begin_ = end_ = 0; }
   /// Gives the memory back when the buffer grew big for a burst and is now empty.
-  void shrink_if_idle(std::size_t keep) {
+  void shrink_if_idle(std::size_t keep) noexcept {
     if (empty() && capacity_ > keep) {
       byte_buffer_blocks::give_back(data_.release(), capacity_);
       capacity_ = 0;
     }
   }
+  /// Gives the memory back if the buffer is empty (to the per-thread cache).
+  void release_if_empty() noexcept { shrink_if_idle(0); }
+  std::size_t capacity() const noexcept { return capacity_; }
 
  private:
   std::unique_ptr<char[]> data_;

@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -36,6 +37,22 @@ class StreamCore {
   // --- reading ----------------------------------------------------------------------
   /// Receives more bytes into the buffer. False at EOF. Throws the connection's error.
   Coro<bool> fill();
+  /// Up to n (> 0) bytes: buffered ones, or one receive copied straight into the string
+  /// (not through the buffer). "" at EOF. Throws the connection's error.
+  Coro<std::string> read_some(std::size_t n);
+  /// Up to buffer.size() (> 0) bytes into buffer: buffered ones, or one receive straight
+  /// into it where the backend allows. 0 at EOF. Throws the connection's error.
+  Coro<std::size_t> read_into(std::span<char> buffer);
+  /// A ReadView lends the first n buffered bytes: reads are refused until end_loan(n)
+  /// consumes them.
+  std::string_view lend(std::size_t n) noexcept {
+    lent_ = true;
+    return in_.view().substr(0, n);
+  }
+  void end_loan(std::size_t n) noexcept {
+    lent_ = false;
+    in_.consume(n);
+  }
   ByteBuffer& input() noexcept { return in_; }
   /// Receives what the kernel already holds, without waiting. True if bytes came.
   bool receive_now();
@@ -43,7 +60,8 @@ class StreamCore {
   bool at_eof() const noexcept { return (eof_ || (closed_ && !read_error_)) && in_.empty(); }
   bool eof() const noexcept { return eof_; }
   std::size_t limit() const noexcept { return limit_; }
-  /// Marks the start of a read; UsageError if another task is already reading.
+  /// Marks the start of a read; UsageError if another task is already reading, or a
+  /// ReadView still holds bytes of the buffer.
   void begin_read(const char* what);
   void end_read() noexcept { reading_ = false; }
 
@@ -88,13 +106,32 @@ class StreamCore {
  private:
   friend class TlsSession;
   class RecvAwaiter;
+  template <class Derived>
+  class TakingRecvAwaiter;
+  class RecvToStringAwaiter;
+  class RecvToSpanAwaiter;
   struct SendOp : IoOp {
     StreamCore* core = nullptr;
   };
 
   ~StreamCore();
   void last_reference_gone() noexcept;
+  /// Whether a receive may start: false at EOF. Throws the connection's error.
+  bool may_receive();
+  /// A receive ended with r <= 0: EOF, or the connection failed (may_receive() tells).
+  void note_receive_end(std::int64_t r) noexcept;
+  /// The two paths of read_some() and read_into(): with nothing buffered (one receive
+  /// straight to the caller), and from the buffer (filled first if empty).
+  Coro<std::string> receive_string(std::size_t n);
+  Coro<std::string> take_string(std::size_t n);
+  Coro<std::size_t> receive_into(std::span<char> buffer);
+  Coro<std::size_t> take_into(std::span<char> buffer);
   Coro<void> handshake();
+  /// A receive parked: the connection waits for its peer. With nothing buffered it holds
+  /// no receive memory meanwhile (the block goes back to the per-thread cache).
+  void on_receive_parked() noexcept { in_.release_if_empty(); }
+  /// Puts bytes a cancelled read had taken back in front of the buffer.
+  void unread(std::string_view bytes);
   /// Appends received bytes (plain, or ciphertext for the TLS layer to decrypt).
   void on_received(std::string_view bytes);
   /// Queues bytes for the socket (ciphertext when TLS is on) and starts sending.
@@ -112,6 +149,14 @@ class StreamCore {
   /// close a pipe's write end (a pipe has no half-close; the reader then sees EOF).
   void shut_write_side() noexcept;
   IoKind receive_kind() const noexcept { return transport_ == StreamTransport::pipe ? IoKind::read : IoKind::recv; }
+  /// A receive into memory the backend picks when data arrives (nothing held meanwhile).
+  IoOp select_receive_op() const noexcept {
+    IoOp op;
+    op.kind = receive_kind();
+    op.select_buffer = true;
+    op.length = kSelectBufferSize;
+    return op;
+  }
   void close_socket() noexcept;
   void wake_drainers() noexcept;
 
@@ -125,6 +170,11 @@ class StreamCore {
   std::size_t limit_;
   bool eof_ = false;
   bool reading_ = false;
+  bool lent_ = false;  // a ReadView holds the head of in_
+  // Whether a receive may hand the caller's memory to the backend: only where a cancelled
+  // operation is over when cancel() returns (epoll). A completion backend may still write
+  // into it afterwards, so it receives into its own buffers and the bytes are copied.
+  bool direct_receive_ = false;
   int read_error_ = 0;
   std::exception_ptr failure_;  // what fail() was given beyond the errno
 

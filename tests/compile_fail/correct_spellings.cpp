@@ -3,6 +3,7 @@
 // expect: success
 #include <aio/aio.hpp>
 
+#include <string_view>
 #include <vector>
 
 aio::Coro<void> child() { co_return; }
@@ -32,4 +33,10 @@ aio::Coro<void> correct() {
   fut.set_result(1);
   int v = co_await fut;
   (void)v;
+}
+
+aio::Coro<void> correct_reads(aio::StreamReader& reader) {
+  aio::ReadView view = co_await reader.read_view(16);  // named: its bytes live as long as it
+  std::string_view bytes = view.bytes();
+  (void)bytes;
 }

@@ -1,0 +1,529 @@
+// The read paths without copies: StreamReader::read_into (into the caller's memory),
+// StreamReader::read_view (bytes lent from the stream's buffer in a ReadView), read(n)
+// taking a receive straight into its string, and the receive buffer given back while a
+// connection waits. aio's own (asyncio has no such calls); over real sockets, with the raw
+// peer of net_support.hpp at the other end.
+#include <array>
+#include <cerrno>
+#include <span>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <vector>
+
+#include <aio/testing.hpp>
+
+#include "net/stream_core.hpp"
+#include "net_support.hpp"
+#include "support.hpp"
+
+namespace {
+
+using namespace aio_test;
+using namespace aio_test::net;
+
+// read_into() into a fresh buffer of `size` bytes, as a string.
+aio::Coro<std::string> read_into_string(aio::StreamReader& reader, std::size_t size) {
+  std::vector<char> buf(size, '\0');
+  const std::size_t n = co_await reader.read_into(buf);
+  co_return std::string(buf.data(), n);
+}
+
+// Bytes of the connection's receive buffer (0: it holds no memory).
+std::size_t receive_buffer_capacity(const aio::StreamReader& reader) {
+  return reader.native_core()->input().capacity();
+}
+
+// Writes *data in 100 kB pieces with drain(), then half-closes.
+aio::Coro<void> send_then_eof(aio::StreamWriter* w, const std::string* data) {
+  for (std::size_t off = 0; off < data->size(); off += 100000) {
+    w->write(std::string_view(*data).substr(off, 100000));
+    co_await w->drain();
+  }
+  w->write_eof();
+}
+
+// Cancels its own task, then reads: the read's receive completes at once (the bytes are
+// in the kernel) with the cancellation already pending.
+aio::Coro<std::string> cancel_self_then_read(aio::StreamReader* reader, bool into) {
+  aio::current_task()->cancel();
+  if (into) {
+    std::vector<char> buf(8192);
+    const std::size_t n = co_await reader->read_into(buf);
+    co_return std::string(buf.data(), n);
+  }
+  co_return co_await reader->read(4);
+}
+
+}  // namespace
+
+// ============================================================================================
+// read_into()
+// ============================================================================================
+
+AIO_TEST(StreamReadInto, WaitsAndReceivesIntoTheCallersBuffer) {
+  auto c = co_await connect_to_raw_peer();
+  std::vector<char> buf(4096);  // big enough to be received into directly
+  auto t = aio::create_task(c.reader.read_into(buf));
+  co_await run_briefly();
+  EXPECT_FALSE(t.done());
+  c.peer.send_now("hello");
+  EXPECT_EQ(co_await t, 5u);
+  EXPECT_EQ(std::string_view(buf.data(), 5), "hello");
+  EXPECT_EQ(c.reader.buffered(), 0u) << "nothing goes through the stream's buffer";
+  EXPECT_EQ(receive_buffer_capacity(c.reader), 0u);
+}
+
+AIO_TEST(StreamReadInto, SmallReadsShareOneReceive) {
+  // A small buffer: what one receive brought beyond it stays buffered for the next reads.
+  auto c = co_await connect_to_raw_peer();
+  c.peer.send_now("0123456789");
+  AIO_ASSERT_AWAITS_TRUE(c.peer.flushed());
+  EXPECT_EQ(co_await read_into_string(c.reader, 4), "0123");
+  EXPECT_EQ(c.reader.buffered(), 6u);
+  EXPECT_EQ(co_await read_into_string(c.reader, 4), "4567");
+  EXPECT_EQ(co_await read_into_string(c.reader, 4), "89");
+  EXPECT_EQ(c.reader.buffered(), 0u);
+}
+
+AIO_TEST(StreamReadInto, TakesBufferedBytesFirst) {
+  auto c = co_await connect_to_raw_peer();
+  c.peer.send_now("line\nrest");
+  AIO_ASSERT_AWAITS_TRUE(c.peer.flushed());
+  EXPECT_EQ(co_await c.reader.readline(), "line\n");
+  EXPECT_EQ(c.reader.buffered(), 4u);
+  c.peer.send_now("more");
+  AIO_ASSERT_AWAITS_TRUE(c.peer.flushed());
+  // Only the buffered bytes: the ones still in the kernel come with the next read.
+  EXPECT_EQ(co_await read_into_string(c.reader, 100), "rest");
+  EXPECT_EQ(co_await read_into_string(c.reader, 100), "more");
+}
+
+AIO_TEST(StreamReadInto, PartialReads) {
+  auto c = co_await connect_to_raw_peer();
+  c.peer.send_now("0123456789");
+  AIO_ASSERT_AWAITS_TRUE(c.peer.flushed());
+  EXPECT_EQ(co_await read_into_string(c.reader, 4), "0123");
+  EXPECT_EQ(co_await read_into_string(c.reader, 4), "4567");
+  EXPECT_EQ(co_await read_into_string(c.reader, 4), "89");
+  // Buffered bytes, taken in pieces too.
+  c.peer.send_now("ab\ncdefgh");
+  AIO_ASSERT_AWAITS_TRUE(c.peer.flushed());
+  EXPECT_EQ(co_await c.reader.readline(), "ab\n");
+  EXPECT_EQ(co_await read_into_string(c.reader, 2), "cd");
+  EXPECT_EQ(c.reader.buffered(), 4u);
+  EXPECT_EQ(co_await read_into_string(c.reader, 10), "efgh");
+}
+
+AIO_TEST(StreamReadInto, EmptyBufferReadsNothing) {
+  auto c = co_await connect_to_raw_peer();
+  EXPECT_EQ(co_await c.reader.read_into(std::span<char>()), 0u);  // without waiting
+  c.peer.send_now("x");
+  EXPECT_EQ(co_await read_into_string(c.reader, 1), "x");
+}
+
+AIO_TEST(StreamReadInto, EofGivesZero) {
+  auto c = co_await connect_to_raw_peer();
+  c.peer.send_now("last");
+  c.peer.shutdown_write();
+  EXPECT_EQ(co_await read_into_string(c.reader, 100), "last");
+  std::array<char, 8> buf{};
+  EXPECT_EQ(co_await c.reader.read_into(buf), 0u);
+  EXPECT_TRUE(c.reader.at_eof());
+  EXPECT_EQ(co_await c.reader.read_into(buf), 0u);  // and again
+  EXPECT_EQ(co_await c.reader.read(10), "");
+}
+
+AIO_TEST(StreamReadInto, ResetFailsTheRead) {
+  auto c = co_await connect_to_raw_peer();
+  std::array<char, 8> buf{};
+  auto t = aio::create_task(c.reader.read_into(buf));
+  co_await run_briefly();
+  c.peer.reset();
+  std::exception_ptr e = co_await error_of(t);
+  EXPECT_EQ(errno_of(e), ECONNRESET) << what_of(e);
+  e = co_await error_of(c.reader.read_into(buf));  // the error stays
+  EXPECT_EQ(errno_of(e), ECONNRESET) << what_of(e);
+}
+
+AIO_TEST(StreamReadInto, TwoReadersAtOnceIsAUsageError) {
+  auto c = co_await connect_to_raw_peer();
+  std::array<char, 8> buf{};
+  auto t = aio::create_task(c.reader.read(10));
+  co_await run_briefly();
+  std::exception_ptr e = co_await error_of(c.reader.read_into(buf));
+  EXPECT_TRUE(holds<aio::UsageError>(e)) << what_of(e);
+  t.cancel();
+  e = co_await error_of(t);
+  EXPECT_TRUE(holds<aio::CancelledError>(e)) << what_of(e);
+}
+
+AIO_TEST(StreamReadInto, EmptyReaderIsAUsageError) {
+  aio::StreamReader empty;
+  std::array<char, 8> buf{};
+  std::exception_ptr e = co_await error_of(empty.read_into(buf));
+  EXPECT_TRUE(holds<aio::UsageError>(e)) << what_of(e);
+}
+
+AIO_TEST(StreamReadInto, CancelledWhileWaitingLosesNothing) {
+  auto c = co_await connect_to_raw_peer();
+  std::array<char, 16> buf{};
+  auto t = aio::create_task(c.reader.read_into(buf));
+  co_await run_briefly();
+  EXPECT_FALSE(t.done());
+  t.cancel();
+  std::exception_ptr e = co_await error_of(t);
+  EXPECT_TRUE(holds<aio::CancelledError>(e)) << what_of(e);
+  c.peer.send_now("abc");
+  EXPECT_EQ(co_await read_into_string(c.reader, 16), "abc");
+}
+
+// The cancel lands at different points relative to the bytes' arrival: they end up
+// either in the cancelled read's buffer (its count returned) or with the next read.
+aio::Coro<void> cancel_read_into_racing_arrival(std::size_t buffer_size) {
+  auto c = co_await connect_to_raw_peer();
+  for (int k = 0; k < 6; ++k) {
+    const std::string msg = std::string{"message-"} + std::to_string(k);
+    std::vector<char> buf(buffer_size);
+    auto t = aio::create_task(c.reader.read_into(buf));
+    co_await run_briefly();
+    c.peer.send_now(msg);
+    if (k > 0) {
+      AIO_ASSERT_AWAITS_TRUE(c.peer.flushed());
+      for (int i = 1; i < k; ++i) co_await aio::sleep(0);
+    }
+    t.cancel();
+    std::string got;
+    std::exception_ptr e = co_await error_of(t);
+    if (!e) got.assign(buf.data(), t.result());
+    EXPECT_TRUE(!e || holds<aio::CancelledError>(e)) << what_of(e);
+    while (got.size() < msg.size()) {
+      std::string more = co_await aio::wait_for(read_into_string(c.reader, buffer_size), 5.0);
+      if (more.empty()) break;
+      got += more;
+    }
+    EXPECT_EQ(got, msg) << "k = " << k << ": bytes lost or repeated";
+    EXPECT_EQ(c.reader.buffered(), 0u);
+  }
+}
+
+AIO_TEST(StreamReadInto, CancelRacingArrivingBytesLosesNothing) {
+  co_await cancel_read_into_racing_arrival(100);   // through the backend's buffer
+  co_await cancel_read_into_racing_arrival(8192);  // straight into the caller's (epoll)
+}
+
+AIO_TEST(StreamRead, CancelledAfterTheBytesCameKeepsThemInOrder) {
+  // read(n) was woken with its bytes, then cancelled before it ran: the cancellation wins,
+  // and the bytes go back in front of what the same receive left buffered.
+  auto c = co_await connect_to_raw_peer();
+  c.peer.send_now("0123456789");
+  AIO_ASSERT_AWAITS_TRUE(c.peer.flushed());
+  auto t = aio::create_task(c.reader.read(4));
+  t.cancel();  // before its first step: it never reads
+  std::exception_ptr e = co_await error_of(t);
+  EXPECT_TRUE(holds<aio::CancelledError>(e)) << what_of(e);
+  // Parked, then woken with the bytes, then cancelled before it resumes.
+  EXPECT_EQ(co_await c.reader.read(10), "0123456789");
+  t = aio::create_task(c.reader.read(4));
+  co_await run_briefly();
+  EXPECT_FALSE(t.done());
+  c.peer.send_now("abcdefgh");
+  auto woken = [&] { return c.reader.buffered() > 0 || t.done(); };
+  AIO_ASSERT_AWAITS_TRUE(eventually(woken, 5.0));
+  t.cancel();
+  e = co_await error_of(t);
+  EXPECT_TRUE(holds<aio::CancelledError>(e)) << what_of(e);
+  EXPECT_EQ(c.reader.buffered(), 8u);
+  EXPECT_EQ(co_await c.reader.read(100), "abcdefgh");
+}
+
+AIO_TEST(StreamRead, CancelledWhenTheBytesAreThereAtOnceKeepsThem) {
+  for (bool into : {false, true}) {
+    auto c = co_await connect_to_raw_peer();
+    c.peer.send_now("0123456789");
+    AIO_ASSERT_AWAITS_TRUE(c.peer.flushed());
+    auto t = aio::create_task(cancel_self_then_read(&c.reader, into));
+    std::exception_ptr e = co_await error_of(t);
+    EXPECT_TRUE(holds<aio::CancelledError>(e)) << what_of(e);
+    EXPECT_EQ(c.reader.buffered(), 10u) << "into = " << into;
+    EXPECT_EQ(co_await read_exactly_within(c.reader, 10, 2.0), "0123456789");
+  }
+}
+
+AIO_TEST(StreamReadInto, HugeTransfer) {
+  // 8 MiB through a 1 MiB buffer (each receive asks for more than the kernel holds), and
+  // a buffer larger than everything left at the end.
+  auto c = co_await connect_to_raw_peer();
+  const std::string data = pattern(8 << 20, 0, 3);
+  aio::Task<void> sender = aio::create_task(c.peer.send_all(data));
+  std::vector<char> buf(1 << 20);
+  std::string got;
+  while (got.size() < data.size()) {
+    const std::size_t n = co_await c.reader.read_into(buf);
+    if (n == 0) break;
+    got.append(buf.data(), n);
+  }
+  co_await sender;
+  EXPECT_EQ(got.size(), data.size());
+  EXPECT_TRUE(got == data) << "the received bytes differ";
+  c.peer.shutdown_write();
+  std::vector<char> bigger(16 << 20);
+  EXPECT_EQ(co_await c.reader.read_into(bigger), 0u);
+}
+
+AIO_TEST(StreamReadInto, LimitDoesNotApply) {
+  auto c = co_await connect_to_raw_peer(3);
+  c.peer.send_now("0123456789");
+  AIO_ASSERT_AWAITS_TRUE(c.peer.flushed());
+  EXPECT_EQ(co_await read_into_string(c.reader, 100), "0123456789");
+}
+
+AIO_TEST(StreamReadInto, FromAPipe) {
+  // A subprocess's stdout is a pipe stream (read(), not recv()).
+  aio::ProcessOptions opts;
+  opts.out = aio::PIPE;
+  std::vector<std::string> argv{"/bin/sh", "-c", "printf 'from the child'"};
+  aio::Process p = co_await aio::create_subprocess_exec(argv, opts);
+  std::string got;
+  for (;;) {
+    std::string piece = co_await read_into_string(p.out(), 4);
+    if (piece.empty()) break;
+    got += piece;
+  }
+  EXPECT_EQ(got, "from the child");
+  EXPECT_EQ(co_await p.wait(), 0);
+}
+
+// ============================================================================================
+// read_view()
+// ============================================================================================
+
+AIO_TEST(StreamReadView, LendsTheReceivedBytes) {
+  auto c = co_await connect_to_raw_peer();
+  auto t = aio::create_task(c.reader.read_view(100));
+  co_await run_briefly();
+  EXPECT_FALSE(t.done());
+  c.peer.send_now("hello");
+  aio::ReadView view = co_await t;
+  EXPECT_EQ(view.bytes(), "hello");
+  EXPECT_EQ(view.size(), 5u);
+  EXPECT_FALSE(view.empty());
+  // Lent, not taken: the bytes are still the stream's until the view lets go.
+  EXPECT_EQ(c.reader.buffered(), 5u);
+  view.release();
+  EXPECT_TRUE(view.empty());
+  EXPECT_EQ(c.reader.buffered(), 0u);
+  view.release();  // twice is harmless
+}
+
+AIO_TEST(StreamReadView, AtMostNAndTheRestStays) {
+  auto c = co_await connect_to_raw_peer();
+  c.peer.send_now("0123456789");
+  AIO_ASSERT_AWAITS_TRUE(c.peer.flushed());
+  {
+    aio::ReadView v = co_await c.reader.read_view(4);
+    EXPECT_EQ(v.bytes(), "0123");
+  }
+  EXPECT_EQ(c.reader.buffered(), 6u);
+  {
+    aio::ReadView v = co_await c.reader.read_view(100);
+    EXPECT_EQ(v.bytes(), "456789");  // buffered bytes: no receive
+  }
+  aio::ReadView zero = co_await c.reader.read_view(0);
+  EXPECT_TRUE(zero.empty());
+}
+
+AIO_TEST(StreamReadView, ReadingWhileAViewLivesIsAUsageError) {
+  auto c = co_await connect_to_raw_peer();
+  c.peer.send_now("abcdef");
+  AIO_ASSERT_AWAITS_TRUE(c.peer.flushed());
+  aio::ReadView v = co_await c.reader.read_view(3);
+  EXPECT_EQ(v.bytes(), "abc");
+  std::exception_ptr e = co_await error_of(c.reader.read(3));
+  EXPECT_TRUE(holds<aio::UsageError>(e)) << what_of(e);
+  e = co_await error_of(c.reader.read_view(3));
+  EXPECT_TRUE(holds<aio::UsageError>(e)) << what_of(e);
+  std::array<char, 4> buf{};
+  e = co_await error_of(c.reader.read_into(buf));
+  EXPECT_TRUE(holds<aio::UsageError>(e)) << what_of(e);
+  e = co_await error_of(c.reader.readline());
+  EXPECT_TRUE(holds<aio::UsageError>(e)) << what_of(e);
+  EXPECT_EQ(v.bytes(), "abc") << "the refused reads left the view alone";
+  // Assigning over a view releases the old one first.
+  v = aio::ReadView();
+  EXPECT_EQ(co_await c.reader.read(10), "def");
+}
+
+AIO_TEST(StreamReadView, MovedViewOwnsTheLoan) {
+  auto c = co_await connect_to_raw_peer();
+  c.peer.send_now("abcdef");
+  AIO_ASSERT_AWAITS_TRUE(c.peer.flushed());
+  aio::ReadView a = co_await c.reader.read_view(2);
+  aio::ReadView b = std::move(a);
+  EXPECT_TRUE(a.empty());  // NOLINT(bugprone-use-after-move): moved-from is empty by contract
+  a.release();             // releases nothing
+  EXPECT_EQ(c.reader.buffered(), 6u);
+  EXPECT_EQ(b.bytes(), "ab");
+  b.release();
+  EXPECT_EQ(co_await c.reader.read(10), "cdef");
+}
+
+AIO_TEST(StreamReadView, OutlivesItsReader) {
+  auto c = co_await connect_to_raw_peer();
+  c.peer.send_now("kept");
+  aio::ReadView v = co_await c.reader.read_view(10);
+  c.reader = aio::StreamReader();
+  c.writer.close();
+  co_await c.writer.wait_closed();
+  c.writer = aio::StreamWriter();
+  EXPECT_EQ(v.bytes(), "kept") << "the view holds the connection's memory";
+}
+
+AIO_TEST(StreamReadView, PeerResetWhileAViewLives) {
+  // The view's bytes stay valid; the error comes with the next read that needs the socket.
+  auto c = co_await connect_to_raw_peer();
+  c.peer.send_now("before the reset");
+  AIO_ASSERT_AWAITS_TRUE(c.peer.flushed());
+  aio::ReadView v = co_await c.reader.read_view(6);
+  c.peer.reset();
+  EXPECT_EQ(v.bytes(), "before");
+  v.release();
+  std::string rest;
+  std::exception_ptr e;
+  try {
+    rest = co_await c.reader.read(100);  // the buffered rest comes first
+    rest += co_await c.reader.read(100);
+  } catch (const std::system_error&) {
+    e = std::current_exception();
+  }
+  EXPECT_EQ(rest, " the reset");
+  EXPECT_EQ(errno_of(e), ECONNRESET) << what_of(e);
+}
+
+AIO_TEST(StreamReadView, EofGivesAnEmptyView) {
+  auto c = co_await connect_to_raw_peer();
+  c.peer.send_now("x");
+  c.peer.shutdown_write();
+  {
+    aio::ReadView v = co_await c.reader.read_view(10);
+    EXPECT_EQ(v.bytes(), "x");
+  }
+  aio::ReadView v = co_await c.reader.read_view(10);
+  EXPECT_TRUE(v.empty());
+  EXPECT_TRUE(c.reader.at_eof());
+  aio::ReadView again = co_await c.reader.read_view(10);  // an empty view holds no loan
+  EXPECT_TRUE(again.empty());
+}
+
+AIO_TEST(StreamReadView, CancelledWhileWaitingLosesNothing) {
+  auto c = co_await connect_to_raw_peer();
+  auto t = aio::create_task(c.reader.read_view(16));
+  co_await run_briefly();
+  t.cancel();
+  std::exception_ptr e = co_await error_of(t);
+  EXPECT_TRUE(holds<aio::CancelledError>(e)) << what_of(e);
+  c.peer.send_now("abc");
+  aio::ReadView v = co_await c.reader.read_view(16);
+  EXPECT_EQ(v.bytes(), "abc");
+}
+
+AIO_TEST(StreamReadView, EchoServerWithoutCopiesToStrings) {
+  // The handler of the echo benchmark, with views: what it writes is what came.
+  struct Handler {
+    static aio::Coro<void> echo(aio::StreamReader r, aio::StreamWriter w) {
+      for (;;) {
+        aio::ReadView chunk = co_await r.read_view(64 * 1024);
+        if (chunk.empty()) break;
+        w.write(chunk.bytes());
+        co_await w.drain();
+      }
+      w.close();
+    }
+  };
+  aio::Server server = co_await aio::start_server(&Handler::echo, "127.0.0.1", 0);
+  auto conn = co_await aio::open_connection("127.0.0.1", server.addresses().at(0).port());
+  const std::string data = pattern(3 << 20, 0, 5);
+  aio::Task<void> sender = aio::create_task(send_then_eof(&conn.second, &data));
+  std::string back = co_await aio::wait_for(conn.first.read(-1), 30);
+  co_await sender;
+  EXPECT_EQ(back.size(), data.size());
+  EXPECT_TRUE(back == data) << "the echo differs";
+  conn.second.close();
+  co_await conn.second.wait_closed();
+  server.close();
+  co_await server.wait_closed();
+}
+
+// ============================================================================================
+// read(n) and the receive buffer
+// ============================================================================================
+
+AIO_TEST(StreamReadBuffer, ReadNWithNothingBufferedBypassesTheBuffer) {
+  auto c = co_await connect_to_raw_peer();
+  c.peer.send_now("direct");
+  EXPECT_EQ(co_await c.reader.read(100), "direct");
+  EXPECT_EQ(receive_buffer_capacity(c.reader), 0u) << "read(n) took the bytes without the stream's buffer";
+}
+
+AIO_TEST(StreamReadBuffer, ReadNIsAtMostOneReceiveOfAtMostN) {
+  auto c = co_await connect_to_raw_peer();
+  const std::string data = pattern(200 * 1024, 0, 9);
+  c.peer.send_now(data.substr(0, 100 * 1024));
+  AIO_ASSERT_AWAITS_TRUE(c.peer.flushed());
+  std::string first = co_await c.reader.read(1 << 20);
+  EXPECT_GT(first.size(), 0u);
+  EXPECT_LE(first.size(), 64u * 1024) << "one receive";
+  std::string small = co_await c.reader.read(3);
+  EXPECT_EQ(small.size(), 3u);
+  std::string rest = first + small;
+  c.peer.send_now(data.substr(100 * 1024));
+  while (rest.size() < data.size()) {
+    std::string more = co_await aio::wait_for(c.reader.read(1 << 20), 5.0);
+    if (more.empty()) break;
+    rest += more;
+  }
+  EXPECT_TRUE(rest == data) << "bytes lost or reordered";
+}
+
+AIO_TEST(StreamReadBuffer, AReadNThatWaitedLeavesNoBufferWhenItWaitsAgain) {
+  // read(n) after a wait passes the bytes through the stream's buffer; the next read(n)
+  // that waits gives that memory back.
+  auto c = co_await connect_to_raw_peer();
+  auto t = aio::create_task(c.reader.read(100));
+  co_await run_briefly();
+  EXPECT_FALSE(t.done());
+  c.peer.send_now("first");
+  EXPECT_EQ(co_await t, "first");
+  t = aio::create_task(c.reader.read(100));
+  co_await run_briefly();
+  EXPECT_FALSE(t.done());
+  EXPECT_EQ(receive_buffer_capacity(c.reader), 0u) << "an idle connection keeps a receive buffer";
+  c.peer.send_now("second");
+  EXPECT_EQ(co_await t, "second");
+}
+
+AIO_TEST(StreamReadBuffer, AWaitingConnectionHoldsNoBuffer) {
+  // A line protocol fills the stream's buffer; once everything was read and the next read
+  // waits for the peer, the buffer's memory is given back.
+  auto c = co_await connect_to_raw_peer();
+  c.peer.send_now("one\ntwo\n");
+  AIO_ASSERT_AWAITS_TRUE(c.peer.flushed());
+  EXPECT_EQ(co_await c.reader.readline(), "one\n");
+  EXPECT_GT(receive_buffer_capacity(c.reader), 0u);
+  EXPECT_EQ(co_await c.reader.readline(), "two\n");
+  auto t = aio::create_task(c.reader.readline());
+  co_await run_briefly();
+  EXPECT_FALSE(t.done());
+  EXPECT_EQ(receive_buffer_capacity(c.reader), 0u) << "an idle connection keeps a receive buffer";
+  c.peer.send_now("three\n");
+  EXPECT_EQ(co_await t, "three\n");
+  // A partial line stays buffered while the read waits for the rest.
+  t = aio::create_task(c.reader.readline());
+  co_await run_briefly();
+  c.peer.send_now("fo");
+  auto arrived = [&] { return c.reader.buffered() == 2; };
+  AIO_ASSERT_AWAITS_TRUE(eventually(arrived));
+  EXPECT_GT(receive_buffer_capacity(c.reader), 0u);
+  c.peer.send_now("ur\n");
+  EXPECT_EQ(co_await t, "four\n");
+}

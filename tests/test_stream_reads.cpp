@@ -245,7 +245,11 @@ AIO_TEST(StreamRead, CancelledWhenTheBytesAreThereAtOnceKeepsThem) {
     auto t = aio::create_task(cancel_self_then_read(&c.reader, into));
     std::exception_ptr e = co_await error_of(t);
     EXPECT_TRUE(holds<aio::CancelledError>(e)) << what_of(e);
-    EXPECT_EQ(c.reader.buffered(), 10u) << "into = " << into;
+    // On epoll the receive completed at once, into the stream's buffer; io_uring keeps bytes
+    // that nobody took in its own receive queue. Either way the next read gets them all.
+    if (aio::get_running_loop().backend_name() == "epoll") {
+      EXPECT_EQ(c.reader.buffered(), 10u) << "into = " << into;
+    }
     EXPECT_EQ(co_await read_exactly_within(c.reader, 10, 2.0), "0123456789");
   }
 }
@@ -459,6 +463,8 @@ AIO_TEST(StreamReadView, EchoServerWithoutCopiesToStrings) {
 // ============================================================================================
 
 AIO_TEST(StreamReadBuffer, ReadNWithNothingBufferedBypassesTheBuffer) {
+  if (aio::get_running_loop().backend_name() != "epoll")
+    AIO_SKIP_TEST("read(n) takes the bytes straight from the backend only on epoll so far (issue 12)");
   auto c = co_await connect_to_raw_peer();
   c.peer.send_now("direct");
   EXPECT_EQ(co_await c.reader.read(100), "direct");

@@ -29,8 +29,9 @@ namespace aio::detail {
 
 // 8, not malloc's 16: a C++ object's size is a multiple of its alignment, so an object of
 // 16k + 8 bytes never needs more than 8-byte alignment, and blocks of 16k bytes are carved
-// 16-byte aligned (see carve()). Coroutine frames are rounded up to 16 (frame_alloc): GCC
-// does not pad a frame's size to its alignment (an alignas(16) local in an 88-byte frame).
+// 16-byte aligned (see carve()). Coroutine frames are rounded up to 16 (frame_alloc):
+// compilers assume a frame is aligned as operator new's memory is, whatever its size (GCC 12
+// stores pairs of fields with aligned SSE moves; an 8-aligned frame crashed).
 inline constexpr std::size_t kFrameGranule = 8;
 inline constexpr std::size_t kFrameClasses = 257;  // blocks up to 2 KiB are pooled
 

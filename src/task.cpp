@@ -78,12 +78,10 @@ int TaskBase::uncancel() noexcept {
   return extras_->cancel_requests;
 }
 
-void TaskBase::queue_step() noexcept {
+void TaskBase::wake() noexcept {
   queued_ = true;
   LoopAccess::schedule(*loop(), this);  // from now on the word holds the queue's link
 }
-
-void TaskBase::wake() noexcept { queue_step(); }
 
 void TaskBase::wake_via(Runnable* stand_in) noexcept {
   set_wait(nullptr);  // a cancel() from now on only flags the task; the stand-in sees it
@@ -191,7 +189,7 @@ TaskBase& require_task(const char* what) {
 void LoopAccess::track_task(EventLoop& loop, TaskBase* t) {
   t->registry_index_ = static_cast<std::uint32_t>(loop.tasks_.size());
   loop.tasks_.push_back(t);
-  t->queue_step();
+  t->wake();  // its first step
 }
 
 void LoopAccess::untrack_task(EventLoop& loop, TaskBase* t) noexcept {

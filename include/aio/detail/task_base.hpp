@@ -88,8 +88,6 @@ class TaskBase : public FutureCore, public Runnable {
   void set_wait(Suspension* s) noexcept {
     if (!queued_) idle_word = s;
   }
-  /// Puts the task's next step in the ready queue.
-  void queue_step() noexcept;
 
   static constexpr std::uint32_t kUnregistered = 0xffffffffu;
 

@@ -373,6 +373,9 @@ void EventLoop::close() {
   if (closed_) return;
   remove_all_signal_handlers();  // (asyncio's close() does the same)
   while (detail::CloseHook* hook = close_hooks_.pop_front()) hook->on_loop_close();
+  // I/O still in flight ends now (asyncio leaves transports open; aio closes what only an
+  // operation kept alive: a pipe whose write was still waiting would leak its fd).
+  backend_->complete_all();
   closed_ = true;
   std::vector<std::function<void()>> dropped;
   {

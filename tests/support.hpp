@@ -7,7 +7,12 @@
 #include <aio/aio.hpp>
 #include <aio/testing.hpp>
 
+#include <dirent.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <cstdlib>
 #include <exception>
 #include <optional>
@@ -169,9 +174,46 @@ struct LogCapture {
     co_return;                                                 \
   } while (0)
 
-// io_uring prepares an accept with the RLIMIT_NOFILE of the moment it is armed: a test
-// that lowers the limit under a server already accepting cannot make its accept fail.
-inline bool accept_ignores_a_lowered_fd_limit() { return aio::get_running_loop().backend_name() == "io_uring"; }
+// Runs the process out of file descriptors, for real: the table is full, as on a server
+// under a connection flood. Construct it before the server starts: it lowers
+// RLIMIT_NOFILE to a little above the fds open now (io_uring prepares an accept with the
+// limit of the moment it is armed, so the limit must not change under a running server).
+// exhaust() then fills the table with dups until EMFILE; release() closes them; the
+// destructor does both and restores the limit.
+class FdExhaustion {
+ public:
+  explicit FdExhaustion(int headroom = 64) {
+    if (::getrlimit(RLIMIT_NOFILE, &saved_) != 0) throw std::runtime_error("getrlimit failed");
+    int highest = 2;
+    if (DIR* d = ::opendir("/proc/self/fd")) {
+      while (dirent* e = ::readdir(d))
+        if (e->d_name[0] != '.') highest = std::max(highest, std::atoi(e->d_name));
+      ::closedir(d);
+    }
+    rlimit lowered = saved_;
+    lowered.rlim_cur = std::min<rlim_t>(saved_.rlim_cur, static_cast<rlim_t>(highest + 1 + headroom));
+    if (::setrlimit(RLIMIT_NOFILE, &lowered) != 0) throw std::runtime_error("setrlimit failed");
+  }
+  ~FdExhaustion() {
+    release();
+    ::setrlimit(RLIMIT_NOFILE, &saved_);
+  }
+  FdExhaustion(const FdExhaustion&) = delete;
+  FdExhaustion& operator=(const FdExhaustion&) = delete;
+
+  void exhaust() {
+    for (int fd; (fd = ::dup(0)) >= 0;) held_.push_back(fd);
+    if (errno != EMFILE) throw std::runtime_error("dup failed before the fd table was full");
+  }
+  void release() noexcept {
+    for (int fd : held_) ::close(fd);
+    held_.clear();
+  }
+
+ private:
+  rlimit saved_{};
+  std::vector<int> held_;
+};
 
 class ScopedEnv {
  public:

@@ -14,6 +14,7 @@
 #include <optional>
 #include <vector>
 #include <string>
+#include <thread>
 
 #include <aio/testing.hpp>
 
@@ -398,6 +399,96 @@ TEST_P(Backends, LoopDestroyedWhileTheOpIsStillParked) {
     loop.reset();
   }
   EXPECT_EQ(aio::testing::count_open_fds(), before);
+}
+
+namespace {
+// An op whose completion is recorded, submitted straight to the loop's backend.
+struct RecordedOp : IoOp {
+  std::vector<std::int64_t>* results = nullptr;
+  static void record(IoOp* op) noexcept {
+    auto* self = static_cast<RecordedOp*>(op);
+    self->results->push_back(self->result);
+  }
+};
+}  // namespace
+
+TEST_P(Backends, ClosingTheLoopCompletesWhatIsStillInFlight) {
+  // A receive with nothing to receive and a send into a full socket are still in flight
+  // when the loop closes: close() completes both, with -ECANCELED, so that their owners
+  // let go (a connection's pending send keeps it alive until its completion).
+  aio::EventLoop loop(options_for(GetParam()));
+  int fds[4];
+  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds), 0);
+  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds + 2), 0);
+  IoHandle a(loop, fds[0]);  // receives nothing: its peer stays silent
+  IoHandle a_peer(loop, fds[1]);
+  IoHandle b(loop, fds[2]);  // sends into a socket nobody reads
+  IoHandle b_peer(loop, fds[3]);
+  std::vector<std::int64_t> results;
+  char in[16];
+  RecordedOp recv;
+  static_cast<IoOp&>(recv) = make_op(IoKind::recv, in, sizeof in);
+  recv.results = &results;
+  recv.on_complete = &RecordedOp::record;
+  ASSERT_FALSE(a.backend().submit(a.registration(), recv));
+  std::string chunk(64 * 1024, 'x');
+  while (::send(fds[2], chunk.data(), chunk.size(), MSG_DONTWAIT) > 0) {
+  }
+  RecordedOp send;
+  static_cast<IoOp&>(send) = make_op(IoKind::send, chunk.data(), chunk.size());
+  send.results = &results;
+  send.on_complete = &RecordedOp::record;
+  ASSERT_FALSE(b.backend().submit(b.registration(), send));  // the socket is full
+  ASSERT_TRUE(send.in_flight);
+  EXPECT_EQ(a.backend().in_flight(), 2u);
+  loop.close();
+  EXPECT_FALSE(recv.in_flight);
+  EXPECT_FALSE(send.in_flight);
+  EXPECT_EQ(results, (std::vector<std::int64_t>{-ECANCELED, -ECANCELED}));
+}
+
+namespace {
+aio::Coro<void> one_exchange() {
+  auto pair = socket_pair();
+  EXPECT_EQ(co_await send_all(pair.first, "ping"), 4);
+  std::string got;
+  EXPECT_EQ(co_await recv_some(pair.second, got, 16), 4);
+  EXPECT_EQ(got, "ping");
+}
+}  // namespace
+
+TEST_P(Backends, ALoopRunLaterOnAnotherThread) {
+  // asyncio lets a loop run on one thread and later on another. On epoll so does aio. An
+  // io_uring ring belongs to the thread that first ran the loop (SINGLE_ISSUER): there
+  // the second run stops with a UsageError that says so and what to do.
+  aio::EventLoop loop(options_for(GetParam()));
+  auto run_on_a_new_thread = [&loop] {
+    std::exception_ptr error;
+    std::thread([&] {
+      try {
+        loop.run_until_complete(one_exchange());
+      } catch (...) {
+        error = std::current_exception();
+      }
+    }).join();
+    return error;
+  };
+  const std::exception_ptr first = run_on_a_new_thread();
+  EXPECT_FALSE(first) << aio::describe(first);
+  const std::exception_ptr second = run_on_a_new_thread();
+  if (GetParam() != "io_uring") {
+    EXPECT_FALSE(second) << aio::describe(second);
+    return;
+  }
+  ASSERT_TRUE(second);
+  try {
+    std::rethrow_exception(second);
+  } catch (const aio::UsageError& e) {
+    EXPECT_NE(std::string(e.what()).find("belongs to the thread that first ran the loop"), std::string::npos)
+        << e.what();
+  } catch (...) {
+    ADD_FAILURE() << "expected a UsageError, got " << aio::describe(std::current_exception());
+  }
 }
 
 // --- completion semantics ----------------------------------------------------------------

@@ -732,9 +732,7 @@ AIO_TEST(HttpConnection, TrickledBodyIsCutOffAtBodyTimeout) {
 // connections it has and accepts again once fds are free (the stream server's behaviour,
 // which aio::http inherits: this checks it holds with HTTP on top).
 AIO_TEST(HttpConnection, OutOfFdsIsSurvived) {
-  if (aio_test::accept_ignores_a_lowered_fd_limit())
-    AIO_SKIP_TEST(
-        "io_uring's multishot accept took RLIMIT_NOFILE when it was armed; the limit lowered later does not apply");
+  aio_test::FdExhaustion fds;  // (before the server starts)
   Application app;
   app.router().add_get("/", [](Request&) { return fixed("x"); });
   std::vector<int> reported;
@@ -760,19 +758,13 @@ AIO_TEST(HttpConnection, OutOfFdsIsSurvived) {
   const int b = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   AIO_ASSERT_TRUE(b >= 0);
   {
-    rlimit saved{};
-    ::getrlimit(RLIMIT_NOFILE, &saved);
-    const int lowest_free = ::dup(0);
-    ::close(lowest_free);
-    rlimit lowered = saved;
-    lowered.rlim_cur = static_cast<rlim_t>(lowest_free);
-    AIO_ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &lowered), 0);
+    fds.exhaust();
     const sockaddr_in addr = aio_test::loopback_address(s.port);
     const int connected = ::connect(b, reinterpret_cast<const sockaddr*>(&addr), sizeof addr);  // accept() now fails
     co_await aio::sleep(1.2);  // the server retries accept after 1 s
     co_await a.send(get_request("/"));
     const RawResponse again = co_await aio::wait_for(a.response(), 5.0);
-    ::setrlimit(RLIMIT_NOFILE, &saved);
+    fds.release();
     EXPECT_EQ(connected, 0);
     EXPECT_EQ(again.body, "x") << "the open connection is served while accept() fails";
   }

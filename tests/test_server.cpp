@@ -1070,25 +1070,6 @@ AIO_TEST(ServerLoad, HostilePeersDoNotDisturbTheServer) {
 namespace {
 // Lowers the soft RLIMIT_NOFILE to the lowest free fd number, so that no new fd can be
 // made (accept() fails with EMFILE); restores the limit when destroyed.
-class NoMoreFds {
- public:
-  NoMoreFds() {
-    if (::getrlimit(RLIMIT_NOFILE, &saved_) < 0) throw_errno("getrlimit");
-    int probe = ::dup(0);
-    if (probe < 0) throw_errno("dup");
-    ::close(probe);
-    rlimit lowered = saved_;
-    lowered.rlim_cur = static_cast<rlim_t>(probe);
-    if (::setrlimit(RLIMIT_NOFILE, &lowered) < 0) throw_errno("setrlimit");
-  }
-  ~NoMoreFds() { ::setrlimit(RLIMIT_NOFILE, &saved_); }
-  NoMoreFds(const NoMoreFds&) = delete;
-  NoMoreFds& operator=(const NoMoreFds&) = delete;
-
- private:
-  rlimit saved_{};
-};
-
 double process_cpu_seconds() {
   timespec ts{};
   ::clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
@@ -1100,9 +1081,7 @@ double process_cpu_seconds() {
 // keeps serving the connection it has, does not spin (few attempts, little CPU), and
 // accepts again once fds are free (after accept_retry_delay).
 AIO_TEST(ServerLoad, AcceptEmfileIsReportedRetriedAndDoesNotSpin) {
-  if (aio_test::accept_ignores_a_lowered_fd_limit())
-    AIO_SKIP_TEST(
-        "io_uring's multishot accept took RLIMIT_NOFILE when it was armed; the limit lowered later does not apply");
+  aio_test::FdExhaustion fds;  // (before the server starts)
   HandlerLog log;
   log.install();
   Stats stats;
@@ -1122,7 +1101,7 @@ AIO_TEST(ServerLoad, AcceptEmfileIsReportedRetriedAndDoesNotSpin) {
   std::size_t reports = 0;
   double cpu = 0;
   {
-    NoMoreFds limit;
+    fds.exhaust();
     // B connects (the kernel completes it); the server's accept() now fails with EMFILE.
     AIO_ASSERT_EQ(::connect(b.get(), addr.data(), addr.size()), 0);
     const double cpu0 = process_cpu_seconds();
@@ -1134,6 +1113,7 @@ AIO_TEST(ServerLoad, AcceptEmfileIsReportedRetriedAndDoesNotSpin) {
     std::string a2 = co_await aio::wait_for(ra.readexactly(2), 5);
     EXPECT_EQ(a2, "a2");
     EXPECT_EQ(srv.connection_count(), 1u);
+    fds.release();
   }
   // ~10 attempts at 0.05 s in 0.5 s; a busy loop would make thousands.
   EXPECT_GE(reports, 2u) << "accept() was not retried";

@@ -111,6 +111,14 @@ class IoBackend {
   /// the backend nor the kernel touches the op or the memory it points at any more.
   virtual void abandon(IoOp& op) noexcept = 0;
 
+  /// The loop is closing: every operation still in flight completes now, through
+  /// on_complete — with its real result where it already finished (a write that failed
+  /// with EPIPE), else with -ECANCELED. Owners waiting for a completion let go: a send
+  /// that keeps its connection alive ends, and the connection closes its fd. Operations
+  /// that on_complete starts meanwhile are completed the same way. Afterwards nothing is
+  /// in flight, and the kernel touches no operation's memory.
+  virtual void complete_all() noexcept = 0;
+
   /// Waits at most timeout_ns (-1: no limit, 0: just look) and delivers completions.
   virtual void poll(std::int64_t timeout_ns) = 0;
   /// Interrupts a poll() in progress. Safe from any thread.

@@ -32,6 +32,7 @@ class DelayBackend final : public IoBackend {
   bool submit(IoRegistration* reg, IoOp& op) override;
   void cancel(IoOp& op) noexcept override;
   void abandon(IoOp& op) noexcept override;
+  void complete_all() noexcept override;
   void poll(std::int64_t timeout_ns) override;
   void wake() noexcept override { inner_->wake(); }
   std::size_t in_flight() const noexcept override { return shadows_.size(); }

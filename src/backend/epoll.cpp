@@ -20,7 +20,7 @@
 
 namespace aio::detail {
 
-struct IoRegistration {
+struct IoRegistration : ListNode {
   int fd = -1;
   bool pollable = true;   // false for regular files, which epoll refuses: always "ready"
   bool detached = false;  // detach() ran during poll(): freed when poll() is done with it
@@ -89,6 +89,7 @@ IoRegistration* EpollBackend::attach(int fd) {
     if (errno != EPERM) throw std::system_error(errno, std::generic_category(), "epoll_ctl(ADD)");
     reg->pollable = false;  // a regular file: every syscall completes without waiting
   }
+  attached_.push_back(reg.get());
   return reg.release();
 }
 
@@ -99,6 +100,7 @@ void EpollBackend::detach(IoRegistration* reg) noexcept {
     while (IoOp* op = queue->pop_front()) finish(*op, -EBADF);
   }
   if (reg->pollable) ::epoll_ctl(epfd_, EPOLL_CTL_DEL, reg->fd, nullptr);
+  IntrusiveList<IoRegistration>::erase(reg);
   // A completion callback may close an fd while poll() is still walking this
   // registration (or has more events for it in this batch): free it afterwards.
   if (polling_) {
@@ -159,6 +161,30 @@ void EpollBackend::abandon(IoOp& op) noexcept {
   IntrusiveList<IoOp>::erase(&op);
   op.in_flight = false;
   --in_flight_;
+}
+
+void EpollBackend::complete_all() noexcept {
+  // Nothing of a parked op is with the kernel: each ends with -ECANCELED, in FIFO order
+  // per fd. A completion callback may detach any registration (freed afterwards, as in
+  // poll()) or start new ops, which the next round ends.
+  polling_ = true;
+  for (int round = 0; round < 16 && in_flight_ > 0; ++round) {
+    IntrusiveList<IoRegistration> todo;
+    while (IoRegistration* reg = attached_.pop_front()) todo.push_back(reg);
+    while (IoRegistration* reg = todo.pop_front()) {
+      attached_.push_back(reg);
+      for (IntrusiveList<IoOp>* queue : {&reg->readers, &reg->writers}) {
+        while (!reg->detached) {
+          IoOp* op = queue->pop_front();
+          if (!op) break;
+          finish(*op, -ECANCELED);
+        }
+      }
+    }
+  }
+  polling_ = false;
+  for (IoRegistration* dead : graveyard_) delete dead;
+  graveyard_.clear();
 }
 
 void EpollBackend::finish(IoOp& op, std::int64_t result) noexcept {

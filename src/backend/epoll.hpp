@@ -18,6 +18,7 @@ class EpollBackend final : public IoBackend {
   bool submit(IoRegistration* reg, IoOp& op) override;
   void cancel(IoOp& op) noexcept override;
   void abandon(IoOp& op) noexcept override;
+  void complete_all() noexcept override;
   void poll(std::int64_t timeout_ns) override;
   void wake() noexcept override;
   std::size_t in_flight() const noexcept override { return in_flight_; }
@@ -30,8 +31,9 @@ class EpollBackend final : public IoBackend {
   int epfd_ = -1;
   int wakefd_ = -1;
   std::size_t in_flight_ = 0;
-  bool polling_ = false;                    // inside poll()'s event loop
+  bool polling_ = false;                    // inside poll()'s event loop (or complete_all())
   std::vector<IoRegistration*> graveyard_;  // detached during poll(); freed at its end
+  IntrusiveList<IoRegistration> attached_;  // every fd attached and not yet detached
 };
 
 }  // namespace aio::detail

@@ -30,16 +30,18 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
 #include <system_error>
 
+#include "aio/errors.hpp"
 #include "backend/syscall_ops.hpp"
 
 namespace aio::detail {
 
-struct UringRegistration {
+struct UringRegistration : ListNode {
   int fd = -1;
   bool detached = false;
   bool is_socket = false;
@@ -247,11 +249,27 @@ IoUringBackend::~IoUringBackend() {
 
 // --- submission --------------------------------------------------------------------------
 
+namespace {
+// A number for each thread, never reused (a thread_local's address can be: a new thread
+// may get a finished one's memory). Tells threads apart without a syscall.
+std::atomic<std::uint64_t> threads_numbered{0};
+thread_local const std::uint64_t this_thread_number = threads_numbered.fetch_add(1, std::memory_order_relaxed) + 1;
+}  // namespace
+
 void IoUringBackend::enable_on_first_use() {
   // SINGLE_ISSUER binds the ring to the thread that enables it: the loop's own.
   if (int r = enable_rings(ring_); r < 0) throw std::system_error(-r, std::generic_category(), "io_uring_enable_rings");
   enabled_ = true;
+  owner_thread_ = this_thread_number;
   arm_wake();
+}
+
+void IoUringBackend::require_owner_thread() const {
+  if (owner_thread_ == this_thread_number) return;
+  throw UsageError(
+      "this event loop runs on io_uring, whose ring belongs to the thread that first ran the loop "
+      "(IORING_SETUP_SINGLE_ISSUER): run the loop on that thread, or create it with Backend::epoll "
+      "(LoopOptions{.backend} or AIO_BACKEND=epoll) to run it on different threads one after another");
 }
 
 io_uring_sqe* IoUringBackend::get_sqe() {
@@ -290,6 +308,7 @@ IoRegistration* IoUringBackend::attach(int fd) {
   reg->fd = fd;
   struct stat st {};
   reg->is_socket = ::fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode);
+  attached_.push_back(reg);
   return reinterpret_cast<IoRegistration*>(reg);
 }
 
@@ -685,6 +704,13 @@ void IoUringBackend::reap(const std::vector<IoOp*>& ops, std::vector<Completion>
     do r = io_uring_submit_and_wait(&ring_, 1);
     while (r == -EINTR);
     flush_msgs_.clear();
+    if (r < 0 && r != -ETIME && r != -EAGAIN && r != -EBUSY) {
+      // This thread may not wait on the ring (not its owner): report the ops cancelled
+      // rather than spin. Only io_uring_queue_exit() can end them for sure now.
+      for (Completion& c : results)
+        if (c.user_data == 0) c.res = -ECANCELED;
+      return;
+    }
     take_completions();
   }
 }
@@ -719,6 +745,7 @@ void IoUringBackend::detach(IoRegistration* r) noexcept {
   recycle_lent();
   UringRegistration& reg = *as_registration(r);
   reg.detached = true;
+  IntrusiveList<UringRegistration>::erase(&reg);
   while (IoOp* op = reg.readers.pop_front()) finish(*op, -EBADF, 0);
   while (IoOp* op = reg.acceptors.pop_front()) finish(*op, -EBADF, 0);
   for (std::size_t i = reg.received_head; i < reg.received.size(); ++i) {
@@ -765,6 +792,56 @@ void IoUringBackend::detach(IoRegistration* r) noexcept {
   }
 }
 
+void IoUringBackend::complete_all() noexcept {
+  // Only the ring's thread may wait on it: closed elsewhere, the ops stay in flight (and
+  // their owners with them) rather than hang; the ring's exit still frees the memory.
+  if (enabled_ && owner_thread_ != this_thread_number) return;
+  for (int round = 0; round < 16 && in_flight_ > 0; ++round) {
+    // What has finished keeps its real result (a write to a dead child's pipe: EPIPE).
+    deliver_finished();
+    // The rest is taken off the registrations first, so that a callback that closes a
+    // registration (or starts new ops, which the next round ends) cannot disturb the
+    // walk. Ops with the kernel are cancelled and reaped; ops queued behind them never
+    // started. Each fd's ops still complete in FIFO order.
+    std::vector<IoOp*> ops;
+    std::vector<IoOp*> with_kernel;
+    attached_.for_each([&](UringRegistration* reg) {
+      while (IoOp* op = reg->readers.pop_front()) ops.push_back(op);
+      while (IoOp* op = reg->acceptors.pop_front()) ops.push_back(op);
+      for (IntrusiveList<IoOp>& queue : reg->queue) {
+        if (IoOp* front = queue.pop_front()) {
+          with_kernel.push_back(front);
+          ops.push_back(front);
+          request_cancel(*front);
+        }
+        while (IoOp* op = queue.pop_front()) ops.push_back(op);
+      }
+    });
+    std::vector<Completion> results;
+    if (!with_kernel.empty()) reap(with_kernel, results);
+    std::size_t next_result = 0;
+    for (IoOp* op : ops) {
+      if (next_result < with_kernel.size() && with_kernel[next_result] == op) {
+        const Completion& c = results[next_result++];
+        finish(*op, c.res, c.flags);
+      } else {
+        finish(*op, -ECANCELED, 0);
+      }
+    }
+  }
+}
+
+void IoUringBackend::deliver_finished() noexcept {
+  if (!enabled_) return;
+  recycle_lent();
+  int r;
+  do r = io_uring_submit_and_get_events(&ring_);
+  while (r == -EINTR);
+  flush_msgs_.clear();
+  take_completions();
+  dispatch_pending();
+}
+
 // --- waiting and dispatching -------------------------------------------------------------
 
 void IoUringBackend::take_completions() {
@@ -779,8 +856,9 @@ void IoUringBackend::take_completions() {
 }
 
 void IoUringBackend::poll(std::int64_t timeout_ns) {
-  recycle_lent();
   if (!enabled_) enable_on_first_use();
+  require_owner_thread();
+  recycle_lent();
   const bool have_pending = batch_pos_ < batch_.size();
   int r;
   if (timeout_ns == 0 || have_pending) {

@@ -35,6 +35,7 @@ class IoUringBackend final : public IoBackend {
   bool submit(IoRegistration* reg, IoOp& op) override;
   void cancel(IoOp& op) noexcept override;
   void abandon(IoOp& op) noexcept override;
+  void complete_all() noexcept override;
   void poll(std::int64_t timeout_ns) override;
   void wake() noexcept override;
   std::size_t in_flight() const noexcept override { return in_flight_; }
@@ -55,7 +56,12 @@ class IoUringBackend final : public IoBackend {
   io_uring_sqe* get_sqe();
   void flush() noexcept;
   void enable_on_first_use();
+  /// UsageError when called on another thread than the one that enabled the ring.
+  void require_owner_thread() const;
   void take_completions();
+  /// Hands what the kernel has finished to the loop: submits, runs deferred task work,
+  /// and dispatches every completion.
+  void deliver_finished() noexcept;
   void dispatch(const Completion& c) noexcept;
   void dispatch_pending() noexcept;
   /// Waits until every op in `ops` has its completion, taking each out of the batch
@@ -88,6 +94,7 @@ class IoUringBackend final : public IoBackend {
   Options options_;
   io_uring ring_{};
   bool enabled_ = false;
+  std::uint64_t owner_thread_ = 0;  // the enabling thread's number (see require_owner_thread)
   io_uring_buf_ring* buf_ring_ = nullptr;
   std::size_t buf_ring_bytes_ = 0;
   char* buffers_ = nullptr;
@@ -102,9 +109,10 @@ class IoUringBackend final : public IoBackend {
   std::size_t in_flight_ = 0;
   std::vector<Completion> batch_;  // taken off the ring, dispatched in order from batch_pos_
   std::size_t batch_pos_ = 0;
-  std::deque<msghdr> flush_msgs_;             // sendv headers: the kernel copies them when it submits
-  std::vector<UringRegistration*> holders_;   // registrations holding received buffers
-  std::vector<UringRegistration*> detached_;  // detached, waiting for their multishots to end
+  std::deque<msghdr> flush_msgs_;              // sendv headers: the kernel copies them when it submits
+  std::vector<UringRegistration*> holders_;    // registrations holding received buffers
+  std::vector<UringRegistration*> detached_;   // detached, waiting for their multishots to end
+  IntrusiveList<UringRegistration> attached_;  // every fd attached and not yet detached
 };
 
 }  // namespace aio::detail

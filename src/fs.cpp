@@ -1,4 +1,5 @@
-// aio::fs: files on the loop's default thread pool.
+// aio::fs: files on the loop's default thread pool — or, where the loop runs on io_uring,
+// reads, writes and fsync of regular files through the ring (see RingJob below).
 //
 // Each operation is one job on the pool. The job gets plain values (fd, offset, bytes) and
 // writes what it did into a JobResult shared with the loop; the loop side — the File's
@@ -29,7 +30,9 @@
 #include "aio/executor.hpp"
 #include "aio/future.hpp"
 #include "aio/lock.hpp"
+#include "aio/task.hpp"
 #include "aio/loop.hpp"
+#include "backend/backend.hpp"
 #include "io/owned_fd.hpp"
 #include "io/sigpipe_guard.hpp"
 
@@ -328,7 +331,30 @@ class FileCore {
     if (--active_ops == 0 && closed) close_fd_now();
   }
   void close_fd_now() noexcept {
+    forget_ring();
     if (fd >= 0) ::close(std::exchange(fd, -1));
+  }
+
+  /// The registration through which this file's reads, writes and fsync go to the running
+  /// loop's ring, or null where they go to the thread pool: the backend cannot run files
+  /// (epoll), the file is a pipe or socket (they may wait forever: the pool's cancellation
+  /// rules fit them), or another loop's ring has it already.
+  aio::detail::IoRegistration* ring_registration() {
+    if (!seekable || fd < 0) return nullptr;
+    aio::detail::IoBackend& backend = aio::detail::LoopAccess::backend(get_running_loop());
+    if (ring_reg_) return ring_ == &backend ? ring_reg_ : nullptr;
+    if (!backend.runs_files()) return nullptr;
+    try {
+      ring_reg_ = backend.attach(fd);
+    } catch (...) {
+      return nullptr;  // (the pool still can)
+    }
+    ring_ = &backend;
+    return ring_reg_;
+  }
+  /// Before the descriptor is closed or handed away (no operation is in flight then).
+  void forget_ring() noexcept {
+    if (ring_reg_) ring_->detach(std::exchange(ring_reg_, nullptr));
   }
 
   [[noreturn]] void throw_error(int err, std::string_view what) const { throw_os_error(err, what, path); }
@@ -345,6 +371,10 @@ class FileCore {
   int active_ops = 0;
   // One operation at a time, FIFO (aio::Lock is FIFO-fair and cancel-safe).
   Lock turn;
+
+ private:
+  aio::detail::IoBackend* ring_ = nullptr;
+  aio::detail::IoRegistration* ring_reg_ = nullptr;
 };
 
 namespace {
@@ -439,10 +469,19 @@ struct NothingToSettle {
 /// but the job goes on: `settle_late(*result)` then runs on the loop thread once it has
 /// finished, and `ticket` (if any: the File's turn) is held until then, so that the next
 /// operation sees what the job really did.
+template <class Settle>
+Coro<void> await_job(std::shared_ptr<JobResult> result, Future<void> done, OpTicket* ticket, Settle settle_late);
+
 template <class Job, class Settle>
 Coro<void> run_job(std::shared_ptr<JobResult> result, Job job, OpTicket* ticket, Settle settle_late) {
   auto call = [result, job = std::move(job)]() mutable { job(*result); };
   Future<void> done = get_running_loop().run_in_executor(nullptr, std::move(call));
+  co_await await_job(std::move(result), std::move(done), ticket, std::move(settle_late));
+}
+
+/// Waits for a job that `done` completes (on the pool or the ring), with run_job's rules.
+template <class Settle>
+Coro<void> await_job(std::shared_ptr<JobResult> result, Future<void> done, OpTicket* ticket, Settle settle_late) {
   try {
     // Unlike awaiting the future, DoneAwaiter leaves it alone when the task is cancelled,
     // so it still completes (and runs its done callbacks) when the job is done.
@@ -463,6 +502,164 @@ Coro<void> run_job(std::shared_ptr<JobResult> result, Job job, OpTicket* ticket,
   }
   done.result();  // CancelledError if the executor was shut down before it ran the job
 }
+
+// --- the ring side ------------------------------------------------------------------------
+//
+// Where the loop runs on io_uring, reads, writes and fsync of regular files go through the
+// ring instead of the pool: no thread hop, and the kernel's own workers wait for the disk.
+// A RingJob takes the steps read_loop, write_loop or fsync take on a thread — one
+// submission per system call, the same JobResult — and completes `finished_` when it is
+// done. It owns itself, and the bytes it writes, until its last completion: a cancelled
+// task lets go of the await, never of memory the kernel may still write into.
+
+class RingJob {
+ public:
+  enum class What { read, write, sync };
+
+  /// Starts the job; the future completes when it has finished (also if nobody awaits it
+  /// any more). read: up to `limit` bytes at `offset`; write: `data` at `offset` (-1: at
+  /// the fd's position, O_APPEND's end; then JobResult::offset is where it left it).
+  static Future<void> start(FileCore& f, aio::detail::IoRegistration& reg, What what, std::int64_t offset,
+                            std::size_t limit, std::string data, std::shared_ptr<JobResult> result) {
+    auto* job = new RingJob(f, reg, what, offset, limit, std::move(data), std::move(result));
+    Future<void> finished = job->finished_;
+    job->run();
+    return finished;
+  }
+
+ private:
+  RingJob(FileCore& f, aio::detail::IoRegistration& reg, What what, std::int64_t offset, std::size_t limit,
+          std::string data, std::shared_ptr<JobResult> result)
+      : backend_(aio::detail::LoopAccess::backend(get_running_loop())),
+        reg_(reg),
+        what_(what),
+        base_(offset),
+        limit_(limit),
+        data_(std::move(data)),
+        result_(std::move(result)),
+        finished_(get_running_loop().create_future<void>()) {
+    step_.job = this;
+    step_.fd = f.fd;
+    step_.on_complete = &RingJob::on_step_done;
+    if (what == What::read) {
+      try {
+        result_->data.resize(first_read_size(f.fd, offset, limit));
+      } catch (const std::bad_alloc&) {
+        result_->error = ENOMEM;
+      }
+    }
+  }
+
+  /// Submits steps until one is in flight (on_step_done goes on from there) or the job is over.
+  void run() noexcept {
+    while (result_->error == 0 && next_step()) {
+      bool at_once;
+      try {
+        at_once = backend_.submit(&reg_, step_);
+      } catch (...) {
+        result_->error = ENOMEM;
+        break;
+      }
+      if (!at_once) return;
+      if (!take(step_.result)) break;
+    }
+    finish();
+  }
+
+  static void on_step_done(aio::detail::IoOp* op) noexcept {
+    RingJob* job = static_cast<Step*>(op)->job;
+    if (job->take(op->result))
+      job->run();
+    else
+      job->finish();
+  }
+
+  /// Sets up the next system call; false when there is nothing left to do.
+  bool next_step() noexcept {
+    constexpr std::size_t kMostPerStep = std::size_t(1) << 30;  // (the ring's lengths are 32-bit)
+    std::string& bytes = result_->data;
+    switch (what_) {
+      case What::read:
+        if (done_ == bytes.size()) {
+          if (done_ >= limit_) return false;
+          try {
+            bytes.resize(std::min(limit_, std::max(done_ * 2, kReadChunk)));
+          } catch (const std::bad_alloc&) {
+            result_->error = ENOMEM;
+            return false;
+          }
+        }
+        step_.kind = aio::detail::IoKind::read;
+        step_.buffer = bytes.data() + done_;
+        step_.length = std::min(bytes.size() - done_, kMostPerStep);
+        step_.offset = base_ + static_cast<std::int64_t>(done_);
+        return true;
+      case What::write:
+        if (done_ == data_.size()) return false;
+        step_.kind = aio::detail::IoKind::write;
+        step_.buffer = data_.data() + done_;
+        step_.length = std::min(data_.size() - done_, kMostPerStep);
+        step_.offset = base_ < 0 ? -1 : base_ + static_cast<std::int64_t>(done_);
+        return true;
+      case What::sync:
+        if (synced_) return false;
+        step_.kind = aio::detail::IoKind::fsync;
+        return true;
+    }
+    return false;
+  }
+
+  /// Accounts for one step's result; false when the job is over (end of file, an error).
+  bool take(std::int64_t r) noexcept {
+    if (r == -EINTR || r == -EAGAIN) return true;  // the same step again
+    if (r < 0) {
+      result_->error = static_cast<int>(-r);
+      return false;
+    }
+    if (what_ == What::sync) {
+      synced_ = true;
+      return true;
+    }
+    if (r == 0) {  // a read at the end of the file; a write that wrote nothing
+      if (what_ == What::write) result_->error = EIO;
+      return false;
+    }
+    done_ += static_cast<std::size_t>(r);
+    return true;
+  }
+
+  void finish() noexcept {
+    JobResult& r = *result_;
+    if (what_ == What::read) {
+      r.data.resize(done_);
+      r.count = done_;
+      r.failed_step = "read";
+    } else if (what_ == What::write) {
+      r.count = done_;
+      r.failed_step = "write";
+      if (base_ < 0) r.offset = ::lseek(step_.fd, 0, SEEK_CUR);  // append mode: where O_APPEND left it
+    }
+    Future<void> finished = std::move(finished_);
+    delete this;
+    finished.set_result();
+  }
+
+  struct Step : aio::detail::IoOp {  // the system call in flight
+    RingJob* job = nullptr;
+  };
+
+  Step step_;
+  aio::detail::IoBackend& backend_;
+  aio::detail::IoRegistration& reg_;
+  const What what_;
+  const std::int64_t base_;
+  const std::size_t limit_;
+  std::size_t done_ = 0;  // bytes read or written so far
+  bool synced_ = false;
+  std::string data_;
+  std::shared_ptr<JobResult> result_;
+  Future<void> finished_;
+};
 
 // --- File operations (each: check, wait for the turn, one job, account for it) ------------
 
@@ -500,9 +697,14 @@ Coro<std::string> read_op(std::shared_ptr<FileCore> core, std::int64_t n) {
   const int fd = f.fd;
   const std::int64_t offset = f.seekable ? static_cast<std::int64_t>(f.position) : -1;
   auto result = std::make_shared<JobResult>();
-  auto job = [fd, offset, limit](JobResult& r) { read_loop(fd, offset, limit, r); };
   auto keep_unread = [core](JobResult& r) { keep_unread_bytes(*core, r); };
-  co_await run_job(result, std::move(job), &ticket, std::move(keep_unread));
+  if (aio::detail::IoRegistration* ring = f.ring_registration()) {
+    Future<void> done = RingJob::start(f, *ring, RingJob::What::read, offset, limit, {}, result);
+    co_await await_job(result, std::move(done), &ticket, std::move(keep_unread));
+  } else {
+    auto job = [fd, offset, limit](JobResult& r) { read_loop(fd, offset, limit, r); };
+    co_await run_job(result, std::move(job), &ticket, std::move(keep_unread));
+  }
   JobResult& r = *result;
   if (r.error) {
     keep_unread_bytes(f, r);
@@ -524,8 +726,13 @@ Coro<std::string> read_at_op(std::shared_ptr<FileCore> core, std::size_t n, std:
   co_await ticket.turn();
   const int fd = f.fd;
   auto result = std::make_shared<JobResult>();
-  auto job = [fd, at, n](JobResult& r) { read_loop(fd, at, n, r); };
-  co_await run_job(result, std::move(job), &ticket, NothingToSettle{});
+  if (aio::detail::IoRegistration* ring = f.ring_registration()) {
+    Future<void> done = RingJob::start(f, *ring, RingJob::What::read, at, n, {}, result);
+    co_await await_job(result, std::move(done), &ticket, NothingToSettle{});
+  } else {
+    auto job = [fd, at, n](JobResult& r) { read_loop(fd, at, n, r); };
+    co_await run_job(result, std::move(job), &ticket, NothingToSettle{});
+  }
   if (result->error) f.throw_error(result->error, "read");
   co_return std::move(result->data);
 }
@@ -543,16 +750,21 @@ Coro<std::size_t> write_op(std::shared_ptr<FileCore> core, std::string data) {
   const bool append = f.seekable && f.mode.append;
   const std::int64_t offset = f.seekable && !append ? static_cast<std::int64_t>(f.position) : -1;
   auto result = std::make_shared<JobResult>();
-  auto job = [fd, offset, pipe, append, data = std::move(data)](JobResult& r) {
-    if (pipe)
-      write_loop_guarded(fd, offset, data, r);
-    else
-      write_loop(fd, offset, data, r);
-    if (append) r.offset = ::lseek(fd, 0, SEEK_CUR);
-  };
-  // Cancelled: what the thread wrote is written; the position counts it.
+  // Cancelled: what the thread (or the ring) wrote is written; the position counts it.
   auto advance = [core](JobResult& r) { advance_after_write(*core, r); };
-  co_await run_job(result, std::move(job), &ticket, std::move(advance));
+  if (aio::detail::IoRegistration* ring = f.ring_registration()) {
+    Future<void> done = RingJob::start(f, *ring, RingJob::What::write, offset, 0, std::move(data), result);
+    co_await await_job(result, std::move(done), &ticket, std::move(advance));
+  } else {
+    auto job = [fd, offset, pipe, append, data = std::move(data)](JobResult& r) {
+      if (pipe)
+        write_loop_guarded(fd, offset, data, r);
+      else
+        write_loop(fd, offset, data, r);
+      if (append) r.offset = ::lseek(fd, 0, SEEK_CUR);
+    };
+    co_await run_job(result, std::move(job), &ticket, std::move(advance));
+  }
   advance_after_write(f, *result);
   if (result->error) f.throw_error(result->error, "write");
   co_return size;
@@ -574,8 +786,13 @@ Coro<std::size_t> write_at_op(std::shared_ptr<FileCore> core, std::string data, 
   const std::size_t size = data.size();
   const int fd = f.fd;
   auto result = std::make_shared<JobResult>();
-  auto job = [fd, at, data = std::move(data)](JobResult& r) { write_loop(fd, at, data, r); };
-  co_await run_job(result, std::move(job), &ticket, NothingToSettle{});
+  if (aio::detail::IoRegistration* ring = f.ring_registration()) {
+    Future<void> done = RingJob::start(f, *ring, RingJob::What::write, at, 0, std::move(data), result);
+    co_await await_job(result, std::move(done), &ticket, NothingToSettle{});
+  } else {
+    auto job = [fd, at, data = std::move(data)](JobResult& r) { write_loop(fd, at, data, r); };
+    co_await run_job(result, std::move(job), &ticket, NothingToSettle{});
+  }
   if (result->error) f.throw_error(result->error, "write");
   co_return size;
 }
@@ -586,10 +803,15 @@ Coro<void> sync_op(std::shared_ptr<FileCore> core) {
   co_await ticket.turn();
   const int fd = f.fd;
   auto result = std::make_shared<JobResult>();
-  auto job = [fd](JobResult& r) {
-    if (::fsync(fd) != 0) r.error = errno;
-  };
-  co_await run_job(result, std::move(job), &ticket, NothingToSettle{});
+  if (aio::detail::IoRegistration* ring = f.ring_registration()) {
+    Future<void> done = RingJob::start(f, *ring, RingJob::What::sync, -1, 0, {}, result);
+    co_await await_job(result, std::move(done), &ticket, NothingToSettle{});
+  } else {
+    auto job = [fd](JobResult& r) {
+      if (::fsync(fd) != 0) r.error = errno;
+    };
+    co_await run_job(result, std::move(job), &ticket, NothingToSettle{});
+  }
   if (result->error) f.throw_error(result->error, "fsync");
 }
 
@@ -670,6 +892,7 @@ Coro<void> close_op(std::shared_ptr<FileCore> core) {
   // Cancelled here: the descriptor closes when the last earlier operation finishes.
   co_await ticket.turn();
   auto result = std::make_shared<JobResult>();
+  core->forget_ring();
   result->fd.reset(std::exchange(core->fd, -1));  // closed by JobResult if the job never runs
   ticket.finish();
   // close(2) may block (NFS writes back), so it runs on the pool too; cancelling the

@@ -881,4 +881,100 @@ AIO_TEST(FsShared, CloseRunsAfterEarlierOperationsAndRefusesLaterOnes) {
   EXPECT_EQ(slurp(dir / "f"), "first second");
 }
 
+// --- through the ring (io_uring) ------------------------------------------------------------
+
+// Where the loop runs on io_uring, reads, writes and fsync of regular files go through the
+// ring: they complete while every thread of the pool is busy.
+AIO_TEST(FsRing, FileIoDoesNotWaitForThePoolOnIoUring) {
+  const std::string_view backend = aio::get_running_loop().backend_name();
+  if (backend != "io_uring") AIO_SKIP_TEST("files go through the thread pool on this backend (io_uring only)");
+  TempDir dir;
+  const std::string big = pattern_bytes(3 * 1024 * 1024 + 5);
+  fs::File f = co_await fs::open(dir / "f", "w+");  // (open itself is a pool job)
+  HeldPool pool;
+  EXPECT_EQ(co_await aio::wait_for(f.write(big), 10), big.size());
+  co_await aio::wait_for(f.sync(), 10);
+  EXPECT_EQ(co_await aio::wait_for(f.write_at("XY", 1), 10), 2u);
+  co_await f.seek(0);
+  const std::string back = co_await aio::wait_for(f.read(), 10);
+  EXPECT_EQ(back.size(), big.size());
+  EXPECT_TRUE(back.substr(3) == big.substr(3));
+  EXPECT_EQ(back.substr(0, 3), big.substr(0, 1) + "XY");
+  EXPECT_EQ(co_await aio::wait_for(f.read_at(4, big.size() - 4), 10), big.substr(big.size() - 4));
+  EXPECT_EQ(co_await aio::wait_for(f.read(10), 10), "");  // at the end
+  co_await pool.release();
+}
+
+// Appending through the ring: every write lands at the end, and the position follows it.
+AIO_TEST(FsRing, AppendModeWritesLandAtTheEnd) {
+  TempDir dir;
+  put(dir / "log", "start\n");
+  fs::File f = co_await fs::open(dir / "log", "a+");
+  EXPECT_EQ(f.tell(), 6u);
+  co_await f.seek(0);
+  co_await f.write("one\n");
+  EXPECT_EQ(f.tell(), 10u);
+  co_await f.write("two\n");
+  EXPECT_EQ(f.tell(), 14u);
+  co_await f.close();
+  EXPECT_EQ(slurp(dir / "log"), "start\none\ntwo\n");
+}
+
+// A read or write cancelled while its system call is with the kernel (or queued for it):
+// the await ends at once, and the File accounts for what the call really did before the
+// next operation starts — on every backend, whatever the order of the cancel and the
+// completion.
+AIO_TEST(FsRing, CancelledReadsConsumeNothingAndCancelledWritesCount) {
+  TempDir dir;
+  const std::string big = pattern_bytes(4 * 1024 * 1024);
+  put(dir / "f", big);
+  fs::File f = co_await fs::open(dir / "f", "r+");
+  for (int i = 0; i < 4; ++i) {
+    aio::Task<std::string> reader = aio::create_task(read_n(f, 1024 * 1024));
+    aio::get_running_loop().call_soon([&reader] { reader.cancel(); });  // after its first step
+    std::exception_ptr e = co_await error_of(reader);
+    if (e) {
+      EXPECT_TRUE(holds<aio::CancelledError>(e)) << what_of(e);
+    }
+    const std::uint64_t at = f.tell();
+    EXPECT_EQ(at, e ? 0u : 1024u * 1024u);
+    const std::string next = co_await f.read(8);
+    EXPECT_EQ(next, big.substr(at, 8));
+    co_await f.seek(0);
+  }
+  aio::Task<void> writer = aio::create_task(write_data(f, std::string(1000, 'w')));
+  aio::get_running_loop().call_soon([&writer] { writer.cancel(); });
+  co_await error_of(writer);
+  aio::Task<void> next = aio::create_task(write_data(f, "after"));
+  co_await next;  // runs once the cancelled write is done, after it
+  EXPECT_EQ(f.tell(), 1005u);
+  EXPECT_EQ(co_await f.read_at(1006, 0), std::string(1000, 'w') + "after" + big.substr(1005, 1));
+}
+
+// aio::run's main returns while another task is in the middle of a read: aio::run cancels
+// that task (the await ends at once; the read's system call goes on) and closes the loop,
+// which completes whatever is still in flight. Nothing leaks: ASan checks the job's
+// memory, the count the descriptors.
+aio::Coro<void> read_forever(fs::File* f, aio::Event* started) {
+  for (;;) {
+    started->set();
+    co_await f->read_at(1024 * 1024, 0);
+  }
+}
+
+aio::Coro<void> leave_a_read_running(std::filesystem::path p) {
+  fs::File f = co_await fs::open(p);
+  aio::Event started;
+  aio::Task<void> reading = aio::create_task(read_forever(&f, &started));
+  co_await started.wait();
+}
+
+TEST(FsRing, RunReturnsWithAFileReadInFlight) {
+  TempDir dir;
+  put(dir / "f", pattern_bytes(8 * 1024 * 1024));
+  const int fds_before = aio::testing::count_open_fds();
+  for (int i = 0; i < 5; ++i) aio::run(leave_a_read_running(dir / "f"));
+  EXPECT_EQ(aio::testing::count_open_fds(), fds_before);
+}
+
 }  // namespace

@@ -29,13 +29,14 @@ enum class IoKind : std::uint8_t {
   connect,        // connect(fd, addr, addrlen) → 0
   recv,           // recv(fd, buffer, length, flags) → bytes (0 = EOF)
   send,           // send(fd, buffer, length, flags | MSG_NOSIGNAL) → bytes
-  read,           // read(fd, buffer, length) → bytes
-  write,          // write(fd, buffer, length) → bytes
+  read,           // read(fd, buffer, length), or pread at `offset` when >= 0 → bytes
+  write,          // write(fd, buffer, length), or pwrite at `offset` when >= 0 → bytes
   recvmsg,        // recvmsg(fd, msg, flags) → bytes
   sendmsg,        // sendmsg(fd, msg, flags | MSG_NOSIGNAL) → bytes
   poll_readable,  // completes when fd is readable (or hung up) → 0
   poll_writable,  // completes when fd is writable (or hung up) → 0
   sendv,          // sendmsg(fd, {iov, iovcnt}, flags | MSG_NOSIGNAL); writev on pipes → bytes
+  fsync,          // fsync(fd) → 0 (regular files; see IoBackend::runs_files)
 };
 
 /// The per-fd registration a backend keeps (epoll: the fd's parked operations).
@@ -58,6 +59,7 @@ struct IoOp : ListNode {
   msghdr* msg = nullptr;     // recvmsg/sendmsg
   iovec* iov = nullptr;      // sendv
   int iovcnt = 0;            // sendv
+  std::int64_t offset = -1;  // read/write: the file offset (pread/pwrite); -1: the fd's own position
   /// recv and read: leave `buffer` null and let the backend pick the memory when data
   /// arrives (epoll: its shared receive buffer; io_uring: a provided-buffer ring), so
   /// that a connection waiting for data holds no buffer. On completion `buffer` points at
@@ -118,6 +120,11 @@ class IoBackend {
   /// that on_complete starts meanwhile are completed the same way. Afterwards nothing is
   /// in flight, and the kernel touches no operation's memory.
   virtual void complete_all() noexcept = 0;
+
+  /// Whether reads, writes and fsync of regular files submitted here run without blocking
+  /// the loop (io_uring does them in the kernel's own workers). epoll cannot wait for a
+  /// regular file, so it would run them inline: aio::fs uses its thread pool then.
+  virtual bool runs_files() const noexcept { return false; }
 
   /// Waits at most timeout_ns (-1: no limit, 0: just look) and delivers completions.
   virtual void poll(std::int64_t timeout_ns) = 0;

@@ -397,11 +397,14 @@ void IoUringBackend::start_kernel_op(UringRegistration& reg, IoOp& op) {
         // provided-buffer ring could not be retried when the ring is dry.
         io_uring_prep_poll_add(sqe, fd, POLLIN | POLLRDHUP);
       } else {
-        io_uring_prep_read(sqe, fd, op.buffer, static_cast<unsigned>(op.length), static_cast<std::uint64_t>(-1));
+        io_uring_prep_read(sqe, fd, op.buffer, static_cast<unsigned>(op.length), static_cast<std::uint64_t>(op.offset));
       }
       break;
     case IoKind::write:
-      io_uring_prep_write(sqe, fd, op.buffer, static_cast<unsigned>(op.length), static_cast<std::uint64_t>(-1));
+      io_uring_prep_write(sqe, fd, op.buffer, static_cast<unsigned>(op.length), static_cast<std::uint64_t>(op.offset));
+      break;
+    case IoKind::fsync:
+      io_uring_prep_fsync(sqe, fd, 0);
       break;
     case IoKind::recvmsg:
       io_uring_prep_recvmsg(sqe, fd, op.msg, static_cast<unsigned>(op.flags));

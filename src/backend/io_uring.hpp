@@ -39,6 +39,7 @@ class IoUringBackend final : public IoBackend {
   void poll(std::int64_t timeout_ns) override;
   void wake() noexcept override;
   std::size_t in_flight() const noexcept override { return in_flight_; }
+  bool runs_files() const noexcept override { return true; }
 
   /// Provided buffers now holding received bytes nobody has taken yet (tests: an idle
   /// connection must hold none).

@@ -62,8 +62,10 @@ std::int64_t attempt(IoOp& op) noexcept {
         op.buffer = shared_receive_buffer();
         if (op.length > kSelectBufferSize) op.length = kSelectBufferSize;
       }
+      if (op.offset >= 0) return check(::pread(op.fd, op.buffer, op.length, op.offset));
       return check(::read(op.fd, op.buffer, op.length));
     case IoKind::write:
+      if (op.offset >= 0) return check(::pwrite(op.fd, op.buffer, op.length, op.offset));
       return check(::write(op.fd, op.buffer, op.length));
     case IoKind::recvmsg:
       return check(::recvmsg(op.fd, op.msg, op.flags));
@@ -75,6 +77,8 @@ std::int64_t attempt(IoOp& op) noexcept {
       return poll_once(op.fd, POLLIN | POLLRDHUP) ? 0 : -EAGAIN;
     case IoKind::poll_writable:
       return poll_once(op.fd, POLLOUT) ? 0 : -EAGAIN;
+    case IoKind::fsync:
+      return check(::fsync(op.fd));
   }
   return -EINVAL;
 }

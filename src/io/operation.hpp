@@ -63,8 +63,8 @@ class IoHandle {
 /// "recv on fd 7": what a task parked on an I/O operation waits for (call graphs).
 inline std::string describe_io(const IoOp& op) {
   static constexpr const char* kNames[] = {"accept",  "connect", "recv",          "send",          "read", "write",
-                                           "recvmsg", "sendmsg", "wait readable", "wait writable", "send"};
-  static_assert(std::size(kNames) == static_cast<std::size_t>(IoKind::sendv) + 1, "a name per IoKind");
+                                           "recvmsg", "sendmsg", "wait readable", "wait writable", "send", "fsync"};
+  static_assert(std::size(kNames) == static_cast<std::size_t>(IoKind::fsync) + 1, "a name per IoKind");
   auto k = static_cast<std::size_t>(op.kind);
   std::string name = k < std::size(kNames) ? kNames[k] : "I/O";
   return name + " on fd " + std::to_string(op.fd);

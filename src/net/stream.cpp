@@ -40,7 +40,7 @@ StreamCore::StreamCore(EventLoop& loop, IoHandle io, std::size_t limit, StreamTr
   send_op_.core = this;
   send_op_.kind = transport_ == StreamTransport::pipe ? IoKind::write : IoKind::send;
   send_op_.on_complete = &StreamCore::on_send_complete;
-  direct_receive_ = io_.backend().name() == "epoll";
+  select_arms_multishot_ = io_.backend().name() == "io_uring" && transport_ != StreamTransport::pipe;
 }
 
 StreamCore::~StreamCore() = default;
@@ -99,7 +99,7 @@ class StreamCore::RecvAwaiter final : public IoAwaiter<RecvAwaiter> {
  private:
   friend class IoAwaiter<RecvAwaiter>;
 
-  static IoOp receive_op(const StreamCore& core) noexcept { return core.select_receive_op(); }
+  static IoOp receive_op(StreamCore& core) noexcept { return core.select_receive_op(); }
   /// IoAwaiter's completion hook: appends the bytes while the backend still lends them.
   bool store_result(IoOp& op) noexcept {
     if (op.result <= 0) return false;
@@ -224,7 +224,7 @@ class StreamCore::RecvToSpanAwaiter final : public TakingRecvAwaiter<RecvToSpanA
   // Below this, one receive into the backend's buffer serves several small reads.
   static constexpr std::size_t kDirectMin = 2048;
 
-  static IoOp receive_op(const StreamCore& core, std::span<char> into) noexcept {
+  static IoOp receive_op(StreamCore& core, std::span<char> into) noexcept {
     if (!core.direct_receive_ || into.size() < kDirectMin) return core.select_receive_op();
     IoOp op;
     op.kind = core.receive_kind();

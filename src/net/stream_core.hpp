@@ -150,7 +150,10 @@ class StreamCore {
   void shut_write_side() noexcept;
   IoKind receive_kind() const noexcept { return transport_ == StreamTransport::pipe ? IoKind::read : IoKind::recv; }
   /// A receive into memory the backend picks when data arrives (nothing held meanwhile).
-  IoOp select_receive_op() const noexcept {
+  IoOp select_receive_op() noexcept {
+    // On io_uring this arms the socket's multishot receive, which then holds bytes that a
+    // receive into the caller's memory could overtake: from now on read_into copies.
+    if (select_arms_multishot_) direct_receive_ = false;
     IoOp op;
     op.kind = receive_kind();
     op.select_buffer = true;
@@ -171,10 +174,13 @@ class StreamCore {
   bool eof_ = false;
   bool reading_ = false;
   bool lent_ = false;  // a ReadView holds the head of in_
-  // Whether a receive may hand the caller's memory to the backend: only where a cancelled
-  // operation is over when cancel() returns (epoll). A completion backend may still write
-  // into it afterwards, so it receives into its own buffers and the bytes are copied.
-  bool direct_receive_ = false;
+  // Whether read_into may have the kernel receive into the caller's memory. The memory is
+  // safe with every backend (a cancelled receive is awaited to its completion; a dropped
+  // one is abandoned, which waits for the kernel), but on io_uring a socket's multishot
+  // receive, once armed by another kind of read, would hold bytes a direct receive could
+  // overtake: there direct receives stop at the first select-buffer receive.
+  bool direct_receive_ = true;
+  bool select_arms_multishot_ = false;
   int read_error_ = 0;
   std::exception_ptr failure_;  // what fail() was given beyond the errno
 

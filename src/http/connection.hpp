@@ -62,6 +62,12 @@ class Connection {
   Coro<void> write_stream(StreamResponse& response, std::string_view data);
   Coro<void> finish_stream(Response& response);
 
+  // --- WebSocket (WebSocketResponse) ---------------------------------------------------
+  /// Sends `response` as the 101 answer to an upgrade and hands the connection over: from
+  /// here it carries WebSocket frames, read and written by the caller, and it is closed
+  /// when the handler returns.
+  Coro<aio::detail::StreamCore*> upgrade_to_websocket(Response& response, Request& request);
+
   std::string remote_address() const;
 
  private:
@@ -114,6 +120,8 @@ class Connection {
   bool body_broken_ = false;  // the body could not be read to its end: close after the response
 
   bool stream_started_ = false;
+  bool upgraded_ = false;  // a WebSocket took the connection over
+  std::optional<Task<void>> disconnect_watcher_;  // cancel_handler_on_disconnect
   bool parse_failed_ = false;  // a bad request head: answered, then the connection lingers  // this request's
                                // StreamResponse has sent its head
   std::string out_;            // responses waiting to be written (one write per batch)

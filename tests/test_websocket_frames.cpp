@@ -170,6 +170,14 @@ std::vector<Case> catalogue() {
       // 12/13: permessage-deflate
       {"12.1.1", "compressed text", {f(FIN | RSV1 | TEXT, deflated("Hello, deflate"))}, {{TEXT, "Hello, deflate"}}, 0, pmd},
       {"12.1.2", "compressed 64 KiB", {f(FIN | RSV1 | BINARY, deflated(repeat(kMaxMsg, 'z')))}, {{BINARY, repeat(kMaxMsg, 'z')}}, 0, pmd},
+      {"12.1.4", "compressed empty messages (a single 0x00, then nothing at all)",
+       {f(FIN | RSV1 | TEXT, std::string(1, '\0')) + f(FIN | RSV1 | BINARY, "")}, {{TEXT, ""}, {BINARY, ""}}, 0, pmd},
+      {"12.1.5", "empty messages echoed compressed after others share the context",
+       {[] {
+          Deflater d;
+          return f(FIN | RSV1 | TEXT, d("abc")) + f(FIN | RSV1 | TEXT, d("")) + f(FIN | RSV1 | TEXT, d(""));
+        }()},
+       {{TEXT, "abc"}, {TEXT, ""}, {TEXT, ""}}, 0, pmd},
       {"12.1.3", "uncompressed message with the extension on", {f(FIN | TEXT, "plain")}, {{TEXT, "plain"}}, 0, pmd},
       {"12.2.1", "compressed message in fragments (RSV1 on the first only)",
        {[] {

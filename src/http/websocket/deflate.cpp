@@ -201,15 +201,19 @@ void DeflateCodec::compress(std::string_view message, std::string& out) {
   // RFC 7692 7.2.1: drop the empty stored block's 00 00 FF FF that ends a sync flush.
   if (produced >= 4) produced -= 4;
   out.resize(produced);
+  // Nothing new to flush (an empty message after another): zlib emits nothing, but an
+  // empty payload is no valid deflate data. RFC 7692 7.2.3.6: send a single 0x00.
+  if (out.empty()) out.push_back('\0');
   if (reset_compressor_) deflateReset(&z);
 }
 
 DeflateCodec::InflateResult DeflateCodec::decompress(std::string& in, std::string& out, std::size_t max_size) {
   z_stream& z = streams_->inflater;
+  out.clear();
+  if (in.empty()) return InflateResult::ok;  // lenient: an empty message sent as no bytes at all
   in.append("\x00\x00\xff\xff", 4);
   z.next_in = reinterpret_cast<Bytef*>(in.data());
   z.avail_in = static_cast<uInt>(in.size());
-  out.clear();
   constexpr std::size_t kStep = 16 * 1024;
   InflateResult result = InflateResult::ok;
   bool stream_ended = false;

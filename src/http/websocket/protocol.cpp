@@ -231,7 +231,7 @@ std::optional<WSMessage> Protocol::on_close_frame(std::string_view payload) {
   state_ = State::closed;
   closed_reported_ = true;
   const bool we_started = close_sent_;
-  if (!close_sent_) write_close_frame(code == 1005 ? 1000 : code, "");
+  if (!close_sent_) write_close_frame(code == 1005 ? 1000 : code, reason);  // echoed, as Python's websockets does
   if (heartbeat_timer_) heartbeat_timer_->cancel();
   if (pong_timer_) pong_timer_->cancel();
   // RFC 6455 7.1.1: the server closes the TCP connection first; a client that started

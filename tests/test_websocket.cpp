@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "interop_support.hpp"
 #include "ws_support.hpp"
 
 namespace {
@@ -339,6 +340,79 @@ AIO_TEST(WebSocket, BackpressureSendWaitsForAReader) {
   co_await stalled.wait();
   EXPECT_TRUE(stalled.is_set());
   c.writer.close();  // a reset for the server's stalled output
+  site.close();
+  co_await site.wait_closed();
+}
+
+AIO_TEST(WebSocket, SecureWebSocketVerifiesTheServer) {
+  const auto& pki = aio_test::interop::TestPki::get();
+  aio::SslContext server_ctx = aio::SslContext::server(pki.path("server.pem"), pki.path("server.key"));
+  EchoSite s({});
+  aio::http::RunOptions run{.ssl = server_ctx};
+  s.site.emplace(co_await aio::http::start_server(s.app, "127.0.0.1", 0, run));
+  const std::string wss = "wss://localhost:" + std::to_string(s.site->port()) + "/ws";
+  // The default context verifies against the system's CAs: the test CA is not one of them.
+  EXPECT_THROW((void)co_await aio::http::websocket_connect(wss), std::exception);
+  aio::SslContext client_ctx = aio::SslContext::client();
+  client_ctx.load_verify_locations(pki.path("ca.pem"));
+  WebSocketClientOptions options{.ssl = client_ctx};
+  ClientWebSocket ws = co_await aio::http::websocket_connect(wss, options);
+  co_await ws.send_str("over TLS");
+  WSMessage m = co_await ws.receive();
+  EXPECT_EQ(m.data, "over TLS");
+  EXPECT_TRUE(co_await ws.close());
+  co_await s.stop();
+}
+
+AIO_TEST(WebSocket, ServerShutdownSaysGoingAway) {
+  EchoSite s({});
+  const int port = co_await s.start();
+  ClientWebSocket ws = co_await aio::http::websocket_connect(url(port));
+  auto reader = aio::create_task(ws.receive());
+  co_await aio::sleep(0);
+  s.site->close();  // graceful: open WebSockets are closed with 1001
+  WSMessage m = co_await reader;
+  EXPECT_EQ(m.type, WSMsgType::close);
+  EXPECT_EQ(m.close_code, 1001);
+  co_await s.site->wait_closed();
+}
+
+AIO_TEST(WebSocket, HandlerReturningWithoutCloseSaysGoingAway) {
+  Application app;
+  app.router().add_get("/ws", [](Request& request) -> aio::Coro<Response> {
+    aio::http::WebSocketResponse ws;
+    co_await ws.prepare(request);
+    co_return ws;  // no close(): the WebSocket is dropped while open
+  });
+  auto site = co_await aio::http::start_server(app, "127.0.0.1", 0);
+  ClientWebSocket ws = co_await aio::http::websocket_connect(url(site.port()));
+  WSMessage m = co_await ws.receive();
+  EXPECT_EQ(m.type, WSMsgType::close);
+  EXPECT_EQ(m.close_code, 1001);
+  site.close();
+  co_await site.wait_closed();
+}
+
+AIO_TEST(WebSocket, PeerVanishingMidFrameEndsReceiveWith1006) {
+  aio::Event done;
+  WSMessage seen;
+  Application app;
+  app.router().add_get("/ws", [&](Request& request) -> aio::Coro<Response> {
+    aio::http::WebSocketResponse ws;
+    co_await ws.prepare(request);
+    seen = co_await ws.receive();
+    done.set();
+    co_return ws;
+  });
+  auto site = co_await aio::http::start_server(app, "127.0.0.1", 0);
+  {
+    RawWs c = co_await RawWs::connect(site.port());
+    const std::string frame = raw_frame(0x81, "half of this frame never arrives");
+    co_await c.send(frame.substr(0, 10));
+  }  // the client goes away mid-frame
+  co_await done.wait();
+  EXPECT_EQ(seen.type, WSMsgType::closed);
+  EXPECT_EQ(seen.close_code, 1006);
   site.close();
   co_await site.wait_closed();
 }

@@ -18,6 +18,7 @@
 #include "http/file_helpers.hpp"
 #include "http/form.hpp"
 #include "http/http_server.hpp"
+#include "http/websocket/protocol.hpp"
 #include "io/owned_fd.hpp"
 #include "net/stream_core.hpp"
 
@@ -75,7 +76,10 @@ Connection::Connection(std::shared_ptr<HttpServer> server, StreamReader reader, 
   server_->add(this);
 }
 
-Connection::~Connection() { server_->remove(this); }
+Connection::~Connection() {
+  if (websocket_) websocket_->detach_connection();
+  server_->remove(this);
+}
 
 void Connection::abort() noexcept {
   phase_ = Phase::closing;
@@ -84,7 +88,8 @@ void Connection::abort() noexcept {
 
 void Connection::shut_down() noexcept {
   shutting_down_ = true;
-  keep_alive_ = false;  // the response in progress says "Connection: close"
+  keep_alive_ = false;                       // the response in progress says "Connection: close"
+  if (websocket_) websocket_->going_away();  // the peer answers; the handler's receive() ends
   if (phase_ != Phase::idle) return;
   if (writer_.buffered() > 0) {
     writer_.close();  // the last response is still going out: finish it, then close

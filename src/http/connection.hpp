@@ -23,6 +23,9 @@ class StreamCore;
 namespace aio::http::detail {
 
 class HttpServer;
+namespace ws {
+class Protocol;
+}
 
 class Connection {
  public:
@@ -67,6 +70,11 @@ class Connection {
   /// here it carries WebSocket frames, read and written by the caller, and it is closed
   /// when the handler returns.
   Coro<aio::detail::StreamCore*> upgrade_to_websocket(Response& response, Request& request);
+  /// The WebSocket on this connection, told to close (1001) when the server shuts down.
+  void attach_websocket(ws::Protocol* websocket) noexcept { websocket_ = websocket; }
+  void detach_websocket(ws::Protocol* websocket) noexcept {
+    if (websocket_ == websocket) websocket_ = nullptr;
+  }
 
   std::string remote_address() const;
 
@@ -121,6 +129,7 @@ class Connection {
 
   bool stream_started_ = false;
   bool upgraded_ = false;  // a WebSocket took the connection over
+  ws::Protocol* websocket_ = nullptr;
   std::optional<Task<void>> disconnect_watcher_;  // cancel_handler_on_disconnect
   bool parse_failed_ = false;  // a bad request head: answered, then the connection lingers  // this request's
                                // StreamResponse has sent its head

@@ -9,6 +9,7 @@
 #include "aio/errors.hpp"
 #include "aio/loop.hpp"
 #include "aio/timeout.hpp"
+#include "http/connection.hpp"
 #include "net/stream_core.hpp"
 
 namespace aio::http::detail::ws {
@@ -57,6 +58,7 @@ Protocol::Protocol(Role role, aio::detail::StreamCore* core, const Settings& set
 }
 
 Protocol::~Protocol() {
+  if (connection_) connection_->detach_websocket(this);
   if (heartbeat_timer_) heartbeat_timer_->cancel();
   if (pong_timer_) pong_timer_->cancel();
   if (state_ == State::open && !close_sent_ && !core_->is_closing()) {
@@ -370,6 +372,14 @@ Coro<void> Protocol::close_handshake() {
   }
   // RFC 6455 7.1.1: the server closes the TCP connection first.
   if (role_ == Role::client) co_await discard_until_eof(core_);
+}
+
+void Protocol::going_away() noexcept {
+  if (state_ != State::open || close_sent_ || core_->is_closing()) return;
+  try {
+    write_close_frame(1001, "server shutting down");
+  } catch (...) {
+  }
 }
 
 // --- heartbeat ----------------------------------------------------------------------------

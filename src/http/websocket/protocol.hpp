@@ -24,6 +24,10 @@ namespace aio::detail {
 class StreamCore;
 }
 
+namespace aio::http::detail {
+class Connection;
+}
+
 namespace aio::http::detail::ws {
 
 struct Settings {
@@ -51,6 +55,13 @@ class Protocol {
   Coro<void> send_message(Opcode opcode, std::string_view payload);
   Coro<void> send_control(Opcode opcode, std::string_view payload);
   Coro<bool> close(int code, std::string_view reason);
+
+  /// A server shutting down: sends a close frame (1001) if the WebSocket is open; the
+  /// peer's answer ends the handler's receive loop.
+  void going_away() noexcept;
+  /// Ties the engine to the server connection it runs on (see going_away()).
+  void attach_connection(Connection* connection) noexcept { connection_ = connection; }
+  void detach_connection() noexcept { connection_ = nullptr; }
 
   bool closed() const noexcept { return close_sent_ || close_received_ || state_ == State::closed; }
   std::optional<int> close_code() const noexcept { return close_code_; }
@@ -85,6 +96,7 @@ class Protocol {
 
   Role role_;
   aio::detail::StreamCore* core_;
+  Connection* connection_ = nullptr;  // the server's connection, until either ends
   Settings settings_;
   std::unique_ptr<DeflateCodec> codec_;
   std::string protocol_;

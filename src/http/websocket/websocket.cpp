@@ -142,6 +142,8 @@ Coro<void> WebSocketResponse::prepare(Request& request) {
   aio::detail::StreamCore* core = co_await request.conn_->upgrade_to_websocket(*this, request);
   engine_ = std::make_unique<detail::ws::Protocol>(detail::ws::Role::server, core, detail::ws::settings_from(options_),
                                                    deflate, std::move(chosen));
+  engine_->attach_connection(request.conn_);
+  request.conn_->attach_websocket(engine_.get());
 }
 
 }  // namespace aio::http

@@ -26,6 +26,7 @@ if [[ "${1:-}" == "--bench" ]]; then
     nodejs                           # Node peer (echo and HTTP benchmarks)
     nginx-light                      # HTTP benchmark: the nginx peer (wrk is installed above)
     node-llhttp                      # llhttp 8.1.0 sources: the parser micro benchmark's peer
+    node-ws                          # Node's ws: WebSocket echo peer (and the optional interop tests)
   )
 fi
 

@@ -11,6 +11,9 @@
 #include <string>
 #include <vector>
 
+#include <openssl/evp.h>
+#include <openssl/sha.h>
+
 #include "interop_support.hpp"
 #include "ws_support.hpp"
 
@@ -415,6 +418,79 @@ AIO_TEST(WebSocket, PeerVanishingMidFrameEndsReceiveWith1006) {
   EXPECT_EQ(seen.close_code, 1006);
   site.close();
   co_await site.wait_closed();
+}
+
+// A server that answers every upgrade with `answer` ({ACCEPT}: the right accept value).
+aio::Coro<aio::Server> fake_server(std::string answer) {
+  // Named first: GCC 12 miscompiles a capturing lambda inside a co_await expression.
+  auto handler = [answer](aio::StreamReader r, aio::StreamWriter w) -> aio::Coro<void> {
+    const std::string head = co_await r.readuntil("\r\n\r\n");
+    const std::size_t at = head.find("Sec-WebSocket-Key: ") + 19;
+    const std::string key = head.substr(at, head.find("\r\n", at) - at) + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+    unsigned char digest[SHA_DIGEST_LENGTH];
+    SHA1(reinterpret_cast<const unsigned char*>(key.data()), key.size(), digest);
+    unsigned char accept[64];
+    const int n = EVP_EncodeBlock(accept, digest, SHA_DIGEST_LENGTH);
+    std::string reply = answer;
+    if (const std::size_t p = reply.find("{ACCEPT}"); p != std::string::npos)
+      reply.replace(p, 8, std::string(reinterpret_cast<char*>(accept), static_cast<std::size_t>(n)));
+    w.write(reply);
+    co_await w.drain();
+    (void)co_await r.read();
+  };
+  co_return co_await aio::start_server(handler, "127.0.0.1", 0);
+}
+
+AIO_TEST(WebSocket, ClientRefusesBadHandshakeAnswers) {
+  const std::string ok =
+      "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+      "Sec-WebSocket-Accept: {ACCEPT}\r\n";
+  struct Answer {
+    std::string what, reply;
+    bool accepted;
+  };
+  const std::vector<Answer> table = {
+      {"a correct answer", ok + "\r\n", true},
+      {"deflate accepted", ok + "Sec-WebSocket-Extensions: permessage-deflate\r\n\r\n", true},
+      {"no Upgrade", "HTTP/1.1 101 OK\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {ACCEPT}\r\n\r\n", false},
+      {"no Connection", "HTTP/1.1 101 OK\r\nUpgrade: websocket\r\nSec-WebSocket-Accept: {ACCEPT}\r\n\r\n", false},
+      {"no accept", "HTTP/1.1 101 OK\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n", false},
+      {"an extension not offered", ok + "Sec-WebSocket-Extensions: x-foo\r\n\r\n", false},
+      {"a window the client cannot keep to",
+       ok + "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits=8\r\n\r\n", false},
+      {"bad deflate parameters", ok + "Sec-WebSocket-Extensions: permessage-deflate; bogus\r\n\r\n", false},
+      {"a subprotocol not offered", ok + "Sec-WebSocket-Protocol: chat\r\n\r\n", false},
+      {"not HTTP", "SSH-2.0-OpenSSH\r\n\r\n", false},
+      {"a redirect", "HTTP/1.1 302 Found\r\nLocation: /x\r\nContent-Length: 0\r\n\r\n", false},
+  };
+  for (const Answer& a : table) {
+    aio::Server server = co_await fake_server(a.reply);
+    const int port = server.addresses()[0].port();
+    try {
+      ClientWebSocket ws = co_await aio::http::websocket_connect(url(port));
+      EXPECT_TRUE(a.accepted) << a.what;
+    } catch (const aio::http::WSServerHandshakeError& e) {
+      EXPECT_FALSE(a.accepted) << a.what << ": " << e.what();
+    }
+    server.close();
+    co_await server.wait_closed();
+  }
+}
+
+AIO_TEST(WebSocket, ConnectTimesOutAndCancelsCleanly) {
+  // A server that accepts and never answers: handshake_timeout ends the wait, and a
+  // cancelled connect leaves no socket behind (AIO_TEST checks for leaked fds).
+  aio::Server server = co_await aio::start_server(
+      [](aio::StreamReader r, aio::StreamWriter) -> aio::Coro<void> { (void)co_await r.read(); }, "127.0.0.1", 0);
+  const int port = server.addresses()[0].port();
+  WebSocketClientOptions options{.handshake_timeout = 0.05};
+  EXPECT_THROW((void)co_await aio::http::websocket_connect(url(port), options), aio::TimeoutError);
+  auto connecting = aio::create_task(aio::http::websocket_connect(url(port)));
+  co_await aio::sleep(0.02);
+  connecting.cancel();
+  EXPECT_THROW((void)co_await connecting, aio::CancelledError);
+  server.close();
+  co_await server.wait_closed();
 }
 
 }  // namespace

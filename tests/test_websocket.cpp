@@ -211,14 +211,14 @@ AIO_TEST(WebSocket, HeartbeatFailsASilentPeer) {
 }
 
 AIO_TEST(WebSocket, HeartbeatKeepsAnAnsweringPeer) {
-  WebSocketOptions server_options{.heartbeat = 0.05};
+  WebSocketOptions server_options{.heartbeat = 0.4};  // pong deadline 0.2 s: wide for a loaded CI
   EchoSite s(server_options);
   const int port = co_await s.start();
   ClientWebSocket ws = co_await aio::http::websocket_connect(url(port));
   // The client answers pings while it waits in receive(): the connection survives
   // several heartbeat periods.
   auto waiting = aio::create_task(ws.receive());
-  co_await aio::sleep(0.3);
+  co_await aio::sleep(1.0);  // two heartbeat periods, pings answered
   EXPECT_FALSE(waiting.done());
   co_await ws.send_str("still here");
   WSMessage m = co_await waiting;

@@ -72,6 +72,7 @@ class Connection {
   Coro<aio::detail::StreamCore*> upgrade_to_websocket(Response& response, Request& request);
   /// The WebSocket on this connection, told to close (1001) when the server shuts down.
   void attach_websocket(ws::Protocol* websocket) noexcept { websocket_ = websocket; }
+  bool shutting_down() const noexcept { return shutting_down_; }
   void detach_websocket(ws::Protocol* websocket) noexcept {
     if (websocket_ == websocket) websocket_ = nullptr;
   }

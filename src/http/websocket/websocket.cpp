@@ -144,6 +144,7 @@ Coro<void> WebSocketResponse::prepare(Request& request) {
                                                    deflate, std::move(chosen));
   engine_->attach_connection(request.conn_);
   request.conn_->attach_websocket(engine_.get());
+  if (request.conn_->shutting_down()) engine_->going_away();  // the server closed while we upgraded
 }
 
 }  // namespace aio::http

@@ -280,6 +280,30 @@ AIO_TEST(WebSocket, SubprotocolNegotiation) {
   co_await s.stop();
 }
 
+AIO_TEST(WebSocket, ClientSendsExtraHeadersAndOrigin) {
+  Application app;
+  app.router().add_get("/ws", [](Request& request) -> aio::Coro<Response> {
+    const std::string seen = std::string(request.header("Authorization").value_or("-")) + " " +
+                             std::string(request.header("Origin").value_or("-")) + " " +
+                             request.query("q").value_or("-");
+    aio::http::WebSocketResponse ws;
+    co_await ws.prepare(request);
+    co_await ws.send_str(seen);
+    (void)co_await ws.close();
+    co_return ws;
+  });
+  auto site = co_await aio::http::start_server(app, "127.0.0.1", 0);
+  static constexpr std::pair<std::string_view, std::string_view> kHeaders[] = {{"Authorization", "Bearer t0ken"}};
+  WebSocketClientOptions options{.headers = kHeaders, .origin = "http://example.org"};
+  ClientWebSocket ws = co_await aio::http::websocket_connect(url(site.port(), "/ws?q=1#fragment"), options);
+  WSMessage m = co_await ws.receive();
+  EXPECT_EQ(m.data, "Bearer t0ken http://example.org 1");
+  WSMessage c = co_await ws.receive();
+  EXPECT_EQ(c.type, WSMsgType::close);
+  site.close();
+  co_await site.wait_closed();
+}
+
 AIO_TEST(WebSocket, ClientRefusesNonWebSocketAnswers) {
   Application app;
   app.router().add_get("/plain", [](Request&) -> aio::Coro<Response> { co_return Response::text("no"); });

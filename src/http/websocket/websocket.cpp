@@ -21,18 +21,22 @@ WebSocket& WebSocket::operator=(WebSocket&&) noexcept = default;
 WebSocket::~WebSocket() = default;
 
 detail::ws::Protocol& WebSocket::protocol_engine(const char* what) const {
-  if (!engine_) throw UsageError(std::string(what) + ": the WebSocket is not connected (call prepare(request) first)");
+  if (!engine_)
+    throw UsageError(
+        std::string(what) +
+        ": the WebSocket is not connected (a server's needs prepare(request); a moved-from one has nothing)");
   return *engine_;
 }
 
-Coro<WSMessage> WebSocket::receive() { co_return co_await protocol_engine("WebSocket.receive").receive(); }
+// The hot calls hand out the engine's coroutine itself: no second frame per message.
+Coro<WSMessage> WebSocket::receive() { return protocol_engine("WebSocket.receive").receive(); }
 
 Coro<void> WebSocket::send_str(std::string_view text) {
-  co_await protocol_engine("WebSocket.send_str").send_message(Opcode::text, text);
+  return protocol_engine("WebSocket.send_str").send_message(Opcode::text, text);
 }
 
 Coro<void> WebSocket::send_bytes(std::string_view bytes) {
-  co_await protocol_engine("WebSocket.send_bytes").send_message(Opcode::binary, bytes);
+  return protocol_engine("WebSocket.send_bytes").send_message(Opcode::binary, bytes);
 }
 
 Coro<void> WebSocket::send_json(const nlohmann::json& value) {

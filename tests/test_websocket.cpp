@@ -147,6 +147,34 @@ AIO_TEST(WebSocket, UncompressedAndFragmentedBothWays) {
   co_await s.stop();
 }
 
+AIO_TEST(WebSocket, ConcurrentSendersNeverInterleaveFragments) {
+  // Four tasks send fragmented messages (3-byte frames) at once while a fifth receives:
+  // every echo must come back whole, so no message's frames were mixed with another's.
+  EchoSite s({});
+  const int port = co_await s.start();
+  WebSocketClientOptions options{.websocket = {.compress = false, .max_frame_size = 3}};
+  ClientWebSocket ws = co_await aio::http::websocket_connect(url(port), options);
+  constexpr int kSenders = 4, kEach = 50;
+  auto sender = [](ClientWebSocket& socket, int id) -> aio::Coro<void> {
+    for (int i = 0; i < kEach; ++i)
+      co_await socket.send_str("sender " + std::to_string(id) + " message " + std::to_string(i));
+  };
+  std::vector<aio::Task<void>> senders;
+  for (int id = 0; id < kSenders; ++id) senders.push_back(aio::create_task(sender(ws, id)));
+  std::vector<int> next(kSenders, 0);
+  for (int n = 0; n < kSenders * kEach; ++n) {
+    WSMessage m = co_await ws.receive();
+    const int id = m.data.size() > 7 ? m.data[7] - '0' : -1;
+    EXPECT_TRUE(id >= 0 && id < kSenders) << m.data;
+    if (id < 0 || id >= kSenders) break;
+    EXPECT_EQ(m.data, "sender " + std::to_string(id) + " message " + std::to_string(next[id]));
+    ++next[id];
+  }
+  for (auto& t : senders) co_await t;
+  EXPECT_TRUE(co_await ws.close());
+  co_await s.stop();
+}
+
 AIO_TEST(WebSocket, ServerClosesWithCodeAndReason) {
   Application app;
   app.router().add_get("/ws", [](Request& request) -> aio::Coro<Response> {

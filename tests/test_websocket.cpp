@@ -529,6 +529,34 @@ AIO_TEST(WebSocket, ClientRefusesBadHandshakeAnswers) {
   }
 }
 
+AIO_TEST(WebSocket, ClientFailsAMisbehavingServer) {
+  // The client end applies the same rules: frames from a server must not be masked, and
+  // text must be UTF-8. Each server answers the handshake, then sends one frame.
+  const std::string head =
+      "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+      "Sec-WebSocket-Accept: {ACCEPT}\r\n\r\n";
+  struct Bad {
+    std::string what, frame;
+    int code;
+  };
+  const std::vector<Bad> table = {
+      {"a masked frame", raw_frame(0x81, "masked", true), 1002},
+      {"bad UTF-8", raw_frame(0x81, "\xc0\x80", false), 1007},
+      {"RSV1 without deflate", raw_frame(0xC1, "x", false), 1002},
+      {"a reserved opcode", raw_frame(0x83, "", false), 1002},
+  };
+  for (const Bad& b : table) {
+    aio::Server server = co_await fake_server(head + b.frame);
+    WebSocketClientOptions options{.websocket = {.compress = false}};
+    ClientWebSocket ws = co_await aio::http::websocket_connect(url(server.addresses()[0].port()), options);
+    WSMessage m = co_await ws.receive();
+    EXPECT_EQ(m.type, WSMsgType::error) << b.what;
+    EXPECT_EQ(m.close_code, b.code) << b.what << ": " << m.data;
+    server.close();
+    co_await server.wait_closed();
+  }
+}
+
 AIO_TEST(WebSocket, ConnectTimesOutAndCancelsCleanly) {
   // A server that accepts and never answers: handshake_timeout ends the wait, and a
   // cancelled connect leaves no socket behind (AIO_TEST checks for leaked fds).

@@ -14,6 +14,8 @@ packages=(
   python3 netcat-openbsd             # interop tests: asyncio peers, nc
   nlohmann-json3-dev                 # JSON bodies in aio::http
   curl wrk python3-aiohttp           # aio::http interop tests: curl, wrk and aiohttp's client
+  zlib1g-dev                         # permessage-deflate in aio::http's WebSockets
+  python3-websockets                 # WebSocket interop tests: Python's websockets as peer
 )
 if [[ "${1:-}" == "--bench" ]]; then
   packages+=(
@@ -24,6 +26,7 @@ if [[ "${1:-}" == "--bench" ]]; then
     nodejs                           # Node peer (echo and HTTP benchmarks)
     nginx-light                      # HTTP benchmark: the nginx peer (wrk is installed above)
     node-llhttp                      # llhttp 8.1.0 sources: the parser micro benchmark's peer
+    node-ws                          # Node's ws: WebSocket echo peer (and the optional interop tests)
   )
 fi
 

@@ -13,3 +13,4 @@
 #include "aio/http/request.hpp"
 #include "aio/http/response.hpp"
 #include "aio/http/server.hpp"
+#include "aio/http/websocket.hpp"

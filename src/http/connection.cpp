@@ -18,6 +18,7 @@
 #include "http/file_helpers.hpp"
 #include "http/form.hpp"
 #include "http/http_server.hpp"
+#include "http/websocket/protocol.hpp"
 #include "io/owned_fd.hpp"
 #include "net/stream_core.hpp"
 
@@ -75,7 +76,10 @@ Connection::Connection(std::shared_ptr<HttpServer> server, StreamReader reader, 
   server_->add(this);
 }
 
-Connection::~Connection() { server_->remove(this); }
+Connection::~Connection() {
+  if (websocket_) websocket_->detach_connection();
+  server_->remove(this);
+}
 
 void Connection::abort() noexcept {
   phase_ = Phase::closing;
@@ -84,7 +88,8 @@ void Connection::abort() noexcept {
 
 void Connection::shut_down() noexcept {
   shutting_down_ = true;
-  keep_alive_ = false;  // the response in progress says "Connection: close"
+  keep_alive_ = false;                       // the response in progress says "Connection: close"
+  if (websocket_) websocket_->going_away();  // the peer answers; the handler's receive() ends
   if (phase_ != Phase::idle) return;
   if (writer_.buffered() > 0) {
     writer_.close();  // the last response is still going out: finish it, then close
@@ -134,7 +139,7 @@ Coro<void> Connection::serve() {
       }
       co_await handle_request();
       if (!keep_alive_ || shutting_down_) {
-        unread_input = !body_eof_ || !core_->input().empty();
+        unread_input = !upgraded_ && (!body_eof_ || !core_->input().empty());
         break;
       }
     }
@@ -286,7 +291,7 @@ Coro<void> Connection::handle_request() {
   std::exception_ptr failure, cancellation;
   bool client_gone = false;
   std::optional<Response> response;
-  std::optional<Task<void>> watcher;
+  std::optional<Task<void>>& watcher = disconnect_watcher_;
   if (server_->options().cancel_handler_on_disconnect && body_eof_)
     watcher.emplace(create_task(watch_for_disconnect(), "aio::http disconnect watcher"));
   try {
@@ -662,6 +667,32 @@ Coro<void> Connection::prepare_stream(StreamResponse& r, Request& request) {
     append_head(r, std::nullopt, true);
   }
   co_await flush_output();
+}
+
+Coro<aio::detail::StreamCore*> Connection::upgrade_to_websocket(Response& r, Request& request) {
+  if (&request != &request_) throw UsageError("WebSocketResponse.prepare: the request is not this connection's");
+  if (stream_started_)
+    throw UsageError("WebSocketResponse.prepare: this request's response was sent already (one response per request)");
+  if (disconnect_watcher_) {  // it reads the connection: the WebSocket reads it from now on
+    disconnect_watcher_->cancel();
+    try {
+      co_await *disconnect_watcher_;
+    } catch (const CancelledError&) {
+    }
+    disconnect_watcher_.reset();
+  }
+  r.conn_ = this;
+  r.prepared_ = true;
+  r.finished_ = true;  // no HTTP body follows
+  stream_started_ = true;
+  upgraded_ = true;
+  keep_alive_ = false;
+  out_.append("HTTP/1.1 101 Switching Protocols\r\n");
+  if (!server_->server_header().empty()) out_.append("Server: ").append(server_->server_header()).append("\r\n");
+  for (const auto& [name, value] : r.headers_) out_.append(name).append(": ").append(value).append("\r\n");
+  out_.append("\r\n");
+  co_await flush_output();
+  co_return core_;
 }
 
 Coro<void> Connection::write_stream(StreamResponse& r, std::string_view data) {

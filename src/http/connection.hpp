@@ -23,6 +23,9 @@ class StreamCore;
 namespace aio::http::detail {
 
 class HttpServer;
+namespace ws {
+class Protocol;
+}
 
 class Connection {
  public:
@@ -61,6 +64,18 @@ class Connection {
   Coro<void> prepare_stream(StreamResponse& response, Request& request);
   Coro<void> write_stream(StreamResponse& response, std::string_view data);
   Coro<void> finish_stream(Response& response);
+
+  // --- WebSocket (WebSocketResponse) ---------------------------------------------------
+  /// Sends `response` as the 101 answer to an upgrade and hands the connection over: from
+  /// here it carries WebSocket frames, read and written by the caller, and it is closed
+  /// when the handler returns.
+  Coro<aio::detail::StreamCore*> upgrade_to_websocket(Response& response, Request& request);
+  /// The WebSocket on this connection, told to close (1001) when the server shuts down.
+  void attach_websocket(ws::Protocol* websocket) noexcept { websocket_ = websocket; }
+  bool shutting_down() const noexcept { return shutting_down_; }
+  void detach_websocket(ws::Protocol* websocket) noexcept {
+    if (websocket_ == websocket) websocket_ = nullptr;
+  }
 
   std::string remote_address() const;
 
@@ -114,6 +129,9 @@ class Connection {
   bool body_broken_ = false;  // the body could not be read to its end: close after the response
 
   bool stream_started_ = false;
+  bool upgraded_ = false;  // a WebSocket took the connection over
+  ws::Protocol* websocket_ = nullptr;
+  std::optional<Task<void>> disconnect_watcher_;  // cancel_handler_on_disconnect
   bool parse_failed_ = false;  // a bad request head: answered, then the connection lingers  // this request's
                                // StreamResponse has sent its head
   std::string out_;            // responses waiting to be written (one write per batch)

@@ -20,6 +20,7 @@ namespace aio::http {
 
 class Application;
 class StreamResponse;
+class WebSocketResponse;
 namespace detail {
 class Connection;
 }
@@ -117,6 +118,7 @@ class Request {
  private:
   friend class detail::Connection;
   friend class StreamResponse;
+  friend class WebSocketResponse;
   void reset() noexcept;
 
   detail::Connection* conn_ = nullptr;

@@ -955,17 +955,16 @@ AIO_TEST(FsRing, CancelledReadsConsumeNothingAndCancelledWritesCount) {
 // that task (the await ends at once; the read's system call goes on) and closes the loop,
 // which completes whatever is still in flight. Nothing leaks: ASan checks the job's
 // memory, the count the descriptors.
-aio::Coro<void> read_forever(fs::File* f, aio::Event* started) {
-  for (;;) {
-    started->set();
-    co_await f->read_at(1024 * 1024, 0);
-  }
+aio::Coro<void> read_forever(std::filesystem::path p, aio::Event* started) {
+  fs::File f = co_await fs::open(p);
+  co_await f.read_at(1024 * 1024, 0);
+  started->set();  // (its last use: the Event's owner may return once it is set)
+  for (;;) co_await f.read_at(1024 * 1024, 0);
 }
 
 aio::Coro<void> leave_a_read_running(std::filesystem::path p) {
-  fs::File f = co_await fs::open(p);
   aio::Event started;
-  aio::Task<void> reading = aio::create_task(read_forever(&f, &started));
+  aio::Task<void> reading = aio::create_task(read_forever(p, &started));
   co_await started.wait();
 }
 

@@ -14,6 +14,7 @@ packages=(
   python3 netcat-openbsd             # interop tests: asyncio peers, nc
   nlohmann-json3-dev                 # JSON bodies in aio::http
   curl wrk python3-aiohttp           # aio::http interop tests: curl, wrk and aiohttp's client
+  mariadb-server mariadb-client      # aio::mysql tests start a throwaway MariaDB server
 )
 if [[ "${1:-}" == "--bench" ]]; then
   packages+=(

@@ -494,4 +494,22 @@ AIO_TEST(MysqlFailure, KilledConnectionIsOperationalError) {
   EXPECT_TRUE(aio_test::holds<mysql::Error>(after)) << aio_test::what_of(after);
 }
 
+// --- the demo --------------------------------------------------------------------------------
+
+AIO_TEST(MysqlDemo, RunsAgainstTheServer) {
+#ifndef AIO_MYSQL_DEMO
+  AIO_SKIP_TEST("the examples are not built (-DAIO_BUILD_EXAMPLES=OFF)");
+#else
+  AIO_REQUIRE_MYSQL(server);
+  auto demo = aio_test::interop::Child::spawn({AIO_MYSQL_DEMO, "--socket", server->socket_path(), "--user",
+                                               aio_test::mysql::kUser, "--password", aio_test::mysql::kPassword, "--db",
+                                               aio_test::mysql::kDatabase});
+  std::string out = co_await demo.read_all(30);
+  std::optional<int> code = co_await demo.wait(30);
+  EXPECT_EQ(code, 0) << demo.describe();
+  EXPECT_NE(out.find("inserted cherry's as id 3"), std::string::npos) << out;
+  EXPECT_NE(out.find("2  banana     0.25"), std::string::npos) << out;
+#endif
+}
+
 }  // namespace

@@ -15,6 +15,7 @@ packages=(
   nlohmann-json3-dev                 # JSON bodies in aio::http
   curl wrk python3-aiohttp           # aio::http interop tests: curl, wrk and aiohttp's client
   mariadb-server mariadb-client      # aio::mysql tests start a throwaway MariaDB server
+  libsodium-dev                      # aio::mysql: Ed25519 group operations for MariaDB's client_ed25519
 )
 if [[ "${1:-}" == "--bench" ]]; then
   packages+=(

@@ -37,7 +37,8 @@ inline constexpr const char* kClient = "/usr/bin/mariadb";
 // The users the tests log in as (made by the server's setup).
 inline constexpr const char* kUser = "aio";
 inline constexpr const char* kPassword = "aio-secret";
-inline constexpr const char* kTlsUser = "aio_tls";  // REQUIRE SSL
+inline constexpr const char* kTlsUser = "aio_tls";     // REQUIRE SSL
+inline constexpr const char* kEd25519User = "aio_ed";  // IDENTIFIED VIA ed25519
 inline constexpr const char* kDatabase = "aio_test";
 
 class Server {
@@ -201,7 +202,9 @@ inline bool Server::start_once() {
     s->sql_as_root(std::string("CREATE DATABASE ") + kDatabase + " CHARACTER SET utf8mb4; " + "CREATE USER '" + kUser +
                    "'@'%' IDENTIFIED BY '" + kPassword + "'; " + "GRANT ALL ON *.* TO '" + kUser +
                    "'@'%' WITH GRANT OPTION; " + "CREATE USER '" + kTlsUser + "'@'%' IDENTIFIED BY '" + kPassword +
-                   "' REQUIRE SSL; " + "GRANT ALL ON " + kDatabase + ".* TO '" + kTlsUser + "'@'%';");
+                   "' REQUIRE SSL; " + "GRANT ALL ON " + kDatabase + ".* TO '" + kTlsUser + "'@'%'; " +
+                   "CREATE USER '" + kEd25519User + "'@'%' IDENTIFIED VIA ed25519 USING PASSWORD('" + kPassword +
+                   "');");
   } catch (const std::exception& e) {
     why_not_ = std::string("setting up the test users failed: ") + e.what();
     return false;

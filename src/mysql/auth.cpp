@@ -5,7 +5,12 @@
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
 
+#include <cstring>
 #include <memory>
+
+#ifdef AIO_MYSQL_HAVE_SODIUM
+#include <sodium.h>
+#endif
 
 #include "aio/mysql/errors.hpp"
 
@@ -24,6 +29,7 @@ std::string digest(const EVP_MD* md, std::string_view a, std::string_view b = {}
 }
 std::string sha1(std::string_view a, std::string_view b = {}) { return digest(EVP_sha1(), a, b); }
 std::string sha256(std::string_view a, std::string_view b = {}) { return digest(EVP_sha256(), a, b); }
+std::string sha512(std::string_view a, std::string_view b = {}) { return digest(EVP_sha512(), a, b); }
 
 std::string xor_bytes(std::string a, std::string_view b) {
   for (std::size_t i = 0; i < a.size() && !b.empty(); ++i) a[i] = static_cast<char>(a[i] ^ b[i % b.size()]);
@@ -66,5 +72,50 @@ std::string caching_sha2_rsa_encrypt(std::string_view password, std::string_view
   out.resize(out_len);
   return out;
 }
+
+#ifdef AIO_MYSQL_HAVE_SODIUM
+bool have_ed25519() noexcept { return true; }
+
+std::string ed25519_signature(std::string_view password, std::string_view message) {
+  static const bool ready = sodium_init() >= 0;
+  if (!ready) throw OperationalError(2059, "HY000", "libsodium failed to initialise (client_ed25519)");
+  // az: the secret scalar (clamped first half) and the nonce prefix (second half).
+  std::string az = sha512(password);
+  auto* a_bytes = reinterpret_cast<unsigned char*>(az.data());
+  a_bytes[0] &= 248;
+  a_bytes[31] &= 63;
+  a_bytes[31] |= 64;
+  // Reduced mod L: the same point (B has order L), and what the scalar operations expect.
+  unsigned char wide[64] = {};
+  std::memcpy(wide, a_bytes, 32);
+  unsigned char a[32], public_key[32];
+  crypto_core_ed25519_scalar_reduce(a, wide);
+  if (crypto_scalarmult_ed25519_base_noclamp(public_key, a) != 0)
+    throw OperationalError(2059, "HY000", "client_ed25519: the password gives an invalid key");
+  std::string nonce_hash = sha512(std::string_view(az).substr(32), message);
+  unsigned char r[32], big_r[32];
+  crypto_core_ed25519_scalar_reduce(r, reinterpret_cast<const unsigned char*>(nonce_hash.data()));
+  if (crypto_scalarmult_ed25519_base_noclamp(big_r, r) != 0)
+    throw OperationalError(2059, "HY000", "client_ed25519: signing failed");
+  std::string r_and_a(reinterpret_cast<char*>(big_r), 32);
+  r_and_a.append(reinterpret_cast<char*>(public_key), 32);
+  std::string k_hash = sha512(r_and_a, message);
+  unsigned char k[32], ka[32], s[32];
+  crypto_core_ed25519_scalar_reduce(k, reinterpret_cast<const unsigned char*>(k_hash.data()));
+  crypto_core_ed25519_scalar_mul(ka, k, a);
+  crypto_core_ed25519_scalar_add(s, ka, r);  // S = k*a + r (mod L)
+  std::string signature(reinterpret_cast<char*>(big_r), 32);
+  signature.append(reinterpret_cast<char*>(s), 32);
+  return signature;
+}
+#else
+bool have_ed25519() noexcept { return false; }
+
+std::string ed25519_signature(std::string_view, std::string_view) {
+  throw OperationalError(2059, "HY000",
+                         "authentication plugin 'client_ed25519' needs libsodium, and aio::mysql was built without "
+                         "it (Debian: libsodium-dev)");
+}
+#endif
 
 }  // namespace aio::mysql::detail

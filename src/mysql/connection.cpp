@@ -98,6 +98,7 @@ Handshake parse_handshake(ConnectionCore& c, std::string_view p) {
 std::string auth_response(const std::string& plugin, const Settings& s, std::string_view scramble, bool secure) {
   if (plugin == "mysql_native_password") return detail::native_password_scramble(s.password, scramble);
   if (plugin == "caching_sha2_password") return detail::caching_sha2_scramble(s.password, scramble);
+  if (plugin == "client_ed25519") return detail::ed25519_signature(s.password, scramble);
   if (plugin == "mysql_clear_password") {
     if (!secure)
       throw OperationalError(2059, "HY000",
@@ -105,10 +106,11 @@ std::string auth_response(const std::string& plugin, const Settings& s, std::str
                              "only over TLS or a unix socket");
     return s.password + '\0';
   }
-  throw OperationalError(2059, "HY000",
-                         "authentication plugin '" + plugin +
-                             "' is not supported by aio::mysql (it speaks mysql_native_password, "
-                             "caching_sha2_password and mysql_clear_password); give the user one of these");
+  throw OperationalError(
+      2059, "HY000",
+      "authentication plugin '" + plugin +
+          "' is not supported by aio::mysql (it speaks mysql_native_password, "
+          "caching_sha2_password, client_ed25519 and mysql_clear_password); give the user one of these");
 }
 
 Coro<void> send_and_flush(ConnectionCore& c, std::string_view payload) {
@@ -137,7 +139,9 @@ Coro<void> authenticate(ConnectionCore& c, const Settings& s, Handshake h) {
             "the server asked for the old (pre-4.1) password hashing, which is insecure and not supported");
       h.plugin = std::string(in.null_terminated());
       std::string_view data = in.rest();
-      if (!data.empty() && data.back() == '\0') data.remove_suffix(1);
+      // The password plugins' 20-byte scramble comes with a NUL; ed25519's 32 random bytes
+      // have none (and may end in a zero byte).
+      if (h.plugin != "client_ed25519" && !data.empty() && data.back() == '\0') data.remove_suffix(1);
       h.scramble = std::string(data);
       c.auth_plugin_ = h.plugin;
       std::string answer = auth_response(h.plugin, s, h.scramble, secure);

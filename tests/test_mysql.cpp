@@ -455,6 +455,10 @@ AIO_TEST(MysqlStatement, BindsEveryParameterKind) {
   }
   EXPECT_THROW((void)ins.execute(1), mysql::ProgrammingError);
   mysql::Statement sel = co_await c.prepare("SELECT i, u, d, s, b, n FROM t_stmt WHERE id >= ? ORDER BY id");
+  AIO_ASSERT_EQ(sel.columns().size(), 6u);
+  EXPECT_EQ(sel.columns()[1].name(), "u");
+  EXPECT_TRUE(sel.columns()[1].is_unsigned());
+  EXPECT_TRUE(ins.columns().empty());
   mysql::ResultSet rs = co_await sel.query(2);
   AIO_ASSERT_EQ(rs.rows().size(), 2u);
   EXPECT_EQ(rs.rows()[0]["i"].as<int>(), -1);

@@ -29,7 +29,6 @@ std::string digest(const EVP_MD* md, std::string_view a, std::string_view b = {}
 }
 std::string sha1(std::string_view a, std::string_view b = {}) { return digest(EVP_sha1(), a, b); }
 std::string sha256(std::string_view a, std::string_view b = {}) { return digest(EVP_sha256(), a, b); }
-std::string sha512(std::string_view a, std::string_view b = {}) { return digest(EVP_sha512(), a, b); }
 
 std::string xor_bytes(std::string a, std::string_view b) {
   for (std::size_t i = 0; i < a.size() && !b.empty(); ++i) a[i] = static_cast<char>(a[i] ^ b[i % b.size()]);
@@ -74,6 +73,10 @@ std::string caching_sha2_rsa_encrypt(std::string_view password, std::string_view
 }
 
 #ifdef AIO_MYSQL_HAVE_SODIUM
+namespace {
+std::string sha512(std::string_view a, std::string_view b = {}) { return digest(EVP_sha512(), a, b); }
+}  // namespace
+
 bool have_ed25519() noexcept { return true; }
 
 std::string ed25519_signature(std::string_view password, std::string_view message) {

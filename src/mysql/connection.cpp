@@ -409,15 +409,21 @@ Coro<Statement> Connection::prepare(std::string_view sql_view) {
   std::uint16_t column_count = in.u16();
   std::uint16_t param_count = in.u16();
   // The parameter and column definitions follow (each list ends with EOF unless
-  // CLIENT_DEPRECATE_EOF); the columns are sent again with every result, so skip them.
+  // CLIENT_DEPRECATE_EOF). The parameters' say nothing useful; the columns are kept.
   const bool eof = !(c.capabilities_ & detail::kClientDeprecateEof);
-  for (int list = 0; list < 2; ++list) {
-    std::size_t n = list == 0 ? param_count : column_count;
-    for (std::size_t i = 0; i < n; ++i) co_await c.read_packet();
-    if (n > 0 && eof) co_await c.read_packet();
+  for (std::size_t i = 0; i < param_count; ++i) co_await c.read_packet();
+  if (param_count > 0 && eof) co_await c.read_packet();
+  std::shared_ptr<detail::ColumnSet> columns;
+  if (column_count > 0) {
+    columns = std::make_shared<detail::ColumnSet>();
+    for (std::size_t i = 0; i < column_count; ++i) {
+      std::string_view def = co_await c.read_packet();
+      columns->columns.push_back(detail::parse_column_definition(def));
+    }
+    if (eof) co_await c.read_packet();
   }
   op.finish();
-  co_return Statement(keep, id, param_count, nullptr);
+  co_return Statement(keep, id, param_count, std::move(columns));
 }
 
 Coro<void> Connection::begin() { co_await execute_sql("BEGIN"); }

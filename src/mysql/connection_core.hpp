@@ -119,6 +119,8 @@ class ConnectionCore {
   std::string send_;    // a packet being built
 };
 
+/// Reads a column definition packet (Protocol::ColumnDefinition41).
+Column parse_column_definition(std::string_view payload);
 /// Decodes a binary-protocol value of this column (prepared statements' rows).
 Value decode_binary_value(PacketParser& in, const Column& column);
 /// Decodes a text-protocol value of this column (COM_QUERY rows).

@@ -180,6 +180,23 @@ bool is_terminator(std::string_view p) {
 }
 }  // namespace
 
+Column parse_column_definition(std::string_view payload) {
+  PacketParser in(payload);
+  in.lenenc_bytes();  // catalog
+  in.lenenc_bytes();  // schema
+  std::string table(in.lenenc_bytes());
+  in.lenenc_bytes();  // org_table
+  std::string name(in.lenenc_bytes());
+  in.lenenc_bytes();  // org_name
+  in.lenenc();        // length of the fixed fields (0x0c)
+  std::uint16_t charset = in.u16();
+  std::uint32_t length = in.u32();
+  auto type = static_cast<FieldType>(in.u8());
+  std::uint16_t flags = in.u16();
+  std::uint8_t decimals = in.u8();
+  return Column(std::move(name), std::move(table), type, flags, charset, decimals, length);
+}
+
 Coro<std::shared_ptr<const ColumnSet>> ConnectionCore::read_result_head() {
   std::string_view p = co_await read_packet();
   if (p.empty()) throw_malformed("empty result packet");
@@ -197,20 +214,7 @@ Coro<std::shared_ptr<const ColumnSet>> ConnectionCore::read_result_head() {
   set->columns.reserve(count);
   for (std::uint64_t i = 0; i < count; ++i) {
     std::string_view def = co_await read_packet();
-    PacketParser in(def);
-    in.lenenc_bytes();  // catalog
-    in.lenenc_bytes();  // schema
-    std::string table(in.lenenc_bytes());
-    in.lenenc_bytes();  // org_table
-    std::string name(in.lenenc_bytes());
-    in.lenenc_bytes();  // org_name
-    in.lenenc();        // length of the fixed fields (0x0c)
-    std::uint16_t charset = in.u16();
-    std::uint32_t length = in.u32();
-    auto type = static_cast<FieldType>(in.u8());
-    std::uint16_t flags = in.u16();
-    std::uint8_t decimals = in.u8();
-    set->columns.emplace_back(std::move(name), std::move(table), type, flags, charset, decimals, length);
+    set->columns.push_back(parse_column_definition(def));
   }
   if (!(capabilities_ & kClientDeprecateEof)) {
     std::string_view eof = co_await read_packet();

@@ -538,6 +538,62 @@ AIO_TEST(MysqlFailure, KilledConnectionIsOperationalError) {
   EXPECT_TRUE(aio_test::holds<mysql::Error>(after)) << aio_test::what_of(after);
 }
 
+// --- peers that are not (good) MySQL servers ----------------------------------------------------
+
+aio::Coro<mysql::Connection> connect_with(mysql::ConnectOptions o) { co_return co_await mysql::connect(o); }
+
+// Connects to a local server that sends `reply` (then closes, if `close_after`) and returns
+// what connect() threw.
+aio::Coro<std::exception_ptr> connect_to_peer(std::string reply, bool close_after, double timeout) {
+  aio_test::net::Accepted slot;
+  aio::Server peer = co_await aio::start_server(aio_test::net::stash_into(&slot), "127.0.0.1", 0);
+  mysql::ConnectOptions o{.host = "127.0.0.1", .port = peer.addresses()[0].port(), .user = "u", .password = "p"};
+  o.connect_timeout = timeout;
+  aio::Task<mysql::Connection> client = aio::create_task(connect_with(o));
+  co_await slot.ready.wait();
+  if (!reply.empty()) slot.writer->write(reply);
+  if (close_after) slot.writer->close();
+  std::exception_ptr e = co_await aio_test::error_of(client);
+  slot.writer->close();
+  slot.reader.reset();
+  slot.writer.reset();
+  peer.close();
+  co_await peer.wait_closed();
+  co_return e;
+}
+
+AIO_TEST(MysqlPeer, GarbageInsteadOfAGreetingIsAHandshakeError) {
+  std::exception_ptr e = co_await connect_to_peer("HTTP/1.1 400 Bad Request\r\n\r\n", true, 5);
+  EXPECT_TRUE(aio_test::holds<mysql::OperationalError>(e)) << aio_test::what_of(e);
+  EXPECT_EQ(code_of(e), 2012) << aio_test::what_of(e);
+}
+
+AIO_TEST(MysqlPeer, WrongProtocolVersionIsRefused) {
+  std::string greeting(
+      "\x05\x00\x00\x00\x09"
+      "5.0\0",
+      9);  // protocol 9
+  std::exception_ptr e = co_await connect_to_peer(greeting, true, 5);
+  EXPECT_EQ(code_of(e), 2007) << aio_test::what_of(e);
+}
+
+AIO_TEST(MysqlPeer, ClosedMidGreetingIsLostConnection) {
+  std::string partial(
+      "\x4a\x00\x00\x00\x0a"
+      "10.11",
+      10);  // a greeting cut short
+  std::exception_ptr e = co_await connect_to_peer(partial, true, 5);
+  EXPECT_TRUE(aio_test::holds<mysql::OperationalError>(e)) << aio_test::what_of(e);
+  EXPECT_EQ(code_of(e), 2013) << aio_test::what_of(e);
+}
+
+AIO_TEST(MysqlPeer, SilentServerTimesOutWithConnectTimeout) {
+  std::exception_ptr e = co_await connect_to_peer("", false, 0.2);
+  EXPECT_TRUE(aio_test::holds<mysql::OperationalError>(e)) << aio_test::what_of(e);
+  EXPECT_EQ(code_of(e), 2003) << aio_test::what_of(e);
+  EXPECT_NE(aio_test::what_of(e).find("timed out"), std::string::npos) << aio_test::what_of(e);
+}
+
 // --- the demo --------------------------------------------------------------------------------
 
 AIO_TEST(MysqlDemo, RunsAgainstTheServer) {

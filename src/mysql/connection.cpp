@@ -267,6 +267,10 @@ Coro<Connection> connect_settings(Settings s) {
     if (server_autocommit != s.autocommit)
       co_await run_sql(*core, s.autocommit ? "SET autocommit=1" : "SET autocommit=0");
     if (!s.init_command.empty()) co_await run_sql(*core, s.init_command);
+  } catch (const InterfaceError& e) {
+    // Bytes that are not a MySQL handshake: not a MySQL server, or not one we understand.
+    core->abort("the connection failed while connecting");
+    throw OperationalError(2012, "08S01", std::string("Error in server handshake with ") + s.where() + ": " + e.what());
   } catch (const Error&) {
     core->abort("the connection failed while connecting");
     throw;

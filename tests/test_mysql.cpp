@@ -518,6 +518,19 @@ AIO_TEST(MysqlFailure, QueryTimeoutClosesTheConnectionCleanly) {
   EXPECT_NE(aio_test::what_of(next).find("cancelled"), std::string::npos) << aio_test::what_of(next);
 }
 
+AIO_TEST(MysqlFailure, OneOperationAtATimePerConnection) {
+  AIO_REQUIRE_MYSQL(server);
+  mysql::Connection c = co_await connect_tcp(server);
+  aio::Task<mysql::ResultSet> slow = aio::create_task(c.query("SELECT SLEEP(0.05), 'first'"));
+  co_await aio_test::run_briefly();
+  std::exception_ptr e = co_await aio_test::error_of(c.query("SELECT 'second'"));
+  EXPECT_TRUE(aio_test::holds<mysql::InterfaceError>(e)) << aio_test::what_of(e);
+  mysql::ResultSet rs = co_await slow;
+  EXPECT_EQ(rs.rows()[0][1].as<std::string>(), "first");  // the first is unharmed
+  mysql::ResultSet again = co_await c.query("SELECT 'third'");
+  EXPECT_EQ(again.rows()[0][0].as<std::string>(), "third");
+}
+
 AIO_TEST(MysqlFailure, KilledConnectionIsOperationalError) {
   AIO_REQUIRE_MYSQL(server);
   mysql::Connection victim = co_await connect_tcp(server);

@@ -215,6 +215,22 @@ AIO_TEST(MysqlPool, CancellationAtEveryAwaitPointLeavesNothingOutOfSync) {
   EXPECT_EQ(co_await settled_server_connections(observer, 1), 1);
 }
 
+AIO_TEST(MysqlPool, HalfReadStreamIsNotHandedOn) {
+  AIO_REQUIRE_MYSQL(server);
+  mysql::PoolOptions o = pool_options(server, 1, 1);
+  mysql::Pool pool = co_await mysql::create_pool(o);
+  {
+    mysql::PooledConnection c = co_await pool.acquire();
+    mysql::RowStream s = co_await c->query_stream("SELECT seq FROM seq_1_to_100000");
+    std::optional<mysql::Row> first = co_await s.next();
+    EXPECT_EQ((*first)[0].as<int>(), 1);
+  }  // released mid-stream: closed rather than handed on with rows in flight
+  EXPECT_EQ(pool.size(), 0u);
+  EXPECT_EQ(co_await select_value(pool, 11), 11);
+  pool.close();
+  co_await pool.wait_closed();
+}
+
 AIO_TEST(MysqlPool, AcquireWaitersFailWhenThePoolCloses) {
   AIO_REQUIRE_MYSQL(server);
   mysql::PoolOptions o = pool_options(server, 1, 1);

@@ -396,9 +396,9 @@ Coro<RowStream> Connection::query_stream_sql(std::string sql) {
   co_return RowStream(core_, std::move(columns), c.generation_);
 }
 
-Coro<Statement> Connection::prepare(std::string_view sql_view) {
+Coro<Statement> Connection::prepare_sql(std::string sql) {
   std::string payload(1, detail::kComStmtPrepare);
-  payload += sql_view;
+  payload += sql;
   std::shared_ptr<ConnectionCore> keep = core_;
   ConnectionCore& c = usable(keep);
   Operation op(c);

@@ -106,8 +106,10 @@ class Connection {
   template <class... P>
   Coro<RowStream> query_stream(std::string_view sql, const P&... params);
 
-  /// Prepares a statement (`?` placeholders) for the binary protocol.
-  Coro<Statement> prepare(std::string_view sql);
+  /// Prepares a statement (`?` placeholders) for the binary protocol. ProgrammingError for
+  /// bad SQL. The Statement keeps the connection's state alive; close() it (or drop it: it is
+  /// closed on the connection's next command).
+  Coro<Statement> prepare(std::string_view sql) { return prepare_sql(std::string(sql)); }
 
   /// BEGIN / COMMIT / ROLLBACK.
   Coro<void> begin();
@@ -157,6 +159,7 @@ class Connection {
   Coro<ResultSet> query_sql(std::string sql);
   Coro<std::vector<ResultSet>> query_all_sql(std::string sql);
   Coro<RowStream> query_stream_sql(std::string sql);
+  Coro<Statement> prepare_sql(std::string sql);
 
   std::shared_ptr<detail::ConnectionCore> core_;
 };

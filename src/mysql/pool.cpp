@@ -62,6 +62,7 @@ class PoolCore {
     } catch (...) {
       --opening_;
       wake_for_capacity();
+      notify_if_closed();
       throw;
     }
     --opening_;

@@ -31,8 +31,9 @@ static_assert(std::is_trivially_destructible_v<PoolOptions>, "see the comment on
 
 /// A connection lent by the pool: `guard->query(...)`, `(*guard).execute(...)`. It goes
 /// back at scope exit (release() earlier). A connection that is broken, closed, left
-/// mid-operation by a cancellation, or still in a transaction is closed instead of
-/// reused, so the next user always gets a clean, in-sync connection.
+/// mid-operation by a cancellation, mid-stream, or still in a transaction is closed instead
+/// of reused, so the next user always gets a clean, in-sync connection (with autocommit
+/// off, commit() or rollback() before letting it go, or it is not reused).
 class PooledConnection {
  public:
   PooledConnection() noexcept = default;

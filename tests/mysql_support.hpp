@@ -7,7 +7,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -79,7 +79,8 @@ class Server {
     }
     pid_ = -1;
   }
-  // Starts the server again on the same data, port and socket.
+  // Starts the server again on the same data, port and socket. Call it from the main
+  // thread: the server is killed when the thread that started it exits (PR_SET_PDEATHSIG).
   bool restart() {
     kill_now();
     return launch();
@@ -135,18 +136,26 @@ class Server {
     std::vector<char*> args;
     for (auto& a : argv) args.push_back(a.data());
     args.push_back(nullptr);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-    std::string out = dir_ + "/stdout.log";
-    posix_spawn_file_actions_addopen(&actions, 1, out.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-    posix_spawn_file_actions_adddup2(&actions, 1, 2);
-    pid_t pid = -1;
-    int err = ::posix_spawn(&pid, kMariadbd, &actions, nullptr, args.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
-    if (err != 0) {
-      why_not_ = "posix_spawn mariadbd failed";
+    const std::string out = dir_ + "/stdout.log";
+    // fork + exec rather than posix_spawn, for PR_SET_PDEATHSIG: a test binary that dies
+    // (a crash, a timeout's SIGKILL) takes its server with it instead of leaving it running.
+    const pid_t parent = ::getpid();
+    pid_t pid = ::fork();
+    if (pid < 0) {
+      why_not_ = "fork for mariadbd failed";
       return false;
+    }
+    if (pid == 0) {  // the child: async-signal-safe calls only
+      ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+      if (::getppid() != parent) ::_exit(127);
+      int in = ::open("/dev/null", O_RDONLY);
+      int log = ::open(out.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+      if (in < 0 || log < 0) ::_exit(127);
+      ::dup2(in, 0);
+      ::dup2(log, 1);
+      ::dup2(log, 2);
+      ::execv(kMariadbd, args.data());
+      ::_exit(127);
     }
     pid_ = pid;
     // Ready when mariadb-admin ping answers (about a second).

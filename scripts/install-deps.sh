@@ -16,6 +16,8 @@ packages=(
   curl wrk python3-aiohttp           # aio::http interop tests: curl, wrk and aiohttp's client
   zlib1g-dev                         # permessage-deflate in aio::http's WebSockets
   python3-websockets                 # WebSocket interop tests: Python's websockets as peer
+  mariadb-server mariadb-client      # aio::mysql tests start a throwaway MariaDB server
+  libsodium-dev                      # aio::mysql: Ed25519 group operations for MariaDB's client_ed25519
 )
 if [[ "${1:-}" == "--bench" ]]; then
   packages+=(

@@ -51,7 +51,7 @@ if step consumer; then
   banner "install, then consumers: find_package(aio) and pkg-config"
   [[ -d build/release ]] || cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=Release -DAIO_WERROR=ON
   rm -rf build/prefix build/consumer
-  cmake --build build/release --target aio aio_http
+  cmake --build build/release --target aio aio_http aio_mysql
   cmake --install build/release --prefix build/prefix
   bash tests/consumer/check_install.sh build/prefix build/consumer
 fi

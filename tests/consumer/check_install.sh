@@ -5,7 +5,9 @@
 #   2. find_package(aio): main.cpp built by CMakeLists.txt here, then run; the GCC 12 warning
 #      shown for GCC before 13, silenced by AIO_GCC12_ACKNOWLEDGED, never shown for Clang;
 #   3. pkg-config: the same main.cpp built with `pkg-config --cflags --libs aio-cpp-http`,
-#      then run; a compile without C++20 stopped by aio's own message.
+#      then run; a compile without C++20 stopped by aio's own message;
+#   4. aio::mysql's library and .pc file: a program that uses it links with
+#      `pkg-config --libs aio-cpp-mysql`.
 # Usage: tests/consumer/check_install.sh PREFIX SCRATCH_DIR
 set -euo pipefail
 prefix=$(realpath "$1")
@@ -20,13 +22,14 @@ mkdir -p "$scratch"
 echo "-- installed file names"
 clashing=$(find "$prefix" -name 'libaio.*' -o -name 'libaio_http.*')
 [[ -z "$clashing" ]] || fail "installed under the name of Linux's kernel AIO library: $clashing"
-for lib in libaio-cpp libaio-cpp-http; do
+for lib in libaio-cpp libaio-cpp-http libaio-cpp-mysql; do
   [[ -n $(find "$prefix" \( -name "$lib.a" -o -name "$lib.so" \)) ]] || fail "$lib.a or $lib.so not installed"
 done
 pc_file=$(find "$prefix" -name aio-cpp.pc)
 [[ -n "$pc_file" ]] || fail "aio-cpp.pc not installed"
 pc_dir=$(dirname "$pc_file")
 [[ -f "$pc_dir/aio-cpp-http.pc" ]] || fail "aio-cpp-http.pc not installed beside aio-cpp.pc"
+[[ -f "$pc_dir/aio-cpp-mysql.pc" ]] || fail "aio-cpp-mysql.pc not installed beside aio-cpp.pc"
 
 echo "-- find_package(aio): the GCC 12 warning"
 warned_about_gcc12() {  # CMake wraps warnings at any space: join the lines first
@@ -72,4 +75,20 @@ if echo '#include <aio/aio.hpp>' | g++ -std=c++17 -fsyntax-only "${core_cflags[@
   fail "aio's headers compiled as C++17"
 fi
 grep -q "aio needs C++20 or later" "$scratch/cxx17.log" || fail "no clear message without C++20: $(head -3 "$scratch/cxx17.log")"
+echo "-- pkg-config: aio::mysql links"
+pkg-config --validate aio-cpp-mysql
+read -r -a mysql_flags <<<"$(pkg-config --cflags --libs aio-cpp-mysql)"
+cat >"$scratch/mysql_main.cpp" <<'CPP'
+#include <aio/mysql.hpp>
+int main(int argc, char**) {
+  if (argc > 1) {  // (linked, not run: there is no server here)
+    aio::mysql::ConnectOptions options;
+    options.host = "127.0.0.1";
+    return aio::run(aio::mysql::connect(options)).last_insert_id() == 0 ? 0 : 1;
+  }
+  return 0;
+}
+CPP
+g++ -std=c++20 "$scratch/mysql_main.cpp" "${mysql_flags[@]}" -o "$scratch/consumer-mysql"
+"$scratch/consumer-mysql"
 echo "install check passed"

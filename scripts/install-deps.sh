@@ -14,6 +14,8 @@ packages=(
   python3 netcat-openbsd             # interop tests: asyncio peers, nc
   nlohmann-json3-dev                 # JSON bodies in aio::http
   curl wrk python3-aiohttp           # aio::http interop tests: curl, wrk and aiohttp's client
+  zlib1g-dev                         # gzip/deflate response bodies in the aio::http client
+  nginx-light                        # aio::http client tests (and the HTTP benchmark's nginx peer)
 )
 if [[ "${1:-}" == "--bench" ]]; then
   packages+=(
@@ -22,7 +24,6 @@ if [[ "${1:-}" == "--bench" ]]; then
     libboost-dev                     # Boost.Asio peer
     util-linux                       # taskset, to pin server and load to cores
     nodejs                           # Node peer (echo and HTTP benchmarks)
-    nginx-light                      # HTTP benchmark: the nginx peer (wrk is installed above)
     node-llhttp                      # llhttp 8.1.0 sources: the parser micro benchmark's peer
   )
 fi

@@ -333,4 +333,17 @@ AIO_TEST(HttpClientInterop, HttpsRejectsAWrongHostName) {
   co_await site->stop();
 }
 
+#ifdef AIO_HTTP_CLIENT_EXAMPLE
+// The seed's client program: three concurrent GETs through one session, against the server
+// it starts itself.
+AIO_TEST(HttpClientInterop, SeedClientExample) {
+  Child example = Child::spawn({AIO_HTTP_CLIENT_EXAMPLE});
+  std::string out = co_await example.read_all(20);
+  EXPECT_EQ(co_await example.wait(20), std::optional<int>(0)) << out;
+  for (const char* line :
+       {"/ -> 200 location /\n", "/hello -> 200 location /hello\n", "/world -> 200 location /world\n"})
+    EXPECT_NE(out.find(line), std::string::npos) << out;
+}
+#endif
+
 }  // namespace

@@ -107,8 +107,10 @@ class Payload {
   std::shared_ptr<AsyncGenerator<std::string>> chunks_;
 };
 
-/// Per-request settings. GCC 12 miscompiles a braced temporary of this type inside a
-/// co_await expression (it has strings, so a destructor): build it first, then pass it.
+/// Per-request settings. With GCC 12, build them in a statement of their own and pass the
+/// name: inside a co_await expression GCC 12 rejects a braced header list ("array used as
+/// initializer") and destroys a braced temporary of this type twice (it holds strings).
+/// Clang 14 accepts the inline spelling `co_await session.get(url, RequestOptions{...})`.
 ///
 ///     aio::http::RequestOptions opts{.headers = {{"Accept", "application/json"}},
 ///                                    .params = {{"q", "aio"}}};

@@ -13,6 +13,7 @@
 
 #include "http_client_support.hpp"
 #include "net_support.hpp"
+#include "support.hpp"
 
 namespace {
 
@@ -536,6 +537,41 @@ AIO_TEST(HttpClient, BadUrlsAndRefusedConnections) {
   EXPECT_EQ(session.pool().acquired, 0u);
   co_await session.close();
   EXPECT_THROW(co_await session.get("http://127.0.0.1/"), aio::http::ClientError);
+}
+
+AIO_TEST(HttpClient, Ipv6LiteralUrl) {
+  if (!aio_test::net::has_ipv6_loopback()) AIO_SKIP_TEST("no IPv6 loopback");
+  Application app;
+  app.router().add_get("/", [](Request& r) -> aio::Coro<Response> {
+    co_return Response::text(std::string(r.header("host").value_or("")));
+  });
+  aio::http::Site site = co_await aio::http::start_server(app, "::1", 0);
+  ClientSession session;
+  const std::string authority = "[::1]:" + std::to_string(site.port());
+  ClientResponse resp = co_await session.get("http://" + authority + "/");
+  EXPECT_EQ(co_await resp.text(), authority);  // the Host header keeps the brackets
+  EXPECT_EQ(resp.url(), "http://" + authority + "/");
+  co_await session.close();
+  site.close();
+  co_await site.wait_closed();
+}
+
+AIO_TEST(HttpClient, ClosingTheSessionEndsRequestsWaitingForASlot) {
+  auto site = co_await TestSite::start();
+  ClientSession session(SessionOptions{.limit = 1});
+  ClientResponse holding = co_await session.get(site->url("/big"));
+  aio::Task<ClientResponse> waiter = aio::create_task(session.get(site->url("/text")));
+  co_await aio::sleep(0.01);
+  EXPECT_EQ(session.pool().waiting, 1u);
+  co_await session.close();
+  EXPECT_THROW(co_await waiter, aio::http::ClientError);
+  EXPECT_EQ(session.pool().waiting, 0u);
+  // A response still being read keeps its connection until it is done.
+  std::string body = co_await holding.read();
+  EXPECT_EQ(body.size(), std::size_t{4} << 20);
+  EXPECT_EQ(session.pool().acquired, 0u);
+  EXPECT_EQ(session.pool().idle, 0u);
+  co_await site->stop();
 }
 
 }  // namespace

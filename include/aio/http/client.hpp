@@ -151,7 +151,8 @@ struct PoolStats {
 /// ServerDisconnectedError, MalformedResponseError, ClientPayloadError, TooManyRedirects,
 /// ClientResponseError (raise_for_status), aio::TimeoutError (ClientTimeout). Cancelling a
 /// request at any await closes the connection it used; the pool stays consistent.
-/// The session must be used from one loop; destroying it closes the idle connections.
+/// The session must be used from one loop and must outlive the requests it runs (as a pool
+/// must); destroying it closes the idle connections. A ClientResponse may outlive it.
 class ClientSession {
  public:
   explicit ClientSession(SessionOptions options = {});

@@ -192,7 +192,8 @@ void Connector::release(std::unique_ptr<ClientConnection> connection, bool reusa
   } catch (...) {
     reusable = false;  // released after its loop ended: nothing could reuse it
   }
-  if (reusable && !closed_ && connection->core().idle_usable()) {
+  // Whether the server closed it meanwhile is checked when it is taken again (acquire).
+  if (reusable && !closed_) {
     connection->idle_since = loop->time();
     idle_.push_back(std::move(connection));
     schedule_sweep();

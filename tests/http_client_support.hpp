@@ -32,6 +32,7 @@ class ScriptedServer {
         // A script's peer went away: that is what these tests provoke.
       }
       w.close();
+      ++self->finished_;
     };
     s->server_ = co_await aio::start_server(handler, "127.0.0.1", 0);
     co_return s;
@@ -39,6 +40,8 @@ class ScriptedServer {
   int port() const { return server_.addresses().at(0).port(); }
   std::string url(const std::string& path = "/") const { return "http://127.0.0.1:" + std::to_string(port()) + path; }
   int connections() const { return connections_; }
+  /// Connections whose script has ended (and which the server has closed).
+  int finished() const { return finished_; }
   aio::Coro<void> stop() {
     server_.close();
     co_await server_.wait_closed();
@@ -49,6 +52,7 @@ class ScriptedServer {
   Script script_;
   aio::Server server_;
   int connections_ = 0;
+  int finished_ = 0;
 };
 
 /// Reads one request head (up to the empty line) and returns it.

@@ -220,11 +220,13 @@ AIO_TEST(HttpClientFaults, IdleConnectionClosedByTheServerIsNotReused) {
   for (int i = 0; i < 3; ++i) {
     ClientResponse resp = co_await session.get(server->url());
     EXPECT_EQ(co_await resp.text(), "ok");
-    // Let the server's FIN arrive (the script ends and closes).
-    while (server->connections() != i + 1) co_await aio::sleep(0.001);
-    co_await aio::sleep(0.02);
+    // The server has closed its end (over loopback the FIN is in our socket when close()
+    // returns): the pool must see it before it reuses the connection.
+    while (server->finished() != i + 1) co_await aio::sleep(0.001);
   }
   EXPECT_EQ(server->connections(), 3);
+  EXPECT_EQ(session.pool().stale, 2u);
+  EXPECT_EQ(session.pool().retried, 0u);
   co_await session.close();
   co_await server->stop();
 }
@@ -249,6 +251,7 @@ AIO_TEST(HttpClientFaults, RequestOnAConnectionClosedMidwayIsRetriedOnce) {
     EXPECT_EQ(co_await resp.text(), "first");  // answered by a new connection
   }
   EXPECT_EQ(server->connections(), 2);
+  EXPECT_EQ(session.pool().retried, 1u);
   try {
     ClientResponse resp = co_await session.post(server->url(), "data");
     ADD_FAILURE() << "a POST is not retried";

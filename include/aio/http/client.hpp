@@ -132,6 +132,8 @@ struct PoolStats {
   std::size_t idle = 0;      // kept-alive connections waiting for a request
   std::size_t waiting = 0;   // requests waiting for a slot
   std::size_t opened = 0;    // connections opened since the session began
+  std::size_t stale = 0;     // idle connections found closed by the server, dropped unused
+  std::size_t retried = 0;   // requests sent again after a reused connection failed unanswered
 };
 
 /// aiohttp.ClientSession: one connection pool, default headers, a cookie jar.

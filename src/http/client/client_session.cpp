@@ -187,6 +187,7 @@ Coro<std::unique_ptr<ResponseState>> SessionState::send_with_retry(const std::st
   std::unique_ptr<ResponseState> response =
       co_await send(method, url, headers, body, timeout, total_deadline, false, may_retry);
   if (response) co_return response;
+  connector_->note_retry();
   // The kept-alive connection had been closed by the server while we sent: once more on a
   // new connection (never a second retry).
   co_return co_await send(method, url, headers, body, timeout, total_deadline, true, false);

@@ -143,7 +143,10 @@ Coro<PooledConnection> Connector::acquire(const Url& url, Delay sock_connect, bo
     // The most recently used first: the likeliest still open. One the server closed
     // while it waited (a FIN, a reset, stray bytes) is dropped here, before it is used.
     while (std::unique_ptr<ClientConnection> idle = take_idle(key)) {
-      if (!idle->core().idle_usable()) continue;
+      if (!idle->core().idle_usable()) {
+        ++stale_;
+        continue;
+      }
       guard.self = nullptr;
       co_return PooledConnection(shared_from_this(), std::move(idle));
     }
@@ -206,7 +209,12 @@ void Connector::release(std::unique_ptr<ClientConnection> connection, bool reusa
 }
 
 PoolStats Connector::stats() const noexcept {
-  return PoolStats{.acquired = in_use_, .idle = idle_.size(), .waiting = waiters_.size(), .opened = opened_};
+  return PoolStats{.acquired = in_use_,
+                   .idle = idle_.size(),
+                   .waiting = waiters_.size(),
+                   .opened = opened_,
+                   .stale = stale_,
+                   .retried = retried_};
 }
 
 void Connector::close() noexcept {

@@ -82,6 +82,8 @@ class Connector : public std::enable_shared_from_this<Connector> {
   /// From PooledConnection: back to the idle list, or closed.
   void release(std::unique_ptr<ClientConnection> connection, bool reusable) noexcept;
   PoolStats stats() const noexcept;
+  /// A request is sent again because its reused connection failed before any answer.
+  void note_retry() noexcept { ++retried_; }
   /// Closes the idle connections and refuses new acquisitions; lent ones close when their
   /// responses release them.
   void close() noexcept;
@@ -119,6 +121,8 @@ class Connector : public std::enable_shared_from_this<Connector> {
   std::list<SlotWaiter*> waiters_;
   std::optional<TimerHandle> sweep_timer_;
   std::size_t opened_ = 0;
+  std::size_t stale_ = 0;
+  std::size_t retried_ = 0;
   bool closed_ = false;
 };
 

@@ -18,6 +18,7 @@
 
 #include "interop_support.hpp"
 #include "net_support.hpp"
+#include "support.hpp"
 
 namespace {
 
@@ -92,6 +93,27 @@ async def main():
     print(site._server.sockets[0].getsockname()[1], flush=True)
     await asyncio.Event().wait()
 asyncio.run(main())
+)PY";
+
+// A server that resets the connection (SO_LINGER 0, then close: an RST) after part of a
+// response: argv[1] "head" resets before the head is complete, "body" in the middle of the body.
+const char* const kPyResettingServer = R"PY(
+import socket, struct, sys
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+s.listen()
+print(s.getsockname()[1], flush=True)
+while True:
+    c, _ = s.accept()
+    data = b""
+    while b"\r\n\r\n" not in data:
+        data += c.recv(65536)
+    if sys.argv[1] == "head":
+        c.sendall(b"HTTP/1.1 200 OK\r\nContent-Le")
+    else:
+        c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\npartial")
+    c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    c.close()
 )PY";
 
 // Starts a Python server script and returns it with the URL prefix it printed.
@@ -185,6 +207,27 @@ aio::Coro<void> aiohttp_server() {
   }
   EXPECT_EQ(session.pool().opened, 1u);
   co_await session.close();
+}
+
+AIO_TEST(HttpClientInterop, ResetMidHeadAndMidBodyIsAConnectionError) {
+  if (!have_program(kPython)) AIO_SKIP_TEST("no /usr/bin/python3");
+  for (const char* where : {"head", "body"}) {
+    auto [server, base] = co_await start_python(kPyResettingServer, where);
+    ClientSession session;
+    try {
+      ClientResponse resp = co_await session.get(base + "/");
+      co_await resp.read();
+      ADD_FAILURE() << "a reset must fail the request";
+    } catch (const aio::http::ClientConnectionError& e) {
+      // A reset is a broken connection; the OS may also report it as an early EOF.
+      SUCCEED() << e.what();
+    } catch (const aio::http::ClientPayloadError& e) {
+      EXPECT_STREQ(where, "body") << e.what();
+    }
+    EXPECT_EQ(session.pool().acquired, 0u);
+    EXPECT_EQ(session.pool().idle, 0u);
+    co_await session.close();
+  }
 }
 
 // nginx with a config in a temp dir: static files, gzip, keep-alive.

@@ -106,7 +106,9 @@ std::string ResponseState::take(std::size_t n) {
 Coro<bool> ResponseState::fill() {
   for (;;) {
     if (body_done_) co_return false;
-    if (!connection_) fail_payload("the response was released before its body was read");
+    if (!connection_)
+      fail_payload(
+          "the response's connection is closed (release(), or an earlier error or timeout) before the end of its body");
     auto& input = connection_->core().input();
     if (input.empty()) {
       bool more = false;

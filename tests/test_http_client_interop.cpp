@@ -253,7 +253,8 @@ class Nginx {
          << " server {\n  listen 127.0.0.1:" << n->port_ << ";\n  root " << n->dir_ << "/html;\n"
          << "  location = /moved { return 301 /small.txt; }\n }\n}\n";
     conf.close();
-    n->child_ = std::make_unique<Child>(Child::spawn({kNginx, "-p", n->dir_, "-c", n->dir_ + "/nginx.conf"}));
+    n->child_ = std::make_unique<Child>(
+        Child::spawn({kNginx, "-p", n->dir_, "-c", n->dir_ + "/nginx.conf", "-e", n->dir_ + "/logs/error.log"}));
     for (int i = 0; i < 500; ++i) {  // up to 5 s for the port to open
       try {
         auto [r, w] = co_await aio::open_connection("127.0.0.1", n->port_);

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "http/client/connector.hpp"
 #include "http/parser.hpp"
 #include "http_client_support.hpp"
 #include "interop_support.hpp"
@@ -433,6 +434,29 @@ AIO_TEST(HttpClientFaults, CancellingAWaitForASlotLeavesNoTrace) {
   holding.release();
   EXPECT_EQ(session.pool().acquired, 0u);
   co_await session.close();
+  co_await server->stop();
+}
+
+// The hook an upgraded connection (a WebSocket handshake) uses: a connection taken out of
+// the pool for good frees its slot and is never pooled again.
+AIO_TEST(HttpClientFaults, DetachedConnectionLeavesThePool) {
+  auto server = co_await answering("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+  auto connector = std::make_shared<aio::http::detail::Connector>(SessionOptions{.limit = 1});
+  const aio::http::detail::Url url = aio::http::detail::parse_url(server->url());
+  aio::http::detail::PooledConnection lent = co_await connector->acquire(url, aio::http::kNoTimeout, false);
+  EXPECT_EQ(connector->stats().acquired, 1u);
+  std::unique_ptr<aio::http::detail::ClientConnection> owned = lent.detach();
+  EXPECT_FALSE(lent);
+  EXPECT_EQ(connector->stats().acquired, 0u);  // the slot is free for the next request
+  owned->writer.write("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+  std::string head = co_await owned->reader.readuntil("\r\n\r\n");
+  EXPECT_EQ(head.substr(0, 15), "HTTP/1.1 200 OK");
+  aio::http::detail::PooledConnection another = co_await connector->acquire(url, aio::http::kNoTimeout, false);
+  EXPECT_EQ(connector->stats().opened, 2u);
+  another.close();
+  owned.reset();
+  connector->close();
+  EXPECT_EQ(connector->stats().idle, 0u);
   co_await server->stop();
 }
 

@@ -33,6 +33,13 @@ void PooledConnection::give_back() noexcept {
   connector_.reset();
 }
 
+std::unique_ptr<ClientConnection> PooledConnection::detach() noexcept {
+  if (!connection_) return nullptr;
+  connector_->forget(*connection_);
+  connector_.reset();
+  return std::move(connection_);
+}
+
 void PooledConnection::close() noexcept {
   if (!connection_) return;
   connector_->release(std::move(connection_), false);
@@ -207,6 +214,8 @@ void Connector::release(std::unique_ptr<ClientConnection> connection, bool reusa
   free_slot(key);
   evict_idle_over_limit();
 }
+
+void Connector::forget(const ClientConnection& connection) noexcept { free_slot(connection.key); }
 
 PoolStats Connector::stats() const noexcept {
   return PoolStats{.acquired = in_use_,

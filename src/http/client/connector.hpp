@@ -61,6 +61,9 @@ class PooledConnection {
   void give_back() noexcept;
   /// Closes the connection and frees its slot.
   void close() noexcept;
+  /// Takes the connection out of the pool for good (an upgraded connection, a WebSocket):
+  /// its slot is freed and the caller owns the streams.
+  std::unique_ptr<ClientConnection> detach() noexcept;
 
  private:
   std::shared_ptr<Connector> connector_;
@@ -81,6 +84,8 @@ class Connector : public std::enable_shared_from_this<Connector> {
   Coro<PooledConnection> acquire(const Url& url, Delay sock_connect, bool fresh);
   /// From PooledConnection: back to the idle list, or closed.
   void release(std::unique_ptr<ClientConnection> connection, bool reusable) noexcept;
+  /// From PooledConnection::detach(): the connection leaves the pool; its slot is free.
+  void forget(const ClientConnection& connection) noexcept;
   PoolStats stats() const noexcept;
   /// A request is sent again because its reused connection failed before any answer.
   void note_retry() noexcept { ++retried_; }

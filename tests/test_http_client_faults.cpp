@@ -132,6 +132,24 @@ AIO_TEST(HttpClientFaults, HeadOverTheSizeLimit) {
       "HTTP/1.1 200 OK\r\nX: " + std::string(9000, 'a') + "\r\n\r\n", "too long");
 }
 
+AIO_TEST(HttpClientFaults, HeadOverTheTotalLimit) {
+  std::string many = "HTTP/1.1 200 OK\r\n";
+  for (int i = 0; i < 90; ++i) many += "X-Filler-" + std::to_string(i) + ": " + std::string(800, 'f') + "\r\n";
+  co_await expect_error_and_no_reuse<aio::http::MalformedResponseError>(many + "\r\n", "response head too large");
+}
+
+AIO_TEST(HttpClientFaults, SwitchingProtocolsIsNeverPooled) {
+  auto server = co_await answering("HTTP/1.1 101 Switching Protocols\r\nUpgrade: x\r\nConnection: upgrade\r\n\r\n");
+  ClientSession session;
+  ClientResponse resp = co_await session.get(server->url());
+  EXPECT_EQ(resp.status(), 101);
+  EXPECT_EQ(co_await resp.read(), "");
+  EXPECT_EQ(session.pool().idle, 0u);
+  EXPECT_EQ(session.pool().acquired, 0u);
+  co_await session.close();
+  co_await server->stop();
+}
+
 AIO_TEST(HttpClientFaults, TruncatedChunkedBody) {
   auto server = co_await ScriptedServer::start([](aio::StreamReader& r, aio::StreamWriter& w, int) -> aio::Coro<void> {
     co_await aio_test::read_request_head(r);

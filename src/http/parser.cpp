@@ -257,7 +257,7 @@ class HeadParser {
 
   // The head needs bytes past data_end_: more input, unless the head cap is what ended it.
   bool ran_out() noexcept {
-    if (data_end_ < input_end_) return fail(431, "request head too large");
+    if (data_end_ < input_end_) return fail(431, response_ ? "response head too large" : "request head too large");
     outcome_ = ParseResult::incomplete;
     return false;
   }

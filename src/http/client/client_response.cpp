@@ -34,7 +34,7 @@ void ResponseState::start_body(PooledConnection connection, const ResponseHead& 
   deadlines_ = deadlines;
   max_body_ = max_body;
   body_done_ = false;
-  keep_alive_ = head.keep_alive;
+  keep_alive_ = head.keep_alive && status != 101;  // a switched connection speaks another protocol
   if (no_body) {
     finish_body();
     return;

@@ -381,14 +381,16 @@ AIO_TEST(HttpClientFaults, SockConnectTimeoutCoversTheTlsHandshake) {
 
 // --- cancellation at every await -----------------------------------------------------------
 
-// Answers in small pieces, yielding between them, so that the client's request and body
-// reads park at many different awaits.
+// Answers in small pieces, yielding between them, so that the client's request, the
+// redirect and the body reads park at many different awaits. GET /redirect answers 302 to /.
 aio::Coro<std::unique_ptr<ScriptedServer>> dripping_server() {
   co_return co_await ScriptedServer::start([](aio::StreamReader& r, aio::StreamWriter& w, int) -> aio::Coro<void> {
     for (;;) {
-      co_await aio_test::read_request_head(r);
+      const std::string request = co_await aio_test::read_request_head(r);
       const std::string response =
-          "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n3\r\ndef\r\n0\r\n\r\n";
+          request.starts_with("GET /redirect ")
+              ? std::string("HTTP/1.1 302 Found\r\nLocation: /\r\nContent-Length: 4\r\n\r\ngone")
+              : std::string("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n3\r\ndef\r\n0\r\n\r\n");
       for (std::size_t i = 0; i < response.size(); i += 7) {
         w.write(response.substr(i, 7));
         co_await w.drain();
@@ -414,8 +416,9 @@ AIO_TEST(HttpClientFaults, CancellingAtEveryAwaitKeepsThePoolConsistent) {
   ClientSession session;
   int cancelled = 0;
   int completed = 0;
-  for (int steps = 0; steps < 60; ++steps) {
-    aio::Task<std::string> task = aio::create_task(fetch_body(session, server->url()));
+  for (int steps = 0; steps < 100; ++steps) {
+    // Through a redirect (its body drained on the same connection), then a chunked body.
+    aio::Task<std::string> task = aio::create_task(fetch_body(session, server->url("/redirect")));
     for (int i = 0; i < steps; ++i) co_await aio::sleep(0);
     task.cancel();
     try {

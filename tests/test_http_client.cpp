@@ -83,6 +83,11 @@ class TestSite {
     router.add_get("/big",
                    [](Request&) -> aio::Coro<Response> { co_return Response::bytes(std::string(4 << 20, 'z')); });
     router.add_get("/gzip", [](Request& r) -> aio::Coro<Response> {
+      if (r.query("zeros")) {
+        Response zeros = Response::bytes(aio_test::compress(std::string(std::size_t{16} << 20, '\0'), 31));
+        zeros.set_header("Content-Encoding", "gzip");
+        co_return zeros;
+      }
       const bool deflate = r.query("deflate").has_value();
       const int bits = !deflate ? 31 : r.query("raw") ? -15 : 15;
       Response resp = Response::bytes(aio_test::compress(std::string(100000, 'q') + "end", bits), "text/plain");
@@ -385,6 +390,18 @@ AIO_TEST(HttpClient, GzipAndDeflateBodiesAreDecoded) {
   for (const char* path : {"/gzip", "/gzip?deflate=1", "/gzip?deflate=1&raw=1"}) {
     ClientResponse resp = co_await session.get(site->url(path));
     EXPECT_EQ(co_await resp.text(), expected) << path;
+  }
+  {
+    // 16 MiB of zeros in a few KiB of gzip, read in pieces: decoded as they are read.
+    ClientResponse resp = co_await session.get(site->url("/gzip?zeros=1"));
+    std::size_t total = 0;
+    for (;;) {
+      std::string piece = co_await resp.content().readany();
+      if (piece.empty()) break;
+      EXPECT_LE(piece.size(), 128u * 1024);
+      total += piece.size();
+    }
+    EXPECT_EQ(total, std::size_t{16} << 20);
   }
   EXPECT_EQ(session.pool().opened, 1u);
   ClientSession raw(SessionOptions{.auto_decompress = false});

@@ -33,10 +33,10 @@ void ResponseState::start_body(PooledConnection connection, const ResponseHead& 
   connection_ = std::move(connection);
   deadlines_ = deadlines;
   max_body_ = max_body;
-  body_done_ = false;
+  framing_done_ = false;
   keep_alive_ = head.keep_alive && status != 101;  // a switched connection speaks another protocol
   if (no_body) {
-    finish_body();
+    finish_framing();
     return;
   }
   switch (head.framing) {
@@ -61,25 +61,29 @@ void ResponseState::start_body(PooledConnection connection, const ResponseHead& 
         inflater_ = std::make_unique<Inflater>(Inflater::Format::deflate);
     }
   }
-  if (framing_ == Framing::length && remaining_ == 0) finish_body();
+  if (framing_ == Framing::length && remaining_ == 0) finish_framing();
 }
 
 void ResponseState::fail_payload(const std::string& why) {
   connection_.close();
-  body_done_ = true;
+  framing_done_ = true;
+  raw_.clear();
+  raw_pos_ = 0;
   throw ClientPayloadError(why);
 }
 
-void ResponseState::finish_body() {
-  body_done_ = true;
-  if (inflater_ && raw_total_ > 0 && !inflater_->finished()) fail_payload("the compressed response body is truncated");
+void ResponseState::finish_framing() {
+  framing_done_ = true;
   // Bytes after the body's end mean its framing lied: the connection cannot be trusted.
   const bool clean =
       keep_alive_ && framing_ != Framing::until_close && connection_ && connection_->core().input().empty();
-  if (clean)
-    connection_.give_back();
-  else
+  if (!clean) {
     connection_.close();
+  } else if (!inflater_ || raw_total_ == 0 || inflater_->finished()) {
+    connection_.give_back();
+  }
+  // Otherwise the connection waits until the compressed bytes decode properly: a server
+  // that sent a corrupt or cut-off stream is not trusted with another request.
 }
 
 void ResponseState::consume(std::size_t n) noexcept {
@@ -105,7 +109,16 @@ std::string ResponseState::take(std::size_t n) {
 
 Coro<bool> ResponseState::fill() {
   for (;;) {
-    if (body_done_) co_return false;
+    if (inflater_ && raw_pos_ < raw_.size()) {
+      inflate_pending();
+      if (buffer_.size() > read_pos_) co_return true;
+      continue;
+    }
+    if (framing_done_) {
+      if (inflater_ && raw_total_ > 0 && !inflater_->finished())
+        fail_payload("the compressed response body is truncated");
+      co_return false;
+    }
     if (!connection_)
       fail_payload(
           "the response's connection is closed (release(), or an earlier error or timeout) before the end of its body");
@@ -120,21 +133,17 @@ Coro<bool> ResponseState::fill() {
       }
       if (more) continue;
       if (framing_ == Framing::until_close) {
-        finish_body();
-        co_return read_pos_ < buffer_.size();
+        finish_framing();
+        continue;
       }
       fail_payload(framing_ == Framing::length
                        ? std::string("the server closed the connection ") + std::to_string(remaining_) +
                              " bytes before the end of the body (Content-Length)"
                        : std::string("the server closed the connection before the end of the chunked body"));
     }
-    if (read_pos_ > 0 && read_pos_ * 2 >= buffer_.size()) {  // keep the buffer from creeping
-      buffer_.erase(0, read_pos_);
-      read_pos_ = 0;
-    }
+    compact();
     const std::size_t before = buffer_.size();
     std::string& sink = inflater_ ? raw_ : buffer_;
-    raw_.clear();
     std::string_view available = input.view();
     bool done = false;
     switch (framing_) {
@@ -165,20 +174,46 @@ Coro<bool> ResponseState::fill() {
         input.consume(available.size());
         break;
     }
-    if (inflater_) {
-      try {
-        inflater_->feed(raw_, buffer_, decoded_total_, max_body_);
-      } catch (const ClientPayloadError& e) {
-        fail_payload(e.what());
-      }
-    } else {
+    if (!inflater_) {
       decoded_total_ += buffer_.size() - before;
       if (max_body_ != 0 && decoded_total_ > max_body_)
         fail_payload(std::string("the response body exceeds the session's max_body_size (") +
                      std::to_string(max_body_) + " bytes)");
     }
-    if (done) finish_body();
+    if (done) finish_framing();
     if (buffer_.size() > read_pos_) co_return true;
+  }
+}
+
+void ResponseState::compact() noexcept {
+  if (read_pos_ > 0 && read_pos_ * 2 >= buffer_.size()) {
+    buffer_.erase(0, read_pos_);
+    read_pos_ = 0;
+  }
+}
+
+void ResponseState::inflate_pending() {
+  // Bounded: a few KiB of gzip can hold megabytes; content() must not buffer them all.
+  constexpr std::size_t kMaxDecodedPerFill = 64 * 1024;
+  compact();
+  const std::size_t decoded_before = buffer_.size();
+  std::size_t used = 0;
+  try {
+    used = inflater_->feed(std::string_view(raw_).substr(raw_pos_), buffer_, decoded_total_, max_body_,
+                           kMaxDecodedPerFill);
+  } catch (const ClientPayloadError& e) {
+    fail_payload(e.what());
+  }
+  if (used == 0 && buffer_.size() == decoded_before && !inflater_->finished())
+    fail_payload("cannot decode the compressed response body: zlib makes no progress");
+  raw_pos_ += used;
+  if (inflater_->finished()) {
+    raw_pos_ = raw_.size();                      // bytes after the end of the stream: ignored
+    if (framing_done_) connection_.give_back();  // held by finish_framing() until now
+  }
+  if (raw_pos_ == raw_.size()) {  // the next fill() says whether the stream ended properly
+    raw_.clear();
+    raw_pos_ = 0;
   }
 }
 
@@ -187,7 +222,7 @@ Coro<bool> ResponseState::discard(std::size_t limit) {
   for (;;) {
     dropped += buffered().size();
     consume(buffered().size());
-    if (body_done_) co_return true;
+    if (body_done()) co_return true;
     if (dropped > limit) {
       release();
       co_return false;

@@ -16,9 +16,12 @@ class Inflater {
   Inflater(const Inflater&) = delete;
   Inflater& operator=(const Inflater&) = delete;
 
-  /// Appends what `input` decodes to. ClientPayloadError for corrupt data, or when `out`
-  /// would grow past `max_out` bytes in total (a decompression bomb).
-  void feed(std::string_view input, std::string& out, std::uint64_t& total_out, std::uint64_t max_out);
+  /// Appends what `input` decodes to, stopping once about `max_produce` bytes came out (so
+  /// that a small compressed read cannot become a huge buffer); returns the input bytes
+  /// used — the caller passes the rest again. ClientPayloadError for corrupt data, or when
+  /// `total_out` would pass `max_out` (0: no limit).
+  std::size_t feed(std::string_view input, std::string& out, std::uint64_t& total_out, std::uint64_t max_out,
+                   std::size_t max_produce);
   /// Whether the compressed stream ended properly (its trailer and checksum seen).
   bool finished() const noexcept { return finished_; }
 

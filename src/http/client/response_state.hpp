@@ -51,7 +51,7 @@ class ResponseState {
   std::string_view buffered() const noexcept { return std::string_view(buffer_).substr(read_pos_); }
   void consume(std::size_t n) noexcept;
   std::string take(std::size_t n);
-  bool at_eof() const noexcept { return body_done_ && read_pos_ == buffer_.size(); }
+  bool at_eof() const noexcept { return body_done() && read_pos_ == buffer_.size(); }
   /// Reads the rest and drops it, up to `limit` bytes; false if there was more (the
   /// connection is then closed). For redirects: a small body keeps the connection.
   Coro<bool> discard(std::size_t limit);
@@ -61,7 +61,15 @@ class ResponseState {
 
  private:
   enum class Framing : unsigned char { length, chunked, until_close };
-  void finish_body();
+  /// The body's last byte came off the connection: it goes back to the pool (or closes;
+  /// with a compressed body, once the stream has decoded to its proper end).
+  void finish_framing();
+  /// Decodes a bounded piece of the compressed bytes waiting in raw_.
+  void inflate_pending();
+  /// Everything is decoded: the connection is done with and no compressed byte waits.
+  bool body_done() const noexcept { return framing_done_ && raw_pos_ == raw_.size(); }
+  /// Moves the unread tail of the decoded bytes to the front once it is less than half.
+  void compact() noexcept;
   [[noreturn]] void fail_payload(const std::string& why);
 
   PooledConnection connection_;
@@ -71,13 +79,14 @@ class ResponseState {
   ChunkedDecoder chunked_;
   std::unique_ptr<Inflater> inflater_;
   bool keep_alive_ = false;
-  bool body_done_ = true;
+  bool framing_done_ = true;
   std::uint64_t max_body_ = 0;
   std::uint64_t decoded_total_ = 0;
   std::uint64_t raw_total_ = 0;
   std::string buffer_;
   std::size_t read_pos_ = 0;
-  std::string raw_;  // scratch: one piece of the body before decoding
+  std::string raw_;  // compressed body bytes (with an inflater), decoded from raw_pos_ on
+  std::size_t raw_pos_ = 0;
 };
 
 }  // namespace aio::http::detail

@@ -4,7 +4,7 @@
 //     ./build/examples/tour            # every section
 //     ./build/examples/tour gather     # one section: say_after, tasks, gather, yield,
 //                                      # queue, semaphore, lock, event, condition, echo,
-//                                      # executor, subprocess, date, web
+//                                      # executor, subprocess, date, web, client
 #include <signal.h>
 #include <unistd.h>
 
@@ -323,6 +323,18 @@ aio::Coro<void> web_server() {
   std::printf("server stopped by SIGINT, exit status %d\n", status);
 }
 
+// --- client: the seed's aiohttp client program (examples/http_client.cpp) ---------------
+// One ClientSession, three concurrent GETs with gather, against a server the example starts
+// itself; the tour runs it as a child and shows what it printed.
+aio::Coro<void> web_client() {
+  std::printf("\n== client: the aiohttp client seed program (examples/http_client.cpp)\n");
+  std::vector<std::string> argv = {program_beside_this_one("http_client")};
+  aio::Process client = co_await aio::create_subprocess_exec(argv, {.out = aio::PIPE});
+  auto [out, err] = co_await client.communicate();
+  std::printf("%s", out.c_str());
+  std::printf("client exited with status %d\n", client.returncode().value_or(-1));
+}
+
 aio::Coro<void> tour(std::string only) {
   double t0 = now();
   if (only.empty() || only == "say_after") co_await say_after_in_sequence();
@@ -339,6 +351,7 @@ aio::Coro<void> tour(std::string only) {
   if (only.empty() || only == "subprocess") co_await subprocess_shell();
   if (only.empty() || only == "date") co_await date_from_child();
   if (only.empty() || only == "web") co_await web_server();
+  if (only.empty() || only == "client") co_await web_client();
   std::printf("\ntour finished in %.2f s on the %s backend\n", now() - t0,
               std::string(aio::get_running_loop().backend_name()).c_str());
 }

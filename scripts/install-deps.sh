@@ -14,10 +14,11 @@ packages=(
   python3 netcat-openbsd             # interop tests: asyncio peers, nc
   nlohmann-json3-dev                 # JSON bodies in aio::http
   curl wrk python3-aiohttp           # aio::http interop tests: curl, wrk and aiohttp's client
-  zlib1g-dev                         # permessage-deflate in aio::http's WebSockets
+  zlib1g-dev                         # aio::http: WebSockets' permessage-deflate, the client's gzip/deflate
   python3-websockets                 # WebSocket interop tests: Python's websockets as peer
   mariadb-server mariadb-client      # aio::mysql tests start a throwaway MariaDB server
   libsodium-dev                      # aio::mysql: Ed25519 group operations for MariaDB's client_ed25519
+  nginx-light                        # aio::http client tests (and the HTTP benchmark's nginx peer)
 )
 if [[ "${1:-}" == "--bench" ]]; then
   packages+=(
@@ -26,7 +27,6 @@ if [[ "${1:-}" == "--bench" ]]; then
     libboost-dev                     # Boost.Asio peer
     util-linux                       # taskset, to pin server and load to cores
     nodejs                           # Node peer (echo and HTTP benchmarks)
-    nginx-light                      # HTTP benchmark: the nginx peer (wrk is installed above)
     node-llhttp                      # llhttp 8.1.0 sources: the parser micro benchmark's peer
     node-ws                          # Node's ws: WebSocket echo peer (and the optional interop tests)
   )

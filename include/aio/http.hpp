@@ -1,4 +1,4 @@
-// aio::http — aiohttp's web server for aio. Link aio::http.
+// aio::http — aiohttp's web server and client for aio. Link aio::http.
 #pragma once
 
 // First, before any include: without C++20, <coroutine> fails with a misleading hint.
@@ -7,6 +7,10 @@
 #endif
 
 #include "aio/http/application.hpp"
+#include "aio/http/client.hpp"
+#include "aio/http/client_errors.hpp"
+#include "aio/http/client_response.hpp"
+#include "aio/http/cookie_jar.hpp"
 #include "aio/http/errors.hpp"
 #include "aio/http/form_data.hpp"
 #include "aio/http/header_field.hpp"

@@ -152,6 +152,16 @@ const char* skip_field_value_chars(const char* p, const char* end) noexcept {
   return p;
 }
 
+// First byte in [p, end) that is a control character or DEL, stepping over HTABs: where a
+// field value or a reason phrase ends (or the window's end).
+const char* skip_text_with_tabs(const char* p, const char* end) noexcept {
+  for (;;) {
+    p = skip_field_value_chars(p, end);
+    if (p == end || *p != '\t') return p;
+    ++p;
+  }
+}
+
 std::string_view trim_ows(std::string_view s) noexcept {
   while (!s.empty() && is_ows(s.front())) s.remove_prefix(1);
   while (!s.empty() && is_ows(s.back())) s.remove_suffix(1);
@@ -197,8 +207,9 @@ constexpr int kMaxLeadingEmptyLines = 4;
 class HeadParser {
  public:
   HeadParser(std::string_view input, const ParseLimits& limits, RequestHead& head, std::vector<HeaderField>& headers,
-             ParseError& error) noexcept
+             ParseError& error, ResponseHead* response = nullptr) noexcept
       : limits_(limits),
+        response_(response),
         head_(head),
         headers_(headers),
         error_(error),
@@ -212,6 +223,21 @@ class HeadParser {
     headers_.clear();
     if (!skip_empty_lines() || !parse_request_line() || !parse_field_lines() || !finish()) return outcome_;
     head_.head_size = static_cast<std::size_t>(p_ - begin_);
+    return ParseResult::complete;
+  }
+
+  // A response head: no leading empty lines (on a kept-alive connection they would be the
+  // tail of a body whose length lied), a status line, the same field lines.
+  ParseResult run_response() {
+    head_ = RequestHead{};
+    *response_ = ResponseHead{};
+    headers_.clear();
+    if (!parse_status_line() || !parse_field_lines() || !finish()) return outcome_;
+    response_->version_minor = head_.version_minor;
+    response_->framing = head_.framing;
+    response_->content_length = head_.content_length;
+    response_->keep_alive = head_.keep_alive;
+    response_->head_size = static_cast<std::size_t>(p_ - begin_);
     return ParseResult::complete;
   }
 
@@ -231,7 +257,7 @@ class HeadParser {
 
   // The head needs bytes past data_end_: more input, unless the head cap is what ended it.
   bool ran_out() noexcept {
-    if (data_end_ < input_end_) return fail(431, "request head too large");
+    if (data_end_ < input_end_) return fail(431, response_ ? "response head too large" : "request head too large");
     outcome_ = ParseResult::incomplete;
     return false;
   }
@@ -307,6 +333,42 @@ class HeadParser {
     return check_target_form();
   }
 
+  // HTTP-version SP 3DIGIT SP reason-phrase CRLF (RFC 9112 4). The SP and an empty reason
+  // may be missing altogether ("HTTP/1.1 200"): common in the wild and unambiguous.
+  bool parse_status_line() noexcept {
+    const char* line = p_;
+    const Window window = line_window(line, limits_.max_request_line);
+    const char* p = line;
+    for (const char* shape = kVersionShape; *shape; ++shape, ++p) {
+      if (p == window.end) return hit_window_end(window, 400, "status line too long");
+      bool fits = *shape == '#' ? is_digit(*p) : *p == *shape;
+      if (!fits) return fail(400, reason_for_stray(*p, "malformed HTTP version in status line"));
+    }
+    if (p[-3] != '1') return fail(505, "HTTP version not supported");
+    head_.version_minor = p[-1] == '0' ? 0 : 1;
+    int status = 0;
+    for (int i = 0; i < 4; ++i, ++p) {
+      if (p == window.end) return hit_window_end(window, 400, "status line too long");
+      const bool fits = i == 0 ? *p == ' ' : is_digit(*p);
+      if (!fits) return fail(400, reason_for_stray(*p, "malformed status code"));
+      if (i > 0) status = status * 10 + (*p - '0');
+    }
+    if (status < 100) return fail(400, "status code below 100");
+    const char* reason = p;
+    if (p == window.end) return hit_window_end(window, 400, "status line too long");
+    if (*p == ' ') {
+      reason = ++p;
+      p = skip_text_with_tabs(p, window.end);
+      if (p == window.end) return hit_window_end(window, 400, "status line too long");
+    }
+    if (*p != '\r') return fail(400, reason_for_stray(*p, "invalid character in status line"));
+    if (!expect_lf_after(p)) return false;
+    response_->status = status;
+    response_->reason = {reason, static_cast<std::size_t>(p - reason)};
+    p_ = p + 2;
+    return true;
+  }
+
   // RFC 9112 3.2: which form of request-target goes with which method.
   bool check_target_form() noexcept {
     std::string_view target = head_.target;
@@ -360,13 +422,8 @@ class HeadParser {
 
     const char* value = p + 1;
     while (value < window.end && is_ows(*value)) ++value;
-    const char* stop = value;
-    for (;;) {
-      stop = skip_field_value_chars(stop, window.end);
-      if (stop == window.end) return hit_window_end(window, 431, "header field too long");
-      if (*stop != '\t') break;
-      ++stop;
-    }
+    const char* stop = skip_text_with_tabs(value, window.end);
+    if (stop == window.end) return hit_window_end(window, 431, "header field too long");
     if (*stop != '\r') return fail(400, reason_for_stray(*stop, "invalid character in field value"));
     if (!expect_lf_after(stop)) return false;
     const char* value_end = stop;
@@ -386,7 +443,7 @@ class HeadParser {
     const std::string_view name = field.name;
     switch (name.size()) {
       case 4:
-        if (equals_lowercase(name, "host")) return apply_host(field.value);
+        if (!response_ && equals_lowercase(name, "host")) return apply_host(field.value);
         break;
       case 6:
         if (equals_lowercase(name, "expect")) apply_expect(field.value);
@@ -480,7 +537,9 @@ class HeadParser {
   bool finish() noexcept {
     const bool http11 = head_.version_minor >= 1;
     if (transfer_encoding_seen_) {
-      if (!http11) return fail(400, "Transfer-Encoding in an HTTP/1.0 request");
+      if (!http11)
+        return fail(
+            400, response_ ? "Transfer-Encoding in an HTTP/1.0 response" : "Transfer-Encoding in an HTTP/1.0 request");
       if (content_length_seen_) return fail(400, "both Transfer-Encoding and Content-Length");
       if (chunked_count_ > 1) return fail(400, "chunked applied more than once");
       if (!last_coding_chunked_) return fail(400, "chunked is not the final transfer coding");
@@ -489,13 +548,14 @@ class HeadParser {
     } else if (content_length_seen_) {
       head_.framing = BodyFraming::content_length;
     }
-    if (http11 && !host_seen_) return fail(400, "missing Host header");
+    if (http11 && !host_seen_ && !response_) return fail(400, "missing Host header");
     head_.keep_alive = !connection_close_ && (http11 || connection_keep_alive_);
     head_.upgrade = http11 && connection_upgrade_ && upgrade_header_;  // RFC 9110 7.8: not in 1.0
     return true;
   }
 
   const ParseLimits& limits_;
+  ResponseHead* response_;  // parsing a response head into this (the client's side)
   RequestHead& head_;
   std::vector<HeaderField>& headers_;
   ParseError& error_;
@@ -522,6 +582,12 @@ class HeadParser {
 ParseResult parse_request_head(std::string_view input, const ParseLimits& limits, RequestHead& head,
                                std::vector<HeaderField>& headers, ParseError& error) {
   return HeadParser(input, limits, head, headers, error).run();
+}
+
+ParseResult parse_response_head(std::string_view input, const ParseLimits& limits, ResponseHead& head,
+                                std::vector<HeaderField>& headers, ParseError& error) {
+  RequestHead fields;  // the framing and persistence fields both kinds of head share
+  return HeadParser(input, limits, fields, headers, error, &head).run_response();
 }
 
 bool iequals(std::string_view a, std::string_view b) noexcept {

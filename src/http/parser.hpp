@@ -65,6 +65,27 @@ enum class ParseResult : unsigned char { complete, incomplete, error };
 ParseResult parse_request_head(std::string_view input, const ParseLimits& limits, RequestHead& head,
                                std::vector<HeaderField>& headers, ParseError& error);
 
+/// What parse_response_head() found; `reason` points into its input. Which responses have a
+/// body is the caller's to decide (RFC 9112 6.3: HEAD, 1xx, 204, 304 never do); framing
+/// `none` on one that may have a body means it ends when the server closes.
+struct ResponseHead {
+  int status = 0;           // 100..999
+  std::string_view reason;  // may be empty
+  int version_minor = 1;
+  BodyFraming framing = BodyFraming::none;
+  std::uint64_t content_length = 0;
+  bool keep_alive = true;
+  std::size_t head_size = 0;
+};
+
+/// parse_request_head()'s twin for the client: a status line, then the same strict field
+/// lines and framing rules (Content-Length with Transfer-Encoding, a duplicate or bad
+/// Content-Length, a transfer coding other than a final chunked, bare CR or LF, obs-fold
+/// are errors). Leading empty lines are an error too: on a reused connection they are what a
+/// lying Content-Length leaves behind. `limits.max_request_line` bounds the status line.
+ParseResult parse_response_head(std::string_view input, const ParseLimits& limits, ResponseHead& head,
+                                std::vector<HeaderField>& headers, ParseError& error);
+
 /// Incremental decoder of a chunked body (RFC 9112 section 7.1). Chunk extensions and the
 /// trailer section are validated and discarded. Errors are sticky until reset().
 ///

@@ -246,6 +246,26 @@ bool StreamCore::receive_now() {
   return RecvAwaiter::receive_now(*this);
 }
 
+bool StreamCore::idle_usable() {
+  // A few rounds at most: TLS 1.3 servers send session tickets after the handshake, which
+  // arrive as bytes but decrypt to nothing.
+  for (int round = 0; round < 4; ++round) {
+    if (closing_ || closed_ || eof_ || read_error_ || !in_.empty()) return false;
+    if (tls_ && tls_->peer_closed()) return false;
+    IoOp op = select_receive_op();
+    op.no_wait = true;
+    io_.backend().submit(io_.registration(), op);
+    if (op.result == -EAGAIN || op.result == -EWOULDBLOCK) return true;
+    if (op.result <= 0) {
+      note_receive_end(op.result);
+      return false;
+    }
+    on_received({static_cast<const char*>(op.buffer), static_cast<std::size_t>(op.result)});
+    if (tls_) tls_->after_receive();
+  }
+  return false;
+}
+
 void StreamCore::unread(std::string_view bytes) {
   std::string rest(in_.view());
   in_.clear();

@@ -56,6 +56,11 @@ class StreamCore {
   ByteBuffer& input() noexcept { return in_; }
   /// Receives what the kernel already holds, without waiting. True if bytes came.
   bool receive_now();
+  /// For a client's connection pool, before reusing an idle connection: true when it is
+  /// open, nothing unread arrived and the peer has neither closed nor reset it. Receives
+  /// what the kernel holds without waiting (a TLS session ticket is processed, not
+  /// counted); the peer's FIN or reset is recorded as for any read.
+  bool idle_usable();
   /// No more bytes will come (the peer finished, or we closed the connection ourselves).
   bool at_eof() const noexcept { return (eof_ || (closed_ && !read_error_)) && in_.empty(); }
   bool eof() const noexcept { return eof_; }

@@ -1,11 +1,14 @@
-// libFuzzer target for the HTTP/1.1 request parser. The input is a raw byte stream as a client
-// would send it. Besides "does not crash", it checks the parser's contracts:
+// libFuzzer target for the HTTP/1.1 request parser (and the client's response parser). The input is a raw byte stream
+// as a client would send it. Besides "does not crash", it checks the parser's contracts:
 //   - any prefix of the input parses as `incomplete` or as the whole does (same error, or the
 //     same head once the prefix holds it): reparsing after every read is safe;
 //   - a complete head is well formed: walking its bytes with the parsed views as a map finds
 //     each one where the RFC 9112 grammar puts it (no bare CR or LF, no control bytes, limits
 //     kept, framing consistent with the headers), and a canonical re-serialisation parses to
 //     the same request;
+//   - a response head (parse_response_head, the client's) obeys the same prefix rule, has no
+//     bare CR or LF or control bytes, a status of 100..999, framing consistent with its
+//     headers, and survives a canonical round trip;
 //   - the chunked decoder agrees with an independent recursive-descent reading of the grammar,
 //     gives the same result for any split of its input, never consumes more than it was given
 //     nor produces more body than it consumed, stops before the next request, and honours
@@ -494,6 +497,85 @@ void fuzz_chunked(std::string_view input, std::uint64_t hash) {
   }
 }
 
+struct OwnedResponse {
+  ParseResult result = ParseResult::incomplete;
+  std::string reason;  // the error's, or the status line's
+  int status = 0, version_minor = 0;
+  BodyFraming framing = BodyFraming::none;
+  std::uint64_t content_length = 0;
+  bool keep_alive = false;
+  std::size_t head_size = 0;
+  std::vector<std::string> fields;
+  bool same_response(const OwnedResponse& o) const {
+    return result == o.result && reason == o.reason && status == o.status && version_minor == o.version_minor &&
+           framing == o.framing && content_length == o.content_length && keep_alive == o.keep_alive &&
+           fields == o.fields;
+  }
+  bool operator==(const OwnedResponse& o) const { return same_response(o) && head_size == o.head_size; }
+};
+
+OwnedResponse parse_response_owned(std::string_view bytes) {
+  const ExactCopy copy(bytes);
+  ResponseHead head;
+  std::vector<HeaderField> headers;
+  ParseError error;
+  OwnedResponse out;
+  out.result = parse_response_head(copy.view(), ParseLimits{}, head, headers, error);
+  if (out.result == ParseResult::error) {
+    out.reason = error.reason;
+    check(!out.reason.empty(), "a response error has a reason");
+  }
+  if (out.result != ParseResult::complete) return out;
+  const std::string_view raw = copy.view().substr(0, head.head_size);
+  check(raw.starts_with("HTTP/1.") && raw.ends_with("\r\n\r\n"), "a response head starts and ends right");
+  for (std::size_t i = 0; i < raw.size(); ++i) {
+    const auto c = static_cast<unsigned char>(raw[i]);
+    if (c == '\r') check(i + 1 < raw.size() && raw[i + 1] == '\n', "no bare CR in a response head");
+    if (c == '\n') check(i > 0 && raw[i - 1] == '\r', "no bare LF in a response head");
+    check((c >= 0x20 && c != 0x7F) || c == '\r' || c == '\n' || c == '\t', "no control bytes in a response head");
+  }
+  check(head.status >= 100 && head.status <= 999, "status has three digits");
+  check(inside(head.reason, raw), "reason inside the head");
+  const auto content_length = find_header(headers, "content-length");
+  const auto transfer_encoding = find_header(headers, "transfer-encoding");
+  if (head.framing == BodyFraming::chunked) check(transfer_encoding && !content_length, "chunked is unambiguous");
+  if (head.framing == BodyFraming::content_length)
+    check(content_length && !transfer_encoding && decimal(*content_length) == head.content_length, "CL framing");
+  if (head.framing == BodyFraming::none) check(!content_length && !transfer_encoding, "no framing headers");
+  out.reason = head.reason;
+  out.status = head.status;
+  out.version_minor = head.version_minor;
+  out.framing = head.framing;
+  out.content_length = head.content_length;
+  out.keep_alive = head.keep_alive;
+  out.head_size = head.head_size;
+  for (const HeaderField& field : headers) {
+    out.fields.emplace_back(field.name);
+    out.fields.emplace_back(field.value);
+  }
+  return out;
+}
+
+void fuzz_response_head(std::string_view input, std::uint64_t hash) {
+  const OwnedResponse whole = parse_response_owned(input);
+  const std::size_t cuts[] = {input.size() / 2, static_cast<std::size_t>(hash % (input.size() + 1))};
+  for (std::size_t cut : cuts) {
+    const OwnedResponse prefix = parse_response_owned(input.substr(0, cut));
+    if (whole.result == ParseResult::complete && cut >= whole.head_size)
+      check(prefix == whole, "a prefix holding the response head parses as the whole");
+    else if (prefix.result != ParseResult::incomplete)
+      check(prefix.result == ParseResult::error && prefix == whole, "a response prefix fails only as the whole fails");
+  }
+  if (whole.result != ParseResult::complete) return;
+  std::string canonical = "HTTP/1." + std::to_string(whole.version_minor) + " " + std::to_string(whole.status) + " " +
+                          whole.reason + "\r\n";
+  for (std::size_t i = 0; i < whole.fields.size(); i += 2)
+    canonical += whole.fields[i] + ": " + whole.fields[i + 1] + "\r\n";
+  canonical += "\r\n";
+  const OwnedResponse again = parse_response_owned(canonical);
+  check(again.same_response(whole) && again.head_size == canonical.size(), "a response head survives a round trip");
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -508,6 +590,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   tight.max_headers = (hash >> 16) % 6;
   tight.max_head_size = 32 + (hash >> 24) % 224;
   fuzz_head(input, tight, hash);
+  fuzz_response_head(input, hash);
 
   // A chunked body after a head, and the whole input as a body.
   RequestHead head;

@@ -15,6 +15,7 @@
 #include <openssl/sha.h>
 
 #include "interop_support.hpp"
+#include "net_support.hpp"
 #include "ws_support.hpp"
 
 namespace {
@@ -308,17 +309,21 @@ AIO_TEST(WebSocket, SubprotocolNegotiation) {
   co_await s.stop();
 }
 
+// A WebSocket handler's body: answers the upgrade, sends `text` and closes.
+aio::Coro<Response> say_and_close(Request& request, std::string text) {
+  aio::http::WebSocketResponse ws;
+  co_await ws.prepare(request);
+  co_await ws.send_str(text);
+  (void)co_await ws.close();
+  co_return ws;
+}
+
 AIO_TEST(WebSocket, ClientSendsExtraHeadersAndOrigin) {
   Application app;
-  app.router().add_get("/ws", [](Request& request) -> aio::Coro<Response> {
-    const std::string seen = std::string(request.header("Authorization").value_or("-")) + " " +
-                             std::string(request.header("Origin").value_or("-")) + " " +
-                             request.query("q").value_or("-");
-    aio::http::WebSocketResponse ws;
-    co_await ws.prepare(request);
-    co_await ws.send_str(seen);
-    (void)co_await ws.close();
-    co_return ws;
+  app.router().add_get("/ws", [](Request& request) {
+    std::string seen = std::string(request.header("Authorization").value_or("-")) + " " +
+                       std::string(request.header("Origin").value_or("-")) + " " + request.query("q").value_or("-");
+    return say_and_close(request, std::move(seen));
   });
   auto site = co_await aio::http::start_server(app, "127.0.0.1", 0);
   static constexpr std::pair<std::string_view, std::string_view> kHeaders[] = {{"Authorization", "Bearer t0ken"}};
@@ -349,6 +354,51 @@ AIO_TEST(WebSocket, ClientRefusesNonWebSocketAnswers) {
     EXPECT_EQ(e.status(), 404);
   }
   EXPECT_THROW((void)co_await aio::http::websocket_connect("ftp://x/"), std::invalid_argument);
+  site.close();
+  co_await site.wait_closed();
+}
+
+// session.ws_connect: the session's headers and cookies go with the handshake, and its
+// errors are the client's (aiohttp's ClientSession.ws_connect).
+AIO_TEST(WebSocket, SessionWsConnectCarriesHeadersAndCookiesAndClientErrors) {
+  Application app;
+  app.router().add_get("/login", [](Request&) -> aio::Coro<Response> {
+    Response r = Response::text("in");
+    r.set_cookie("sid", "42");
+    co_return r;
+  });
+  app.router().add_get("/ws", [](Request& request) {
+    std::string seen = std::string(request.header("X-Session").value_or("-")) + " " +
+                       std::string(request.header("Cookie").value_or("-")) + " " +
+                       std::string(request.header("Authorization").value_or("-"));
+    return say_and_close(request, std::move(seen));
+  });
+  auto site = co_await aio::http::start_server(app, "127.0.0.1", 0);
+  aio::http::SessionOptions session_options;
+  session_options.headers = {{"X-Session", "yes"}};
+  aio::http::ClientSession session(session_options);
+  aio::http::ClientResponse login = co_await session.get("http://127.0.0.1:" + std::to_string(site.port()) + "/login");
+  EXPECT_EQ(co_await login.text(), "in");
+  static constexpr std::pair<std::string_view, std::string_view> kHeaders[] = {{"Authorization", "Bearer x"}};
+  WebSocketClientOptions options{.headers = kHeaders};
+  ClientWebSocket ws = co_await session.ws_connect(url(site.port(), "/ws"), options);
+  WSMessage m = co_await ws.receive();
+  EXPECT_EQ(m.data, "yes sid=42 Bearer x");
+  WSMessage c = co_await ws.receive();
+  EXPECT_EQ(c.type, WSMsgType::close);
+  // A refused upgrade is a ClientResponseError with the status; a bad URL an InvalidURL; a
+  // refused connection a ClientConnectionError.
+  try {
+    (void)co_await session.ws_connect(url(site.port(), "/missing"));
+    ADD_FAILURE() << "no exception";
+  } catch (const aio::http::ClientResponseError& e) {
+    EXPECT_EQ(e.status(), 404);
+  }
+  EXPECT_THROW((void)co_await session.ws_connect("ftp://x/"), aio::http::InvalidURL);
+  const int free_port = aio_test::net::unused_port();
+  EXPECT_THROW((void)co_await session.ws_connect(url(free_port, "/ws")), aio::http::ClientConnectionError);
+  co_await session.close();
+  EXPECT_THROW((void)co_await session.ws_connect(url(site.port(), "/ws")), aio::http::ClientError);
   site.close();
   co_await site.wait_closed();
 }

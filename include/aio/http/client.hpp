@@ -18,6 +18,7 @@
 #include "aio/delay.hpp"
 #include "aio/http/client_errors.hpp"
 #include "aio/http/client_response.hpp"
+#include "aio/http/client_websocket.hpp"
 #include "aio/http/cookie_jar.hpp"
 #include "aio/ssl.hpp"
 
@@ -174,6 +175,16 @@ class ClientSession {
   Coro<ClientResponse> put(std::string url, RequestOptions options = {});
   Coro<ClientResponse> patch(std::string url, Payload body, RequestOptions options = {});
   Coro<ClientResponse> patch(std::string url, RequestOptions options = {});
+
+  /// Opens a WebSocket to `url` (ws://, wss://; http:// and https:// are taken as ws:// and
+  /// wss://) with the session's default headers, its cookies for that URL and its TLS
+  /// context (unless `options` names one), on a connection of its own (aiohttp's
+  /// ws_connect; the pool's limits do not count it). Errors are the session's: InvalidURL,
+  /// ClientConnectionError, WSServerHandshakeError (a ClientResponseError) when the server
+  /// refuses the upgrade, TimeoutError past options.handshake_timeout.
+  ///
+  ///     aio::http::ClientWebSocket ws = co_await session.ws_connect("ws://127.0.0.1:8080/chat");
+  Coro<ClientWebSocket> ws_connect(std::string url, WebSocketClientOptions options = {});
 
   /// Closes the idle connections; afterwards requests throw ClientError. Responses still
   /// being read keep their connections until released.

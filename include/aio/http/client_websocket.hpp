@@ -11,6 +11,7 @@
 #include "aio/coro.hpp"
 #include "aio/delay.hpp"
 #include "aio/errors.hpp"
+#include "aio/http/client_errors.hpp"
 #include "aio/http/websocket.hpp"
 #include "aio/ssl.hpp"
 #include "aio/streams.hpp"
@@ -18,15 +19,11 @@
 namespace aio::http {
 
 /// The server refused the WebSocket handshake or answered it wrongly (aiohttp's
-/// WSServerHandshakeError): status() is the HTTP status received (0 when the answer was
-/// not HTTP at all).
-class WSServerHandshakeError : public aio::Error {
+/// WSServerHandshakeError, a ClientResponseError): status() is the HTTP status received (0
+/// when the answer was not HTTP at all).
+class WSServerHandshakeError : public ClientResponseError {
  public:
-  WSServerHandshakeError(int status, const std::string& what) : aio::Error(what), status_(status) {}
-  int status() const noexcept { return status_; }
-
- private:
-  int status_;
+  WSServerHandshakeError(int status, const std::string& what) : ClientResponseError(status, what) {}
 };
 
 /// How websocket_connect() connects. Views only, like ConnectOptions: what they refer to

@@ -348,6 +348,34 @@ Coro<ClientResponse> ClientSession::patch(std::string url, RequestOptions option
   return request("PATCH", std::move(url), std::move(options));
 }
 
+Coro<ClientWebSocket> ClientSession::ws_connect(std::string url, WebSocketClientOptions options) {
+  if (state_->closed_) throw ClientError("the ClientSession is closed; make a new one for more connections");
+  // The session's headers, its cookies for the URL, then the caller's own.
+  std::string http_url = url;
+  if (http_url.starts_with("ws://")) http_url.replace(0, 2, "http");
+  if (http_url.starts_with("wss://")) http_url.replace(0, 3, "https");
+  std::string cookies;
+  try {
+    cookies = state_->jar_.filter_cookies(http_url);
+  } catch (const std::invalid_argument&) {
+    // (a malformed URL: websocket_connect says what is wrong with it)
+  }
+  std::vector<std::pair<std::string_view, std::string_view>> headers;
+  for (const auto& [name, value] : state_->options_.headers) headers.emplace_back(name, value);
+  if (!cookies.empty()) headers.emplace_back("Cookie", cookies);
+  for (const auto& h : options.headers) headers.emplace_back(h);
+  options.headers = headers;
+  if (!options.ssl) options.ssl = state_->options_.ssl;
+  try {
+    ClientWebSocket ws = co_await websocket_connect(std::move(url), options);
+    co_return ws;
+  } catch (const std::invalid_argument& e) {
+    throw InvalidURL(e.what());
+  } catch (const std::system_error& e) {
+    throw ClientConnectionError(e.what());
+  }
+}
+
 Coro<void> ClientSession::close() {
   state_->closed_ = true;
   state_->connector_->close();

@@ -1,10 +1,15 @@
 #!/usr/bin/python3
 """HTTP client benchmark: requests/s of one aio::http::ClientSession fetching a small body
-from a local nginx, against aiohttp's ClientSession (on uvloop when installed), with 1 and
-with 64 concurrent requests.
+from a local nginx, against aiohttp's ClientSession (on uvloop when installed), Go's
+net/http client and Node's fetch, with 1 and with 64 concurrent requests; then a crawl of
+--crawl distinct URLs (default 10 000) with at most 100 connections.
 
   aio      BUILD/bench/bench_http_client_aio URL C SECONDS   (bench/http/client_aio.cpp)
   aiohttp  /usr/bin/python3 bench/http/client_aiohttp.py URL C SECONDS
+  go       bench/http/client_go (built by this script; GOMAXPROCS=1, as the others use one core)
+  node     node bench/http/client_node.js URL C SECONDS (Node's built-in fetch, undici)
+Each also takes `crawl URL N LIMIT`: N requests to URL?i=0..N-1, all started at once
+(Go and Node: LIMIT workers), through a client limited to LIMIT connections.
 
 nginx (bench/http/nginx.conf.in, `return 200 "Hello, World!"`, one worker) is pinned to
 CPU 1, each client to CPU 0 (taskset, when present). A client reports its requests and
@@ -29,7 +34,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from benchlib import free_port, median_of, stop_process_tree, warn  # noqa: E402
+from benchlib import build_go, free_port, median_of, stop_process_tree, warn  # noqa: E402
 from run_http import nginx_argv  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
@@ -70,6 +75,8 @@ def main():
     ap.add_argument("--seconds", type=float, default=5.0)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--concurrency", default="1,64")
+    ap.add_argument("--crawl", type=int, default=10000, help="URLs in the crawl (0: no crawl)")
+    ap.add_argument("--crawl-limit", type=int, default=100)
     args = ap.parse_args()
 
     nginx = shutil.which("nginx") or "/usr/sbin/nginx"
@@ -80,6 +87,14 @@ def main():
         sys.exit(f"{aio_client} not built: cmake --build {args.build} --target bench_http_client_aio")
     clients = {"aio": [str(aio_client)],
                "aiohttp": ["/usr/bin/python3", str(REPO / "bench/http/client_aiohttp.py")]}
+    go_client = build_go(REPO / "bench/http/client_go", Path(args.build) / "bench" / "client_go", "the Go client")
+    if go_client:
+        clients["go"] = ["env", "GOMAXPROCS=1", str(go_client)]
+    node = shutil.which("node")
+    if node:
+        clients["node"] = [node, str(REPO / "bench/http/client_node.js")]
+    else:
+        warn("node not found; skipping 'node'")
 
     run_dir = Path(tempfile.mkdtemp(prefix="aio-http-client-bench-"))
     port = free_port()
@@ -91,17 +106,22 @@ def main():
             sys.exit(f"nginx did not start: see {run_dir}/error.log")
         url = f"http://127.0.0.1:{port}/plaintext"
         results = {}
-        for concurrency in [int(c) for c in args.concurrency.split(",")]:
+        scenarios = [(str(c), [url, str(c), str(args.seconds)]) for c in args.concurrency.split(",")]
+        if args.crawl:
+            scenarios.append((f"crawl {args.crawl}/{args.crawl_limit}",
+                              ["crawl", url, str(args.crawl), str(args.crawl_limit)]))
+        for concurrency, client_args in scenarios:
             for r in range(args.rounds):
-                order = list(clients) if r % 2 == 0 else list(reversed(clients))
+                names = list(clients)
+                order = names[r % len(names):] + names[:r % len(names)]
                 for name in order:
-                    report = run_client(pin(0) + clients[name] + [url, str(concurrency), str(args.seconds)])
+                    report = run_client(pin(0) + clients[name] + client_args)
                     if report["errors"]:
                         warn(f"{name} c={concurrency}: {report['errors']} errors")
                     report["rps"] = report["requests"] / report["seconds"]
                     report["per_cpu_s"] = report["requests"] / max(report["cpu_s"], 1e-9)
                     results.setdefault((name, concurrency), []).append(report)
-                    print(f"  {name:8} c={concurrency:<3} {report['rps']:10.0f} req/s "
+                    print(f"  {name:8} {concurrency:<12} {report['rps']:10.0f} req/s "
                           f"{report['per_cpu_s']:10.0f} req/CPU-s", file=sys.stderr)
     finally:
         complaint = stop_process_tree(server)
@@ -112,13 +132,17 @@ def main():
     loops = {r.get("loop") for r in sum(results.values(), []) if r.get("loop")}
     print(f"aiohttp's loop: {', '.join(sorted(loops))}; {os.cpu_count()} CPUs; {args.seconds:g} s per run, "
           f"{args.rounds} rounds (medians)\n")
-    print("| client | concurrency | requests/s | requests per client CPU second | vs aiohttp (req/CPU-s) |")
-    print("|---|---|---|---|---|")
-    for (name, concurrency), reports in sorted(results.items(), key=lambda kv: (kv[0][1], kv[0][0])):
-        rps = median_of(reports, "rps")
-        per_cpu = median_of(reports, "per_cpu_s")
-        base = median_of(results[("aiohttp", concurrency)], "per_cpu_s")
-        print(f"| {name} | {concurrency} | {rps:,.0f} | {per_cpu:,.0f} | {per_cpu / base:.2f}x |")
+    print("| client | concurrency | requests/s | requests per client CPU second | vs aiohttp (req/CPU-s) "
+          "| aio vs it (req/CPU-s) |")
+    print("|---|---|---|---|---|---|")
+    for concurrency, _ in scenarios:
+        for name in clients:
+            reports = results[(name, concurrency)]
+            rps = median_of(reports, "rps")
+            per_cpu = median_of(reports, "per_cpu_s")
+            base = median_of(results[("aiohttp", concurrency)], "per_cpu_s")
+            aio = median_of(results[("aio", concurrency)], "per_cpu_s")
+            print(f"| {name} | {concurrency} | {rps:,.0f} | {per_cpu:,.0f} | {per_cpu / base:.2f}x | {aio / per_cpu:.2f}x |")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,3 @@
+module clientgo
+
+go 1.19

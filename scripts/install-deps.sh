@@ -19,6 +19,7 @@ packages=(
   mariadb-server mariadb-client      # aio::mysql tests start a throwaway MariaDB server
   libsodium-dev                      # aio::mysql: Ed25519 group operations for MariaDB's client_ed25519
   nginx-light                        # aio::http client tests (and the HTTP benchmark's nginx peer)
+  nodejs node-ws                     # WebSocket interop tests: Node's ws as server and client (and a benchmark peer)
 )
 if [[ "${1:-}" == "--bench" ]]; then
   packages+=(
@@ -28,7 +29,6 @@ if [[ "${1:-}" == "--bench" ]]; then
     util-linux                       # taskset, to pin server and load to cores
     nodejs                           # Node peer (echo and HTTP benchmarks)
     node-llhttp                      # llhttp 8.1.0 sources: the parser micro benchmark's peer
-    node-ws                          # Node's ws: WebSocket echo peer (and the optional interop tests)
   )
 fi
 

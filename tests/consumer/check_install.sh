@@ -79,6 +79,7 @@ echo "-- pkg-config: aio::mysql links"
 pkg-config --validate aio-cpp-mysql
 read -r -a mysql_flags <<<"$(pkg-config --cflags --libs aio-cpp-mysql)"
 cat >"$scratch/mysql_main.cpp" <<'CPP'
+#include <aio/aio.hpp>
 #include <aio/mysql.hpp>
 int main(int argc, char**) {
   if (argc > 1) {  // (linked, not run: there is no server here)

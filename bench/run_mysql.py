@@ -135,11 +135,14 @@ def run_client(argv, timeout_s=900):
     with tempfile.TemporaryFile() as err:
         proc = subprocess.Popen(pin(0) + argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=err)
         timer = threading.Timer(timeout_s, proc.kill)
+        timer.daemon = True  # an interrupted run must not wait for it
         timer.start()
-        out = proc.stdout.read()
-        proc.stdout.close()
-        _, status, usage = os.wait4(proc.pid, 0)
-        timer.cancel()
+        try:
+            out = proc.stdout.read()
+            proc.stdout.close()
+            _, status, usage = os.wait4(proc.pid, 0)
+        finally:
+            timer.cancel()
         proc.returncode = os.waitstatus_to_exitcode(status)
         if proc.returncode != 0:
             err.seek(0)
@@ -206,16 +209,20 @@ def main():
     print(f"# {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; CPU: {cpu_model()}, {os.cpu_count()} CPUs; "
           f"{version}; aiomysql client: {' '.join(chosen.get('aiomysql', ['-'])[2:])}; "
           f"{args.rounds} rounds, medians\n")
-    print("| scenario | client | ops/s | client CPU µs/op | server CPU µs/op | aio vs it (ops/s) |")
-    print("|---|---|---|---|---|---|")
+    print("| scenario | client | ops/s | client CPU µs/op | server CPU µs/op | aio vs it (ops/s) "
+          "| aio vs it (client CPU/op) |")
+    print("|---|---|---:|---:|---:|---:|---:|")
     for scenario in scenarios:  # aio's ratios: its better backend in that scenario
         aio = max((median_of(results.get((scenario, a), []), "ops_s") or 0 for a in AIO), default=0) or None
+        aio_cpu = min((median_of(results.get((scenario, a), []), "cpu_us") or float("inf") for a in AIO),
+                      default=float("inf"))
         for name in chosen:
             rs = results[(scenario, name)]
             ops_s = median_of(rs, "ops_s")
             label = name + (" (sequential)" if scenario == "pool" and name in ("c", "pymysql") else "")
             print(f"| {scenario} | {label} | {fmt_figure(ops_s)} | {fmt_figure(median_of(rs, 'cpu_us'))} | "
-                  f"{fmt_figure(median_of(rs, 'server_us'))} | {fmt_ratio(aio, ops_s) if name not in AIO else '—'} |")
+                  f"{fmt_figure(median_of(rs, 'server_us'))} | {fmt_ratio(aio, ops_s) if name not in AIO else '—'} | "
+                  f"{fmt_ratio(median_of(rs, 'cpu_us'), aio_cpu) if name not in AIO and aio_cpu < float('inf') else '—'} |")
     targets = [("select1", "aiomysql", 10.0), ("pool", "aiomysql", 10.0), ("select1", "c", 1.0), ("rows", "c", 1.0)]
     print()
     for scenario, peer, goal in targets:

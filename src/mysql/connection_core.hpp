@@ -84,6 +84,9 @@ class ConnectionCore {
 
   StreamReader reader_;
   StreamWriter writer_;
+  /// A small packet's header and payload, joined for one write (capacity kept).
+  std::string packet_;
+  static constexpr std::size_t kCoalesceLimit = 16 * 1024;
   ConnState state_ = ConnState::Ready;
   std::string closed_reason_ = "the connection is closed";
   bool server_error_ = false;  // the operation ended with an ERR packet (still in sync)

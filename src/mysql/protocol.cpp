@@ -118,8 +118,16 @@ void ConnectionCore::write_packet(std::string_view payload) {
     std::size_t n = std::min(payload.size(), kMaxPacketPayload);
     char header[4] = {static_cast<char>(n & 0xff), static_cast<char>((n >> 8) & 0xff),
                       static_cast<char>((n >> 16) & 0xff), static_cast<char>(seq_++)};
-    writer_.write(std::string_view(header, 4));
-    writer_.write(payload.substr(0, n));
+    if (n <= kCoalesceLimit) {
+      // One write, so one send(): write() hands bytes to the kernel at once, and a header
+      // sent apart from its payload cost a second syscall (and TCP segment) per command.
+      packet_.assign(header, 4);
+      packet_.append(payload.substr(0, n));
+      writer_.write(packet_);
+    } else {  // large: not worth a copy
+      writer_.write(std::string_view(header, 4));
+      writer_.write(payload.substr(0, n));
+    }
     payload.remove_prefix(n);
     if (n < kMaxPacketPayload) break;
   }

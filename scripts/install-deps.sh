@@ -29,6 +29,8 @@ if [[ "${1:-}" == "--bench" ]]; then
     util-linux                       # taskset, to pin server and load to cores
     nodejs                           # Node peer (echo and HTTP benchmarks)
     node-llhttp                      # llhttp 8.1.0 sources: the parser micro benchmark's peer
+    python3-aiomysql python3-pymysql # MySQL benchmark peers (aiomysql, PyMySQL)
+    libmariadb-dev                   # MariaDB Connector/C: the MySQL benchmark's blocking C floor
   )
 fi
 

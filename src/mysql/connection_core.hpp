@@ -52,6 +52,9 @@ class ConnectionCore {
   /// The next packet's payload (several packets joined when over 16 MiB); valid until the
   /// next read. OperationalError 2013 if the connection is lost.
   Coro<std::string_view> read_packet();
+  /// The next packet when it is already whole in the receive buffer (the common case while
+  /// rows stream in): no coroutine frames per row. False: use read_packet().
+  bool take_buffered_packet(std::string_view& payload) noexcept;
   /// Queues a payload (split into 16 MiB packets) with the next sequence ids.
   void write_packet(std::string_view payload);
   /// Sends what is queued (OperationalError 2006 if the server is gone).
@@ -84,6 +87,9 @@ class ConnectionCore {
 
   StreamReader reader_;
   StreamWriter writer_;
+  /// A small packet's header and payload, joined for one write (capacity kept).
+  std::string packet_;
+  static constexpr std::size_t kCoalesceLimit = 16 * 1024;
   ConnState state_ = ConnState::Ready;
   std::string closed_reason_ = "the connection is closed";
   bool server_error_ = false;  // the operation ended with an ERR packet (still in sync)

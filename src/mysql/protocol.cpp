@@ -95,6 +95,18 @@ Coro<std::string_view> ConnectionCore::read_one_packet() {
   co_return payload;
 }
 
+bool ConnectionCore::take_buffered_packet(std::string_view& payload) noexcept {
+  if (recv_end_ - recv_pos_ < 4) return false;
+  const auto* h = reinterpret_cast<const unsigned char*>(recv_.data() + recv_pos_);
+  std::size_t len = h[0] | (h[1] << 8) | (static_cast<std::size_t>(h[2]) << 16);
+  // A wrong sequence id or a split payload: read_packet() says what is wrong, or joins them.
+  if (h[3] != seq_ || len >= kMaxPacketPayload || recv_end_ - recv_pos_ < 4 + len) return false;
+  seq_ = static_cast<std::uint8_t>(seq_ + 1);
+  payload = std::string_view(recv_.data() + recv_pos_ + 4, len);
+  recv_pos_ += 4 + len;
+  return true;
+}
+
 Coro<std::string_view> ConnectionCore::read_packet() {
   std::string_view first = co_await read_one_packet();
   if (first.size() < kMaxPacketPayload) {
@@ -118,8 +130,16 @@ void ConnectionCore::write_packet(std::string_view payload) {
     std::size_t n = std::min(payload.size(), kMaxPacketPayload);
     char header[4] = {static_cast<char>(n & 0xff), static_cast<char>((n >> 8) & 0xff),
                       static_cast<char>((n >> 16) & 0xff), static_cast<char>(seq_++)};
-    writer_.write(std::string_view(header, 4));
-    writer_.write(payload.substr(0, n));
+    if (n <= kCoalesceLimit) {
+      // One write, so one send(): write() hands bytes to the kernel at once, and a header
+      // sent apart from its payload cost a second syscall (and TCP segment) per command.
+      packet_.assign(header, 4);
+      packet_.append(payload.substr(0, n));
+      writer_.write(packet_);
+    } else {  // large: not worth a copy
+      writer_.write(std::string_view(header, 4));
+      writer_.write(payload.substr(0, n));
+    }
     payload.remove_prefix(n);
     if (n < kMaxPacketPayload) break;
   }
@@ -224,7 +244,8 @@ Coro<std::shared_ptr<const ColumnSet>> ConnectionCore::read_result_head() {
 }
 
 Coro<bool> ConnectionCore::read_row(const ColumnSet& columns, bool binary, std::vector<Value>& row) {
-  std::string_view p = co_await read_packet();
+  std::string_view p;
+  if (!take_buffered_packet(p)) p = co_await read_packet();
   if (p.empty()) throw_malformed("empty row packet");
   auto first = static_cast<unsigned char>(p[0]);
   if (first == 0xff) throw_err(p);  // e.g. the query was killed while sending rows

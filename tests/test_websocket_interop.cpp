@@ -138,8 +138,8 @@ aio::Coro<void> aio_client_against_python(std::string compression) {
 AIO_TEST(WebSocketInterop, AioClientPythonServerDeflate) { co_await aio_client_against_python("deflate"); }
 AIO_TEST(WebSocketInterop, AioClientPythonServerPlain) { co_await aio_client_against_python("none"); }
 
-aio::Coro<void> python_client_against_aio(std::string compression) {
-  aio::http::Application app;
+// What a peer's client talks to: /ws echoes, /close greets and closes with 4002.
+void add_peer_client_routes(aio::http::Application& app) {
   app.router().add_get("/ws", [](aio::http::Request& r) {
     return aio_test::ws_echo(r, aio::http::WebSocketOptions{.max_msg_size = 1 << 24});
   });
@@ -150,6 +150,11 @@ aio::Coro<void> python_client_against_aio(std::string compression) {
     (void)co_await ws.close(4002, "aio says bye");
     co_return ws;
   });
+}
+
+aio::Coro<void> python_client_against_aio(std::string compression) {
+  aio::http::Application app;
+  add_peer_client_routes(app);
   auto site = co_await aio::http::start_server(app, "127.0.0.1", 0);
   std::vector<std::string> argv = {"/usr/bin/python3", "-c", kPythonClient,
                                    "ws://127.0.0.1:" + std::to_string(site.port()), compression};
@@ -275,16 +280,7 @@ TEST(WebSocketInterop, AioClientNodeWsServer) {
 
 aio::Coro<void> node_client_against_aio(std::string compression) {
   aio::http::Application app;
-  app.router().add_get("/ws", [](aio::http::Request& r) {
-    return aio_test::ws_echo(r, aio::http::WebSocketOptions{.max_msg_size = 1 << 24});
-  });
-  app.router().add_get("/close", [](aio::http::Request& request) -> aio::Coro<aio::http::Response> {
-    aio::http::WebSocketResponse ws;
-    co_await ws.prepare(request);
-    co_await ws.send_str("hello from aio");
-    (void)co_await ws.close(4002, "aio says bye");
-    co_return ws;
-  });
+  add_peer_client_routes(app);
   auto site = co_await aio::http::start_server(app, "127.0.0.1", 0);
   std::vector<std::string> argv = {"/usr/bin/node", "-e", kNodeClient, "ws://127.0.0.1:" + std::to_string(site.port()),
                                    compression};

@@ -187,6 +187,78 @@ BACKEND_TEST(ReadersAreServedInFifoOrder) {
   EXPECT_EQ(second, "def");
 }
 
+// wait_only: the op completes (with 0) when there is something to take and takes
+// nothing; a no_wait select-buffer receive then takes it. It may be spurious (the take
+// finds nothing): the caller waits again.
+// The waiting half, as streams do it: a wait that ended ready took nothing, so a
+// cancellation that came meanwhile may win (store_result says so).
+class WaitOnlyRecv final : public IoAwaiter<WaitOnlyRecv> {
+ public:
+  explicit WaitOnlyRecv(IoHandle& h) noexcept : IoAwaiter(h, op()) {}
+  static IoOp op() noexcept {
+    IoOp o = make_op(IoKind::recv);
+    o.select_buffer = true;
+    o.wait_only = true;
+    o.length = aio::detail::kSelectBufferSize;
+    return o;
+  }
+
+ private:
+  friend class IoAwaiter<WaitOnlyRecv>;
+  bool store_result(IoOp& o) noexcept { return o.result >= 0; }
+};
+
+aio::Coro<std::int64_t> wait_then_take(IoHandle& h, std::string& out) {
+  for (;;) {
+    const std::int64_t ready = co_await WaitOnlyRecv(h);
+    if (ready != 0) co_return ready;
+    IoOp take = WaitOnlyRecv::op();
+    take.wait_only = false;
+    take.no_wait = true;
+    h.backend().submit(h.registration(), take);
+    if (take.result > 0) out.append(static_cast<const char*>(take.buffer), static_cast<std::size_t>(take.result));
+    if (take.result != -EAGAIN) co_return take.result;
+  }
+}
+
+BACKEND_TEST(WaitOnlyTakesNothingUntilTheReaderTakesIt) {
+  auto pair = socket_pair();  // (Clang 14 cannot capture structured bindings in lambdas)
+  auto& a = pair.first;
+  auto& b = pair.second;
+  std::string got;
+  auto reader = aio::create_task(wait_then_take(a, got));
+  co_await aio::sleep(0);  // it parks: nothing to read
+  EXPECT_FALSE(reader.done());
+  AIO_ASSERT_EQ(::send(b.fd(), "first", 5, 0), 5);
+  EXPECT_EQ(co_await reader, 5);
+  EXPECT_EQ(got, "first");
+  // Bytes already there: ready at once or soon, and still all there for the take.
+  AIO_ASSERT_EQ(::send(b.fd(), "second", 6, 0), 6);
+  got.clear();
+  EXPECT_EQ(co_await wait_then_take(a, got), 6);
+  EXPECT_EQ(got, "second");
+  // A wait cancelled after its readiness took nothing: the next receive gets the bytes.
+  got.clear();
+  auto waiter = aio::create_task(wait_then_take(a, got));
+  co_await aio::sleep(0);
+  AIO_ASSERT_EQ(::send(b.fd(), "third", 5, 0), 5);
+  co_await aio::sleep(0);
+  waiter.cancel();
+  const std::exception_ptr e = co_await aio_test::error_of(waiter);
+  if (e) {  // cancelled, having taken nothing
+    EXPECT_TRUE(aio_test::holds<aio::CancelledError>(e));
+    EXPECT_EQ(got, "");
+    const std::int64_t r = co_await aio::wait_for(wait_then_take(a, got), 5.0);
+    EXPECT_EQ(r, 5);
+  } else {  // (it ran first after all)
+    EXPECT_EQ(waiter.result(), 5);
+  }
+  EXPECT_EQ(got, "third");
+  // EOF: ready, and the take says 0.
+  b.close();
+  EXPECT_EQ(co_await wait_then_take(a, got), 0);
+}
+
 BACKEND_TEST(EofGivesZero) {
   auto pair = socket_pair();  // (Clang 14 cannot capture structured bindings in lambdas)
   auto& a = pair.first;

@@ -67,6 +67,13 @@ struct IoOp : ListNode {
   /// on_complete returns (or, for an op that submit() completed at once, until the next
   /// backend call): copy them out at once.
   bool select_buffer = false;
+  /// recv and read with select_buffer: complete (with 0) as soon as bytes, EOF or an error
+  /// can be taken, without taking them; a no_wait receive then takes them at once. The
+  /// reader runs first and copies the bytes straight into its own memory (one copy, one
+  /// buffer alive at a time), instead of the backend delivering them to every waiting
+  /// reader of a poll batch at once. May complete spuriously: the take may find nothing
+  /// (-EAGAIN), and the reader waits again.
+  bool wait_only = false;
   /// Try the operation now and never park it: submit() completes it at once, with
   /// -EAGAIN if it would have to wait ("is anything there already?").
   bool no_wait = false;

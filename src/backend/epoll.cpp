@@ -131,6 +131,10 @@ bool EpollBackend::submit(IoRegistration* reg, IoOp& op) {
   IntrusiveList<IoOp>& queue = read_side ? reg->readers : reg->writers;
   bool ready = read_side ? reg->readable : reg->writable;
   // Earlier parked ops on the same side go first, so byte order is preserved.
+  if (op.wait_only && (queue.empty() || !reg->pollable) && (ready || op.no_wait || !reg->pollable)) {
+    op.result = ready || !reg->pollable ? 0 : -EAGAIN;  // the readiness cache answers: no syscall
+    return true;
+  }
   if ((queue.empty() && (ready || op.no_wait)) || !reg->pollable) {
     std::int64_t r = attempt_now(op);
     if (reg->pollable) note_readiness(reg, op, r);
@@ -198,9 +202,12 @@ void EpollBackend::retry(IoRegistration* reg, IntrusiveList<IoOp>& queue, const 
   while (!reg->detached && ready) {
     IoOp* op = queue.front();
     if (!op) return;
-    std::int64_t r = attempt_now(*op);
-    note_readiness(reg, *op, r);
-    if (r == -EAGAIN) return;
+    std::int64_t r = 0;  // a wait_only op: the edge is its answer
+    if (!op->wait_only) {
+      r = attempt_now(*op);
+      note_readiness(reg, *op, r);
+      if (r == -EAGAIN) return;
+    }
     IntrusiveList<IoOp>::erase(op);
     finish(*op, r);
   }

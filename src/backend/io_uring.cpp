@@ -320,7 +320,18 @@ bool IoUringBackend::submit(IoRegistration* r, IoOp& op) {
   op.buffer_id = -1;
   op.cqe_flags = 0;
   if (is_multishot_receive(op)) {
-    if (take_received(reg, op)) return true;
+    if (op.wait_only) {
+      if (reg.has_received() || reg.saw_eof) {
+        op.result = 0;  // there is something to take
+        return true;
+      }
+      if (op.no_wait) {
+        op.result = -EAGAIN;
+        return true;
+      }
+    } else if (take_received(reg, op)) {
+      return true;
+    }
     if (op.no_wait) {
       // With the multishot armed, bytes on their way go to it (a direct recv could
       // reorder them): let the kernel post what has arrived, and take that.
@@ -352,7 +363,8 @@ bool IoUringBackend::submit(IoRegistration* r, IoOp& op) {
   }
   IntrusiveList<IoOp>& queue = reg.queue[side_of(op)];
   if (op.no_wait) {
-    op.result = queue.empty() ? attempt_now(op) : -EAGAIN;  // (others go first)
+    // (Others go first. A wait_only op may answer "look" spuriously: it takes nothing.)
+    op.result = !queue.empty() ? -EAGAIN : op.wait_only ? 0 : attempt_now(op);
     return true;
   }
   if (queue.empty()) start_kernel_op(reg, op);
@@ -515,7 +527,8 @@ void IoUringBackend::on_receive(UringRegistration& reg, const Completion& c) noe
   bool deliver = c.res > 0 || c.res == 0 || (c.res != -ENOBUFS && c.res != -ECANCELED);
   if (deliver) {
     // (A reader only waits while nothing is kept, so the order of the bytes holds.)
-    if (IoOp* reader = reg.has_received() ? nullptr : reg.readers.pop_front()) {
+    IoOp* reader = reg.has_received() ? nullptr : reg.readers.pop_front();
+    if (reader && !reader->wait_only) {
       reader->buffer = has_buffer ? buffer(static_cast<unsigned>(id)) : nullptr;
       reader->buffer_id = id;
       reader->more = more;
@@ -534,6 +547,8 @@ void IoUringBackend::on_receive(UringRegistration& reg, const Completion& c) noe
       reg.received.push_back({c.res, id});
       // Nobody is reading: past the limit, stop receiving and let TCP push back.
       if (more && reg.held_bytes >= kHoldLimit) stop_multishot(reg, kTagReceive);
+      // A wait_only reader takes the kept bytes itself when it runs.
+      if (reader) finish(*reader, 0, c.flags);
     }
   }
   if (!more) {
@@ -912,8 +927,9 @@ void IoUringBackend::dispatch(const Completion& c) noexcept {
   auto* op = reinterpret_cast<IoOp*>(c.user_data);
   UringRegistration& reg = *as_registration(op->reg);
   std::int64_t result = c.res;
-  if (op->kind == IoKind::poll_readable || op->kind == IoKind::poll_writable) result = result > 0 ? 0 : result;
-  if (op->kind == IoKind::read && op->select_buffer && result >= 0) {
+  if (op->kind == IoKind::poll_readable || op->kind == IoKind::poll_writable || op->wait_only)
+    result = result > 0 ? 0 : result;  // (a poll's mask)
+  if (op->kind == IoKind::read && op->select_buffer && result >= 0 && !op->wait_only) {
     result = attempt_now(*op);  // readable: read now, into the shared buffer
     if (result == -EAGAIN) {    // (nothing after all): wait again
       try {

@@ -115,7 +115,7 @@ class StreamCore::RecvAwaiter final : public IoAwaiter<RecvAwaiter> {
   StreamCore& core_;
 };
 
-/// One receive for a read that takes the bytes itself (read(n), read_into()) with
+/// One receive for a read that takes the bytes itself (read_into()) with
 /// nothing buffered: they go straight to the caller, not through the stream's buffer;
 /// only what exceeds the caller's n is kept there (so small reads do not cost a syscall
 /// each). If the task was cancelled while the bytes were on their way, the cancellation
@@ -163,51 +163,37 @@ class StreamCore::TakingRecvAwaiter : public IoAwaiter<Derived> {
   StreamCore& core_;
 };
 
-/// read(n). A receive that completes at once (the bytes were there) copies them from the
-/// backend's buffer straight into the string read(n) returns: one copy. A receive that
-/// waited completes inside the backend's poll, in a batch with other connections': there
-/// the bytes go to the stream's buffer (a recycled block) and read(n) copies them out when
-/// it resumes — allocating a string per completion of the batch would keep a batch of
-/// strings alive at once, and glibc then grows and trims its heap (brk) every batch, which
-/// costs more than the copy (measured: 16 KiB echoes at twice the CPU).
-class StreamCore::RecvToStringAwaiter final : public TakingRecvAwaiter<RecvToStringAwaiter> {
+/// read(n) waits with this when nothing is buffered: until a receive can take bytes (or
+/// learn of EOF or an error), without taking them (IoOp::wait_only). receive_string()
+/// then takes them itself, copying them once, from the backend's memory straight into the
+/// string it returns. (Had the backend delivered them in its poll instead, each would go
+/// to the stream's buffer first: a string allocated per completion of a batch keeps a
+/// batch of strings alive at once, and glibc then grows and trims its heap — brk — every
+/// batch, which measured twice the CPU on 16 KiB echoes.)
+class StreamCore::ReceiveReadyAwaiter final : public IoAwaiter<ReceiveReadyAwaiter> {
  public:
-  RecvToStringAwaiter(StreamCore& core, std::size_t n) noexcept
-      : TakingRecvAwaiter(core, core.select_receive_op()), want_(n) {}
+  explicit ReceiveReadyAwaiter(StreamCore& core) noexcept : IoAwaiter(core.io_, wait_op(core)), core_(core) {}
 
   bool await_suspend(std::coroutine_handle<> h) {
-    if (!TakingRecvAwaiter::await_suspend(h)) return false;
-    parked_ = true;
+    if (!IoAwaiter::await_suspend(h)) return false;
+    core_.on_receive_parked();
     return true;
   }
-  /// The bytes, unless they went to the stream's buffer (then: empty).
-  std::string take() noexcept { return std::move(bytes_); }
-  bool buffered() const noexcept { return buffered_; }
-  std::string_view received(std::size_t) const noexcept { return bytes_; }
 
  private:
-  friend class IoAwaiter<RecvToStringAwaiter>;
+  friend class IoAwaiter<ReceiveReadyAwaiter>;
 
-  bool store_result(IoOp& op) noexcept {
-    if (!parked_) {
-      split(op, want_, [this](const char* p, std::size_t k) { bytes_.assign(p, k); });
-      return false;  // the caller's bytes: kept here, not in the stream
-    }
-    if (op.result <= 0) return false;
-    try {
-      core_.in_.append({static_cast<const char*>(op.buffer), static_cast<std::size_t>(op.result)});
-    } catch (...) {
-      op.result = -ENOMEM;
-      return false;
-    }
-    buffered_ = true;
-    return true;  // in the stream's buffer: a cancellation may win
+  static IoOp wait_op(StreamCore& core) noexcept {
+    IoOp op = core.select_receive_op();
+    op.wait_only = true;
+    return op;
   }
+  /// Ready: the bytes stay where the next receive finds them, so a cancellation that came
+  /// meanwhile wins and loses nothing. (Even when ready at once: like asyncio's read,
+  /// which waits for data the stream has not buffered yet, and so sees a pending cancel.)
+  bool store_result(IoOp& op) noexcept { return op.result >= 0; }
 
-  std::size_t want_;
-  bool parked_ = false;
-  bool buffered_ = false;
-  std::string bytes_;
+  StreamCore& core_;
 };
 
 /// read_into(): where the backend allows (direct_receive_) and the caller's buffer is not
@@ -332,19 +318,33 @@ Coro<std::string> StreamCore::read_some(std::size_t n) {
 }
 
 Coro<std::string> StreamCore::receive_string(std::size_t n) {
+  std::string out;
   while (may_receive()) {
-    RecvToStringAwaiter receive(*this, n);
-    const std::int64_t r = co_await receive;
-    if (r > 0 && !receive.buffered()) co_return receive.take();
-    if (r > 0) {
-      const std::size_t k = std::min(n, in_.size());
-      std::string out(in_.data(), k);
-      in_.consume(k);
-      co_return out;
-    }
-    note_receive_end(r);
+    const std::int64_t ready = co_await ReceiveReadyAwaiter(*this);
+    const std::int64_t r = ready < 0 ? ready : take_received_now(n, out);
+    if (r > 0) co_return out;
+    if (r != -EAGAIN) note_receive_end(r);  // (EAGAIN: the readiness was stale; wait again)
   }
-  co_return std::string();
+  co_return out;
+}
+
+std::int64_t StreamCore::take_received_now(std::size_t n, std::string& out) noexcept {
+  if (!io_.is_open()) return -EBADF;  // closed between the wake-up and now
+  IoOp op = select_receive_op();
+  op.no_wait = true;
+  try {
+    io_.backend().submit(io_.registration(), op);
+    if (op.result <= 0) return op.result;
+    // The first n bytes to the caller; the rest stays buffered for the next read.
+    const char* bytes = static_cast<const char*>(op.buffer);
+    const std::size_t got = static_cast<std::size_t>(op.result);
+    const std::size_t k = std::min(got, n);
+    out.assign(bytes, k);
+    if (got > k) in_.append({bytes + k, got - k});
+    return static_cast<std::int64_t>(k);
+  } catch (...) {
+    return -ENOMEM;  // the only way taking them fails
+  }
 }
 
 Coro<std::string> StreamCore::take_string(std::size_t n) {

@@ -113,7 +113,7 @@ class StreamCore {
   class RecvAwaiter;
   template <class Derived>
   class TakingRecvAwaiter;
-  class RecvToStringAwaiter;
+  class ReceiveReadyAwaiter;
   class RecvToSpanAwaiter;
   struct SendOp : IoOp {
     StreamCore* core = nullptr;
@@ -129,6 +129,9 @@ class StreamCore {
   /// straight to the caller), and from the buffer (filled first if empty).
   Coro<std::string> receive_string(std::size_t n);
   Coro<std::string> take_string(std::size_t n);
+  /// Takes what a receive finds without waiting: the first n bytes into `out`, the rest
+  /// into the buffer. The count given to `out`, or 0 at EOF, or -errno (-EAGAIN: none).
+  std::int64_t take_received_now(std::size_t n, std::string& out) noexcept;
   Coro<std::size_t> receive_into(std::span<char> buffer);
   Coro<std::size_t> take_into(std::span<char> buffer);
   Coro<void> handshake();

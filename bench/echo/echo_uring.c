@@ -1,6 +1,6 @@
 /* The io_uring floor of the echo benchmark: a minimal single-threaded liburing echo server.
  *
- * Usage: echo_uring PORT      (listens on 127.0.0.1:PORT; prints nothing; SIGTERM ends it)
+ * Usage: echo_uring [--zc] PORT   (listens on 127.0.0.1:PORT; prints nothing; SIGTERM ends it)
  *
  * What echo_epoll.c is for epoll, with io_uring's completion model: one multishot accept,
  * one multishot receive per connection into a provided-buffer ring (the kernel picks a
@@ -9,6 +9,12 @@
  * connection go one at a time, in order (a partial send is resumed from where it stopped).
  * The ring is set up with SINGLE_ISSUER | DEFER_TASKRUN where the kernel has them
  * (COOP_TASKRUN, then nothing, where not). TCP_NODELAY as aio and asyncio set it.
+ *
+ * --zc sends with IORING_OP_SEND_ZC (zero-copy: the kernel pins the buffer and posts a
+ * second, IORING_CQE_F_NOTIF, completion once it no longer uses it; only then does the
+ * buffer go back to the ring). To measure what zero-copy sends cost where the kernel
+ * cannot use them: on loopback Linux copies the data anyway when it is delivered to the
+ * local socket (Documentation/networking/msg_zerocopy.rst, "Loopback").
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -38,6 +44,8 @@ enum { OP_ACCEPT = 1, OP_RECV = 2, OP_SEND = 3 };
 struct pending {
   int next; /* the connection's next pending buffer id, -1 at the end */
   unsigned off, len;
+  int notifs; /* --zc: zero-copy notifications still to come for this buffer */
+  char sent;  /* --zc: all of it was sent; back to the ring after the last notification */
 };
 
 struct conn {
@@ -53,7 +61,8 @@ static char* buffers;
 static struct pending pend[BUF_COUNT];
 static struct conn* conns; /* indexed by fd */
 static size_t conns_cap;
-static int returned; /* buffers given back to the ring since the last advance */
+static int returned;  /* buffers given back to the ring since the last advance */
+static int zero_copy; /* --zc */
 
 static void die(const char* what, int err) {
   fprintf(stderr, "%s: %s\n", what, strerror(err));
@@ -115,9 +124,19 @@ static void send_head(int fd) {
   struct conn* c = &conns[fd];
   struct pending* p = &pend[c->head];
   struct io_uring_sqe* sqe = sqe_get();
-  io_uring_prep_send(sqe, fd, buffers + (size_t)c->head * BUF_SIZE + p->off, p->len - p->off, MSG_NOSIGNAL);
+  char* at = buffers + (size_t)c->head * BUF_SIZE + p->off;
+  if (zero_copy)
+    io_uring_prep_send_zc(sqe, fd, at, p->len - p->off, MSG_NOSIGNAL, 0);
+  else
+    io_uring_prep_send(sqe, fd, at, p->len - p->off, MSG_NOSIGNAL);
   io_uring_sqe_set_data64(sqe, tag(OP_SEND, fd, c->head));
   c->sending = 1;
+}
+
+/* The buffer's send is over: back to the ring now, or (zero-copy) after its last notification. */
+static void release_sent(int bid) {
+  pend[bid].sent = 1;
+  if (pend[bid].notifs == 0) give_back(bid);
 }
 
 static void maybe_close(int fd) {
@@ -125,7 +144,7 @@ static void maybe_close(int fd) {
   if (!c->closing || c->sending || c->receiving) return;
   while (c->head >= 0) { /* never sent (the connection failed): back to the ring */
     int next = pend[c->head].next;
-    give_back(c->head);
+    release_sent(c->head);
     c->head = next;
   }
   c->tail = -1;
@@ -138,7 +157,7 @@ static void on_recv(int fd, int res, unsigned flags) {
   if (!(flags & IORING_CQE_F_MORE)) c->receiving = 0;
   if (res > 0) {
     int bid = (int)(flags >> IORING_CQE_BUFFER_SHIFT);
-    pend[bid] = (struct pending){.next = -1, .off = 0, .len = (unsigned)res};
+    pend[bid] = (struct pending){.next = -1, .off = 0, .len = (unsigned)res, .notifs = 0, .sent = 0};
     if (c->tail >= 0)
       pend[c->tail].next = bid;
     else
@@ -162,10 +181,15 @@ static void on_recv(int fd, int res, unsigned flags) {
   maybe_close(fd);
 }
 
-static void on_send(int fd, int bid, int res) {
+static void on_send(int fd, int bid, int res, unsigned flags) {
+  struct pending* p = &pend[bid];
+  if (flags & IORING_CQE_F_NOTIF) { /* zero-copy: the kernel let go of the buffer */
+    if (--p->notifs == 0 && p->sent) give_back(bid);
+    return;
+  }
+  if (flags & IORING_CQE_F_MORE) ++p->notifs; /* a notification follows */
   struct conn* c = &conns[fd];
   c->sending = 0;
-  struct pending* p = &pend[bid];
   if (res < 0) {
     c->closing = 1;
   } else if (p->off + (unsigned)res < p->len) {
@@ -177,7 +201,7 @@ static void on_send(int fd, int bid, int res) {
   }
   c->head = p->next;
   if (c->head < 0) c->tail = -1;
-  give_back(bid);
+  release_sent(bid);
   if (c->closing) {
     if (c->receiving) {
       struct io_uring_sqe* sqe = sqe_get();
@@ -236,8 +260,13 @@ static void setup_ring(void) {
 }
 
 int main(int argc, char** argv) {
+  if (argc == 3 && strcmp(argv[1], "--zc") == 0) {
+    zero_copy = 1;
+    --argc;
+    ++argv;
+  }
   if (argc != 2) {
-    fprintf(stderr, "usage: %s PORT\n", argv[0]);
+    fprintf(stderr, "usage: %s [--zc] PORT\n", argv[0]);
     return 2;
   }
   int port = atoi(argv[1]);
@@ -276,7 +305,7 @@ int main(int argc, char** argv) {
           on_recv(tag_fd(t), cqe->res, cqe->flags);
           break;
         case OP_SEND:
-          on_send(tag_fd(t), tag_bid(t), cqe->res);
+          on_send(tag_fd(t), tag_bid(t), cqe->res, cqe->flags);
           break;
         default: /* a cancellation's own completion */
           break;

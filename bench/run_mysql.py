@@ -5,8 +5,12 @@ started here, in one run.
 
   aio       BUILD/bench/bench_mysql_aio ARGS      (bench/mysql/mysql_aio.cpp), once with
                                                   AIO_BACKEND=io_uring, once with epoll
+  aio-row   the same, rows scenario only, reading owning Rows (RowStream::next()) where
+            `aio` reads RowViews (RowStream::next_view())
   c         BUILD/bench/bench_mysql_c ARGS        (bench/mysql/mysql_c.c; built where
                                                    pkg-config finds libmariadb)
+  c-nonblock BUILD/bench/bench_mysql_c nonblock ARGS  (its non-blocking API: _start/_cont
+                                                   calls, poll() on the socket in between)
   aiomysql  /usr/bin/python3 bench/mysql/mysql_python.py aiomysql[-uvloop] ARGS
   pymysql   /usr/bin/python3 bench/mysql/mysql_python.py pymysql ARGS
 with ARGS = HOST PORT USER PASSWORD DB SCENARIO N; each prints {"ops": N, "seconds": S},
@@ -18,7 +22,8 @@ unix socket, used for setup only):
   pool     --queries `SELECT 1` from 100 tasks through a pool of 10 connections (C and
            PyMySQL have neither tasks nor a pool: they run the queries sequentially)
   rows     every row of a 1,000,000-row table (id, k, name, amount), streamed unbuffered:
-           aio's query_stream (RowStream), mysql_use_result, PyMySQL's and aiomysql's SSCursor
+           aio's query_stream (RowStream::next_view; aio-row: next), mysql_use_result (and
+           mysql_fetch_row_start/_cont), PyMySQL's and aiomysql's SSCursor
   insert   --inserts rows through a prepared INSERT in one transaction (C: mysql_stmt_execute;
            aio: Statement::execute; PyMySQL/aiomysql have no server-side prepare: execute()
            per row with client-side formatting)
@@ -54,6 +59,8 @@ USER, PASSWORD, DB = "bench", "bench-secret", "bench"
 ROWS = 1_000_000
 SCENARIOS = ("select1", "pool", "rows", "insert")
 AIO = ("aio-io_uring", "aio-epoll")
+# Clients that run only some scenarios: client -> {scenario: the argument that runs it}.
+ONLY = {"aio-row-io_uring": {"rows": "rows-owned"}, "aio-row-epoll": {"rows": "rows-owned"}}
 
 
 def pin(cpu):
@@ -112,10 +119,13 @@ def clients(build):
     if aio.exists():  # on each of its backends (`env`: the rusage is still the client's)
         out["aio-io_uring"] = ["env", "AIO_BACKEND=io_uring", str(aio)]
         out["aio-epoll"] = ["env", "AIO_BACKEND=epoll", str(aio)]
+        out["aio-row-io_uring"] = out["aio-io_uring"]
+        out["aio-row-epoll"] = out["aio-epoll"]
     else:
         warn(f"{aio} not built; skipping 'aio' (cmake --build {build} --target bench_mysql_aio)")
     if c.exists():
         out["c"] = [str(c)]
+        out["c-nonblock"] = [str(c), "nonblock"]
     else:
         warn(f"{c} not built; skipping 'c' (Debian libmariadb-dev, then cmake --build {build} --target bench_mysql_c)")
     py = ["/usr/bin/python3", str(HERE / "mysql" / "mysql_python.py")]
@@ -190,9 +200,12 @@ def main():
             for rnd in range(args.rounds):
                 order = names[rnd % len(names):] + names[:rnd % len(names)]
                 for name in order:
+                    if name in ONLY and scenario not in ONLY[name]:
+                        continue
+                    argument = ONLY.get(name, {}).get(scenario, scenario)
                     startup = run_client(chosen[name] + base + ["connect", "0"])["cpu_s"]
                     cpu0 = server.cpu()
-                    r = run_client(chosen[name] + base + [scenario, str(counts[scenario])])
+                    r = run_client(chosen[name] + base + [argument, str(counts[scenario])])
                     r["server_cpu_s"] = server.cpu() - cpu0
                     if r["ops"] != counts[scenario]:
                         warn(f"{name} {scenario}: {r['ops']} ops, expected {counts[scenario]}")
@@ -225,14 +238,17 @@ def main():
     for scenario in scenarios:  # aio's ratios: its better backend in that scenario
         best = max(AIO, key=lambda a: median_of(results.get((scenario, a), []), "ops_s") or 0)
         for name in chosen:
-            rs = results[(scenario, name)]
-            label = name + (" (sequential)" if scenario == "pool" and name in ("c", "pymysql") else "")
+            rs = results.get((scenario, name))
+            if not rs:
+                continue
+            label = name + (" (sequential)" if scenario == "pool" and name in ("c", "c-nonblock", "pymysql") else "")
             vs_ops = ratio(paired(scenario, best, name, "ops_s")) if name not in AIO else "—"
             vs_cpu = ratio(paired(scenario, name, best, "cpu_us")) if name not in AIO else "—"
             print(f"| {scenario} | {label} | {fmt_figure(median_of(rs, 'ops_s'))} | "
                   f"{fmt_figure(median_of(rs, 'cpu_us'))} | {fmt_figure(median_of(rs, 'server_us'))} | {vs_ops} | "
                   f"{vs_cpu} |")
-    targets = [("select1", "aiomysql", 10.0), ("pool", "aiomysql", 10.0), ("select1", "c", 1.0), ("rows", "c", 1.0)]
+    targets = [("select1", "aiomysql", 10.0), ("pool", "aiomysql", 10.0), ("select1", "c", 1.0), ("rows", "c", 1.0),
+               ("select1", "c-nonblock", 1.0), ("rows", "c-nonblock", 1.0)]
     print("\n(ratios: the median over rounds of the two clients' ratio in the same round; aio: its better backend)\n")
     for scenario, peer, goal in targets:
         for a in AIO:

@@ -12,4 +12,5 @@
 #include "aio/mysql/errors.hpp"
 #include "aio/mysql/params.hpp"
 #include "aio/mysql/pool.hpp"
+#include "aio/mysql/row_view.hpp"
 #include "aio/mysql/value.hpp"

@@ -607,7 +607,11 @@ Coro<void> Statement::close() {
 RowStream::RowStream() noexcept = default;
 RowStream::RowStream(std::shared_ptr<ConnectionCore> core, std::shared_ptr<const detail::ColumnSet> columns,
                      std::uint64_t generation) noexcept
-    : core_(std::move(core)), columns_(std::move(columns)), generation_(generation) {}
+    : core_(std::move(core)), columns_(std::move(columns)), generation_(generation) {
+  view_.columns_ = columns_;
+  view_.live_generation_ = core_ ? &core_->generation_ : nullptr;
+  view_.generation_ = generation_;
+}
 RowStream::RowStream(RowStream&&) noexcept = default;
 RowStream& RowStream::operator=(RowStream&&) noexcept = default;
 RowStream::~RowStream() = default;  // rows left are drained by the connection's next operation
@@ -617,15 +621,52 @@ const std::vector<Column>& RowStream::columns() const {
   return columns_ ? columns_->columns : none;
 }
 
-Coro<std::optional<Row>> RowStream::next() {
-  if (!core_ || !columns_) co_return std::nullopt;
-  ConnectionCore& c = *core_;
+bool RowStream::stream_open() const {
+  if (!core_ || !columns_) return false;
+  const ConnectionCore& c = *core_;
   if (c.generation_ != generation_ || c.state_ != ConnState::Streaming) {
     if (c.state_ == ConnState::Closed) throw InterfaceError(0, "08003", c.closed_reason_);
     throw InterfaceError(0, "HY000",
                          "this RowStream is over: another operation ran on its connection and discarded the rows "
                          "left; read a stream to its end before using the connection again");
   }
+  return true;
+}
+
+namespace {
+constexpr const char* kStreamBroken = "the connection was closed: reading a RowStream was cancelled or failed half-way";
+}
+
+Coro<std::optional<Row>> RowStream::next() {
+  if (!stream_open()) co_return std::nullopt;
+  std::vector<Value> values;
+  const bool more = co_await read_next(&values);
+  if (!more) co_return std::nullopt;
+  co_return Row(columns_, std::move(values));
+}
+
+bool RowStream::take_buffered_view(const RowView*& row) {
+  view_.fields_.clear();
+  row = nullptr;
+  if (!stream_open()) return true;
+  ConnectionCore& c = *core_;
+  std::string_view p;
+  // Only a row is taken here; the end of the rows and errors go the awaited way.
+  if (!c.peek_buffered_packet(p) || !ConnectionCore::is_data_row(p)) return false;
+  c.consume_peeked(p);
+  try {
+    detail::split_text_row(p, columns_->columns.size(), view_.fields_);
+  } catch (...) {
+    c.abort(kStreamBroken);  // a malformed row: the connection can't be trusted
+    throw;
+  }
+  row = &view_;
+  return true;
+}
+
+Coro<bool> RowStream::read_next(std::vector<Value>* values) {
+  view_.fields_.clear();  // next() replaces what a view showed, too
+  ConnectionCore& c = *core_;
   std::shared_ptr<ConnectionCore> keep = core_;
   c.state_ = ConnState::Busy;
   bool finished = false;
@@ -633,15 +674,15 @@ Coro<std::optional<Row>> RowStream::next() {
     ConnectionCore& c;
     bool& finished;
     ~Guard() {
-      if (!finished && !c.server_error_)
-        c.abort("the connection was closed: reading a RowStream was cancelled or failed half-way");
+      if (!finished && !c.server_error_) c.abort(kStreamBroken);
     }
   } guard{c, finished};
   c.server_error_ = false;
-  std::vector<Value> values;
-  bool more = false;
+  std::string_view p;
+  if (!c.take_buffered_packet(p)) p = co_await c.read_packet();
+  bool row = false;
   try {
-    more = co_await c.read_row(*columns_, false, values);
+    row = c.row_or_end(p);
   } catch (const Error&) {
     if (c.server_error_) {
       c.state_ = ConnState::Ready;
@@ -650,18 +691,21 @@ Coro<std::optional<Row>> RowStream::next() {
     }
     throw;
   }
-  if (!more) {
+  if (!row) {
     columns_.reset();
     c.stream_columns_.reset();
-    c.state_ = ConnState::Busy;
     while (c.more_results()) co_await c.read_result(false, false);
     finished = true;
     c.state_ = ConnState::Ready;
-    co_return std::nullopt;
+    co_return false;
   }
+  if (values)
+    c.decode_row(p, *columns_, false, *values);
+  else
+    detail::split_text_row(p, columns_->columns.size(), view_.fields_);
   finished = true;
   c.state_ = ConnState::Streaming;
-  co_return Row(columns_, std::move(values));
+  co_return true;
 }
 
 }  // namespace aio::mysql

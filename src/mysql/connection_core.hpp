@@ -55,6 +55,9 @@ class ConnectionCore {
   /// The next packet when it is already whole in the receive buffer (the common case while
   /// rows stream in): no coroutine frames per row. False: use read_packet().
   bool take_buffered_packet(std::string_view& payload) noexcept;
+  /// The same without taking it; consume_peeked() then takes it.
+  bool peek_buffered_packet(std::string_view& payload) const noexcept;
+  void consume_peeked(std::string_view payload) noexcept;
   /// Queues a payload (split into 16 MiB packets) with the next sequence ids.
   void write_packet(std::string_view payload);
   /// Sends what is queued (OperationalError 2006 if the server is gone).
@@ -71,6 +74,13 @@ class ConnectionCore {
   Coro<std::shared_ptr<const ColumnSet>> read_result_head();
   /// Reads one row into `row`; false at the end of the rows (the terminator is read).
   Coro<bool> read_row(const ColumnSet& columns, bool binary, std::vector<Value>& row);
+  /// A packet read where a row may come: true for a row; false at the end of the rows (the
+  /// terminator's status is read). Throws the server's error for an ERR packet.
+  bool row_or_end(std::string_view p);
+  /// Whether a packet is a row (not an ERR packet, not the end): what may be taken at once.
+  static bool is_data_row(std::string_view p) noexcept;
+  /// Decodes a row packet into owning values.
+  void decode_row(std::string_view p, const ColumnSet& columns, bool binary, std::vector<Value>& row);
   /// Reads one whole result (head and rows); rows are dropped unless `keep`.
   Coro<ResultSet> read_result(bool binary, bool keep);
   bool more_results() const noexcept { return (status_ & kMoreResultsFlag) != 0; }
@@ -121,14 +131,18 @@ class ConnectionCore {
   std::string recv_;  // received bytes: [recv_pos_, recv_end_) not yet parsed
   std::size_t recv_pos_ = 0;
   std::size_t recv_end_ = 0;
-  std::string joined_;  // a payload of several packets, joined
-  std::string send_;    // a packet being built
+  std::vector<std::string_view> fields_;  // decode_row's split of a text row (capacity kept)
+  std::string joined_;                    // a payload of several packets, joined
+  std::string send_;                      // a packet being built
 };
 
 /// Reads a column definition packet (Protocol::ColumnDefinition41).
 Column parse_column_definition(std::string_view payload);
 /// Decodes a binary-protocol value of this column (prepared statements' rows).
 Value decode_binary_value(PacketParser& in, const Column& column);
+/// Splits a text-protocol row into its fields, as views into `payload` (a NULL field is a
+/// view whose data() is nullptr). `fields` is reused: no allocation once it has grown.
+void split_text_row(std::string_view payload, std::size_t columns, std::vector<std::string_view>& fields);
 /// Decodes a text-protocol value of this column (COM_QUERY rows).
 Value decode_text_value(std::string_view bytes, const Column& column);
 

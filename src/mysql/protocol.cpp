@@ -95,15 +95,24 @@ Coro<std::string_view> ConnectionCore::read_one_packet() {
   co_return payload;
 }
 
-bool ConnectionCore::take_buffered_packet(std::string_view& payload) noexcept {
+bool ConnectionCore::peek_buffered_packet(std::string_view& payload) const noexcept {
   if (recv_end_ - recv_pos_ < 4) return false;
   const auto* h = reinterpret_cast<const unsigned char*>(recv_.data() + recv_pos_);
   std::size_t len = h[0] | (h[1] << 8) | (static_cast<std::size_t>(h[2]) << 16);
   // A wrong sequence id or a split payload: read_packet() says what is wrong, or joins them.
   if (h[3] != seq_ || len >= kMaxPacketPayload || recv_end_ - recv_pos_ < 4 + len) return false;
-  seq_ = static_cast<std::uint8_t>(seq_ + 1);
   payload = std::string_view(recv_.data() + recv_pos_ + 4, len);
-  recv_pos_ += 4 + len;
+  return true;
+}
+
+void ConnectionCore::consume_peeked(std::string_view payload) noexcept {
+  seq_ = static_cast<std::uint8_t>(seq_ + 1);
+  recv_pos_ += 4 + payload.size();
+}
+
+bool ConnectionCore::take_buffered_packet(std::string_view& payload) noexcept {
+  if (!peek_buffered_packet(payload)) return false;
+  consume_peeked(payload);
   return true;
 }
 
@@ -243,28 +252,44 @@ Coro<std::shared_ptr<const ColumnSet>> ConnectionCore::read_result_head() {
   co_return set;
 }
 
-Coro<bool> ConnectionCore::read_row(const ColumnSet& columns, bool binary, std::vector<Value>& row) {
-  std::string_view p;
-  if (!take_buffered_packet(p)) p = co_await read_packet();
+bool ConnectionCore::row_or_end(std::string_view p) {
   if (p.empty()) throw_malformed("empty row packet");
-  auto first = static_cast<unsigned char>(p[0]);
-  if (first == 0xff) throw_err(p);  // e.g. the query was killed while sending rows
-  if (is_terminator(p)) {
-    if (capabilities_ & kClientDeprecateEof) {
-      read_ok(p);
-    } else {
-      PacketParser in(p);
-      in.u8();
-      warnings_ = in.u16();
-      status_ = in.u16();
-    }
-    co_return false;
+  if (static_cast<unsigned char>(p[0]) == 0xff) throw_err(p);  // e.g. the query was killed while sending rows
+  if (!is_terminator(p)) return true;
+  if (capabilities_ & kClientDeprecateEof) {
+    read_ok(p);
+  } else {
+    PacketParser in(p);
+    in.u8();
+    warnings_ = in.u16();
+    status_ = in.u16();
   }
+  return false;
+}
+
+bool ConnectionCore::is_data_row(std::string_view p) noexcept {
+  return !p.empty() && static_cast<unsigned char>(p[0]) != 0xff && !is_terminator(p);
+}
+
+void split_text_row(std::string_view payload, std::size_t columns, std::vector<std::string_view>& fields) {
+  fields.clear();
+  PacketParser in(payload);
+  for (std::size_t i = 0; i < columns; ++i) {
+    if (in.peek() == 0xfb) {
+      in.u8();
+      fields.emplace_back();  // NULL: a view without data
+    } else {
+      fields.push_back(in.lenenc_bytes());
+    }
+  }
+}
+
+void ConnectionCore::decode_row(std::string_view p, const ColumnSet& columns, bool binary, std::vector<Value>& row) {
   const std::vector<Column>& cols = columns.columns;
   row.clear();
   row.reserve(cols.size());
-  PacketParser in(p);
   if (binary) {
+    PacketParser in(p);
     in.u8();  // 0x00
     std::string_view null_bitmap = in.bytes((cols.size() + 7 + 2) / 8);
     for (std::size_t i = 0; i < cols.size(); ++i) {
@@ -275,15 +300,17 @@ Coro<bool> ConnectionCore::read_row(const ColumnSet& columns, bool binary, std::
         row.push_back(decode_binary_value(in, cols[i]));
     }
   } else {
-    for (const Column& c : cols) {
-      if (in.peek() == 0xfb) {
-        in.u8();
-        row.push_back(Value::null(c.type()));
-      } else {
-        row.push_back(decode_text_value(in.lenenc_bytes(), c));
-      }
-    }
+    split_text_row(p, cols.size(), fields_);
+    for (std::size_t i = 0; i < cols.size(); ++i)
+      row.push_back(fields_[i].data() ? decode_text_value(fields_[i], cols[i]) : Value::null(cols[i].type()));
   }
+}
+
+Coro<bool> ConnectionCore::read_row(const ColumnSet& columns, bool binary, std::vector<Value>& row) {
+  std::string_view p;
+  if (!take_buffered_packet(p)) p = co_await read_packet();
+  if (!row_or_end(p)) co_return false;
+  decode_row(p, columns, binary, row);
   co_return true;
 }
 

@@ -8,12 +8,6 @@
 namespace aio::mysql {
 
 namespace {
-[[noreturn]] void throw_null(const char* to) {
-  throw DataError(0, "22000",
-                  std::string("the value is NULL and can't be read as ") + to +
-                      ": read it as std::optional<T>, or check is_null() first");
-}
-
 [[noreturn]] void throw_not_a_number(std::string_view text, const char* to) {
   throw DataError(0, "22018", "the value '" + std::string(text.substr(0, 64)) + "' is not " + to);
 }
@@ -45,14 +39,45 @@ std::string number_text(N n) {
 }
 }  // namespace
 
-void Value::throw_out_of_range() const {
-  throw DataError(0, "22003", "the value " + to_string() + " does not fit the type asked for");
+void detail::throw_null_value(const char* to) {
+  throw DataError(0, "22000",
+                  std::string("the value is NULL and can't be read as ") + to +
+                      ": read it as std::optional<T>, or check is_null() first");
 }
+
+void detail::throw_does_not_fit(const std::string& text) {
+  throw DataError(0, "22003", "the value " + text + " does not fit the type asked for");
+}
+
+std::int64_t detail::text_to_int64(std::string_view text, FieldType type) {
+  if (is_bit(type)) {
+    std::uint64_t u = bits_of(text);
+    if (u > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) throw_does_not_fit(number_text(u));
+    return static_cast<std::int64_t>(u);
+  }
+  return parse_integer<std::int64_t>(text, "an integer");
+}
+
+std::uint64_t detail::text_to_uint64(std::string_view text, FieldType type) {
+  if (is_bit(type)) return bits_of(text);
+  if (!text.empty() && text[0] == '-') throw_does_not_fit(std::string(text));
+  return parse_integer<std::uint64_t>(text, "an unsigned integer");
+}
+
+double detail::text_to_double(std::string_view text, FieldType type) {
+  if (is_bit(type)) return static_cast<double>(bits_of(text));
+  double d = 0;
+  auto r = std::from_chars(text.data(), text.data() + text.size(), d);
+  if (r.ec != std::errc() || r.ptr != text.data() + text.size()) throw_not_a_number(text, "a number");
+  return d;
+}
+
+void Value::throw_out_of_range() const { detail::throw_does_not_fit(to_string()); }
 
 std::int64_t Value::to_int64() const {
   switch (kind_) {
     case Kind::Null:
-      throw_null("an integer");
+      detail::throw_null_value("an integer");
     case Kind::Int:
       return int_;
     case Kind::UInt:
@@ -63,12 +88,7 @@ std::int64_t Value::to_int64() const {
         throw_not_a_number(to_string(), "an integer");
       return static_cast<std::int64_t>(double_);
     case Kind::Text:
-      if (is_bit(type_)) {
-        std::uint64_t u = bits_of(text_);
-        if (u > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) throw_out_of_range();
-        return static_cast<std::int64_t>(u);
-      }
-      return parse_integer<std::int64_t>(text_, "an integer");
+      return detail::text_to_int64(text_, type_);
   }
   return 0;
 }
@@ -76,7 +96,7 @@ std::int64_t Value::to_int64() const {
 std::uint64_t Value::to_uint64() const {
   switch (kind_) {
     case Kind::Null:
-      throw_null("an unsigned integer");
+      detail::throw_null_value("an unsigned integer");
     case Kind::Int:
       if (int_ < 0) throw_out_of_range();
       return static_cast<std::uint64_t>(int_);
@@ -87,9 +107,7 @@ std::uint64_t Value::to_uint64() const {
         throw_not_a_number(to_string(), "an unsigned integer");
       return static_cast<std::uint64_t>(double_);
     case Kind::Text:
-      if (is_bit(type_)) return bits_of(text_);
-      if (!text_.empty() && text_[0] == '-') throw_out_of_range();
-      return parse_integer<std::uint64_t>(text_, "an unsigned integer");
+      return detail::text_to_uint64(text_, type_);
   }
   return 0;
 }
@@ -97,20 +115,15 @@ std::uint64_t Value::to_uint64() const {
 double Value::to_double() const {
   switch (kind_) {
     case Kind::Null:
-      throw_null("a floating-point number");
+      detail::throw_null_value("a floating-point number");
     case Kind::Int:
       return static_cast<double>(int_);
     case Kind::UInt:
       return static_cast<double>(uint_);
     case Kind::Double:
       return double_;
-    case Kind::Text: {
-      if (is_bit(type_)) return static_cast<double>(bits_of(text_));
-      double d = 0;
-      auto r = std::from_chars(text_.data(), text_.data() + text_.size(), d);
-      if (r.ec != std::errc() || r.ptr != text_.data() + text_.size()) throw_not_a_number(text_, "a number");
-      return d;
-    }
+    case Kind::Text:
+      return detail::text_to_double(text_, type_);
   }
   return 0;
 }
@@ -118,7 +131,7 @@ double Value::to_double() const {
 std::string Value::to_string() const {
   switch (kind_) {
     case Kind::Null:
-      throw_null("a string");
+      detail::throw_null_value("a string");
     case Kind::Int:
       return number_text(int_);
     case Kind::UInt:
@@ -134,7 +147,7 @@ std::string Value::to_string() const {
 }
 
 std::string_view Value::to_string_view() const {
-  if (kind_ == Kind::Null) throw_null("a string_view");
+  if (kind_ == Kind::Null) detail::throw_null_value("a string_view");
   if (kind_ != Kind::Text)
     throw DataError(0, "22000", "a number from a prepared statement has no text to view: read it as std::string");
   return text_;

@@ -12,6 +12,7 @@
 
 #include "aio/coro.hpp"
 #include "aio/mysql/params.hpp"
+#include "aio/mysql/row_view.hpp"
 #include "aio/mysql/value.hpp"
 #include "aio/ssl.hpp"
 
@@ -209,7 +210,13 @@ class Statement {
 };
 
 /// Rows read one at a time from the server (Connection::query_stream): memory stays
-/// bounded by one row however large the result.
+/// bounded by one row however large the result. Two ways to read them:
+///
+///     while (std::optional<Row> row = co_await s.next()) keep(std::move(*row));    // owning rows
+///     while (const RowView* row = co_await s.next_view()) sum += (*row)[0].as<std::int64_t>();
+///
+/// next_view() is the cheap one (mysql_fetch_row's way): no allocation, no copy and no
+/// coroutine frame for a row already whole in the receive buffer.
 class RowStream {
  public:
   RowStream() noexcept;
@@ -226,11 +233,50 @@ class RowStream {
   /// connection went on to another operation, which discarded the rows left.
   Coro<std::optional<Row>> next();
 
+  class NextView;
+  /// The next row as a view into the receive buffer: `co_await s.next_view()` gives a
+  /// `const RowView*`, nullptr at the end (and ever after). The view is valid until the
+  /// next call on this stream (next_view(), next(), moving or dropping it) — each call
+  /// reuses the same RowView — and only while the connection is on this stream (after
+  /// another operation starts, reading it throws InterfaceError); RowView::to_row() keeps
+  /// a row. Errors, and cancellation while it waits for the server, are as for next().
+  NextView next_view() noexcept;
+
  private:
+  bool stream_open() const;
+  bool take_buffered_view(const RowView*& row);
+  Coro<bool> read_next(std::vector<Value>* values);
+
   std::shared_ptr<detail::ConnectionCore> core_;
   std::shared_ptr<const detail::ColumnSet> columns_;
   std::uint64_t generation_ = 0;
+  RowView view_;
 };
+
+/// What RowStream::next_view() returns: awaited, it takes a row already whole in the
+/// receive buffer at once (no coroutine frame) and reads from the server otherwise.
+class [[nodiscard]] RowStream::NextView {
+ public:
+  using aio_awaitable = void;
+  explicit NextView(RowStream& stream) noexcept : stream_(&stream) {}
+
+  bool await_ready() { return stream_->take_buffered_view(row_); }
+  void await_suspend(std::coroutine_handle<> awaiting) {
+    read_ = stream_->read_next(nullptr);
+    read_.operator co_await().await_suspend(awaiting);
+  }
+  const RowView* await_resume() {
+    if (read_) return read_.operator co_await().await_resume() ? &stream_->view_ : nullptr;
+    return row_;
+  }
+
+ private:
+  RowStream* stream_;
+  const RowView* row_ = nullptr;
+  Coro<bool> read_;  // only when the row was not already buffered
+};
+
+inline RowStream::NextView RowStream::next_view() noexcept { return NextView(*this); }
 
 template <class... P>
 Coro<RowStream> Connection::query_stream(std::string_view sql, const P&... params) {

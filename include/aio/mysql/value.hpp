@@ -86,6 +86,49 @@ template <class T>
 struct is_optional : std::false_type {};
 template <class T>
 struct is_optional<std::optional<T>> : std::true_type {};
+
+// What Value and ValueView share: text-protocol conversions, and as<T>().
+[[noreturn]] void throw_null_value(const char* to);
+[[noreturn]] void throw_does_not_fit(const std::string& text);
+std::int64_t text_to_int64(std::string_view text, FieldType type);
+std::uint64_t text_to_uint64(std::string_view text, FieldType type);
+double text_to_double(std::string_view text, FieldType type);
+
+template <class T, class V, class N>
+T checked_cast(const V& v, N n) {
+  if constexpr (std::is_signed_v<N>) {
+    if (n < static_cast<N>(std::numeric_limits<T>::min()) || n > static_cast<N>(std::numeric_limits<T>::max()))
+      throw_does_not_fit(v.to_string());
+  } else {
+    if (n > static_cast<std::uint64_t>(std::numeric_limits<T>::max())) throw_does_not_fit(v.to_string());
+  }
+  return static_cast<T>(n);
+}
+
+/// V::as<T>() for a Value or a ValueView (see Value::as).
+template <class T, class V>
+T convert_value(const V& v) {
+  if constexpr (is_optional<T>::value) {
+    if (v.is_null()) return std::nullopt;
+    return convert_value<typename T::value_type>(v);
+  } else if constexpr (std::is_same_v<T, bool>) {
+    return v.to_int64() != 0;
+  } else if constexpr (std::is_integral_v<T> && std::is_signed_v<T>) {
+    return checked_cast<T>(v, v.to_int64());
+  } else if constexpr (std::is_integral_v<T>) {
+    return checked_cast<T>(v, v.to_uint64());
+  } else if constexpr (std::is_floating_point_v<T>) {
+    return static_cast<T>(v.to_double());
+  } else if constexpr (std::is_same_v<T, std::string>) {
+    return v.to_string();
+  } else if constexpr (std::is_same_v<T, std::string_view>) {
+    return v.to_string_view();
+  } else {
+    static_assert(std::is_same_v<T, std::string>,
+                  "as<T>: T must be bool, an integer, float, double, std::string, std::string_view or an "
+                  "std::optional of one of these");
+  }
+}
 }  // namespace detail
 
 /// One field of a row. Text-protocol values keep the server's text; prepared statements'
@@ -135,26 +178,7 @@ class Value {
   /// does not fit T, and for text that is not a number when a number is asked for.
   template <class T>
   T as() const {
-    if constexpr (detail::is_optional<T>::value) {
-      if (is_null()) return std::nullopt;
-      return as<typename T::value_type>();
-    } else if constexpr (std::is_same_v<T, bool>) {
-      return to_int64() != 0;
-    } else if constexpr (std::is_integral_v<T> && std::is_signed_v<T>) {
-      return checked_cast<T>(to_int64());
-    } else if constexpr (std::is_integral_v<T>) {
-      return checked_cast<T>(to_uint64());
-    } else if constexpr (std::is_floating_point_v<T>) {
-      return static_cast<T>(to_double());
-    } else if constexpr (std::is_same_v<T, std::string>) {
-      return to_string();
-    } else if constexpr (std::is_same_v<T, std::string_view>) {
-      return to_string_view();
-    } else {
-      static_assert(std::is_same_v<T, std::string>,
-                    "Value::as<T>: T must be bool, an integer, float, double, std::string, std::string_view or an "
-                    "std::optional of one of these");
-    }
+    return detail::convert_value<T>(*this);
   }
 
   std::int64_t to_int64() const;
@@ -165,16 +189,6 @@ class Value {
 
  private:
   Value(Kind kind, FieldType type) : kind_(kind), type_(type) {}
-  template <class T, class N>
-  T checked_cast(N n) const {
-    if constexpr (std::is_signed_v<N>) {
-      if (n < static_cast<N>(std::numeric_limits<T>::min()) || n > static_cast<N>(std::numeric_limits<T>::max()))
-        throw_out_of_range();
-    } else {
-      if (n > static_cast<std::uint64_t>(std::numeric_limits<T>::max())) throw_out_of_range();
-    }
-    return static_cast<T>(n);
-  }
   [[noreturn]] void throw_out_of_range() const;
 
   Kind kind_ = Kind::Null;

@@ -439,9 +439,23 @@ AIO_TEST(Signals, RaisedOnAnotherThreadReachesTheLoop) {
   EXPECT_TRUE(loop.remove_signal_handler(SIGUSR1));
 }
 
+#if defined(__SANITIZE_THREAD__)
+#define AIO_TEST_UNDER_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define AIO_TEST_UNDER_TSAN 1
+#endif
+#endif
+
 AIO_TEST(Signals, KillFromAnotherThreadWhileTheLoopSleeps) {
   // aio's own: a process-wide signal sent from another thread while the loop is blocked
   // in the backend wakes it (the kernel may deliver it to either thread).
+#ifdef AIO_TEST_UNDER_TSAN
+  // Under ThreadSanitizer (which defers signal handlers to its own delivery points) the
+  // signal reached no handler within 10 s in 12 of 40 runs here (2026-12-02), with or
+  // without the sending thread kept alive; the Release and ASan builds run this test.
+  AIO_SKIP_TEST("ThreadSanitizer's deferred signal delivery loses this process-directed signal at times");
+#endif
   DispositionGuard guard(SIGUSR2);
   aio::EventLoop& loop = aio::get_running_loop();
   aio::Event got;

@@ -237,6 +237,13 @@ inline const bool kEnvironmentRegistered = [] {
   return true;
 }();
 
+/// A connection to the test server over 127.0.0.1 TCP, as the test user (options named
+/// first: GCC 12 and temporaries inside co_await).
+inline aio::Coro<aio::mysql::Connection> connect_tcp(Server* s) {
+  aio::mysql::ConnectOptions o = s->tcp();
+  co_return co_await aio::mysql::connect(o);
+}
+
 }  // namespace aio_test::mysql
 
 // Skips the (coroutine) test when no server could be started.

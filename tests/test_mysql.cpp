@@ -9,13 +9,9 @@
 
 namespace {
 
+using aio_test::mysql::connect_tcp;
 using aio_test::mysql::Server;
 namespace mysql = aio::mysql;
-
-aio::Coro<mysql::Connection> connect_tcp(Server* s) {
-  mysql::ConnectOptions o = s->tcp();
-  co_return co_await mysql::connect(o);
-}
 
 template <class E>
 aio::Coro<std::exception_ptr> connect_error(mysql::ConnectOptions o) {

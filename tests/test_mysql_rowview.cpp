@@ -10,13 +10,9 @@
 
 namespace {
 
+using aio_test::mysql::connect_tcp;
 using aio_test::mysql::Server;
 namespace mysql = aio::mysql;
-
-aio::Coro<mysql::Connection> connect_tcp(Server* s) {
-  mysql::ConnectOptions o = s->tcp();
-  co_return co_await mysql::connect(o);
-}
 
 // next_view() as a Coro, for error_of and wait_for.
 aio::Coro<const mysql::RowView*> view_of(mysql::RowStream& s) { co_return co_await s.next_view(); }

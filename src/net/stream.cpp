@@ -71,6 +71,18 @@ void StreamCore::begin_read(const char* what) {
   reading_ = true;
 }
 
+template <class Deliver>
+std::int64_t StreamCore::hand_over(const char* bytes, std::size_t got, std::size_t want, Deliver deliver) noexcept {
+  const std::size_t k = std::min(got, want);
+  try {
+    deliver(bytes, k);
+    if (got > k) in_.append({bytes + k, got - k});  // the rest stays buffered for the next read
+  } catch (...) {
+    return -ENOMEM;  // the only way storing them fails
+  }
+  return static_cast<std::int64_t>(k);
+}
+
 /// Receives into the backend's buffer and copies the bytes into the stream at once (in
 /// the completion), so that a connection waiting for data holds no buffer of its own.
 /// Cancelled after the bytes came in: they are already in the stream's buffer (the next
@@ -115,54 +127,6 @@ class StreamCore::RecvAwaiter final : public IoAwaiter<RecvAwaiter> {
   StreamCore& core_;
 };
 
-/// One receive for a read that takes the bytes itself (read_into()) with
-/// nothing buffered: they go straight to the caller, not through the stream's buffer;
-/// only what exceeds the caller's n is kept there (so small reads do not cost a syscall
-/// each). If the task was cancelled while the bytes were on their way, the cancellation
-/// wins and the bytes are put back in front of the stream's buffer for the next read
-/// (asyncio: a cancelled read loses nothing) — the one case where they are copied twice.
-template <class Derived>
-class StreamCore::TakingRecvAwaiter : public IoAwaiter<Derived> {
- public:
-  TakingRecvAwaiter(StreamCore& core, const IoOp& op) noexcept : IoAwaiter<Derived>(core.io_, op), core_(core) {}
-
-  bool await_suspend(std::coroutine_handle<> h) {
-    if (!IoAwaiter<Derived>::await_suspend(h)) return false;
-    core_.on_receive_parked();
-    return true;
-  }
-
-  std::int64_t await_resume() {
-    const std::int64_t r = IoAwaiter<Derived>::await_resume();
-    TaskBase* task = current_task_base();
-    if (r > 0 && task->cancel_pending()) {
-      core_.unread(static_cast<Derived*>(this)->received(static_cast<std::size_t>(r)));
-      task->throw_cancelled();
-    }
-    return r;
-  }
-
- protected:
-  /// The completion of a select-buffer receive: `deliver` takes the first `want` bytes,
-  /// the stream's buffer the rest; op.result becomes the count delivered.
-  template <class Deliver>
-  void split(IoOp& op, std::size_t want, Deliver deliver) noexcept {
-    if (op.result <= 0) return;
-    const char* bytes = static_cast<const char*>(op.buffer);
-    const std::size_t got = static_cast<std::size_t>(op.result);
-    const std::size_t k = std::min(got, want);
-    try {
-      deliver(bytes, k);
-      if (got > k) core_.in_.append({bytes + k, got - k});
-      op.result = static_cast<std::int64_t>(k);
-    } catch (...) {
-      op.result = -ENOMEM;  // the only way storing fails
-    }
-  }
-
-  StreamCore& core_;
-};
-
 /// read(n) waits with this when nothing is buffered: until a receive can take bytes (or
 /// learn of EOF or an error), without taking them (IoOp::wait_only). receive_string()
 /// then takes them itself, copying them once, from the backend's memory straight into the
@@ -196,14 +160,34 @@ class StreamCore::ReceiveReadyAwaiter final : public IoAwaiter<ReceiveReadyAwait
   StreamCore& core_;
 };
 
-/// read_into(): where the backend allows (direct_receive_) and the caller's buffer is not
-/// tiny, the kernel writes into the caller's memory (no copy); otherwise the bytes are
-/// copied there from the backend's buffer in the completion.
-class StreamCore::RecvToSpanAwaiter final : public TakingRecvAwaiter<RecvToSpanAwaiter> {
+/// read_into() with nothing buffered: one receive whose bytes go straight to the caller.
+/// Where the backend allows (direct_receive_) and the caller's buffer is not tiny, the
+/// kernel writes into the caller's memory (no copy); otherwise the bytes are copied there
+/// from the backend's buffer in the completion, and only what exceeds the span is kept
+/// in the stream's buffer (so small reads do not cost a syscall each). If the task was
+/// cancelled while the bytes were on their way, the cancellation wins and the bytes are
+/// put back in front of the stream's buffer for the next read (asyncio: a cancelled read
+/// loses nothing) — the one case where they are copied twice.
+class StreamCore::RecvToSpanAwaiter final : public IoAwaiter<RecvToSpanAwaiter> {
  public:
   RecvToSpanAwaiter(StreamCore& core, std::span<char> into) noexcept
-      : TakingRecvAwaiter(core, receive_op(core, into)), into_(into) {}
-  std::string_view received(std::size_t n) const noexcept { return {into_.data(), n}; }
+      : IoAwaiter(core.io_, receive_op(core, into)), core_(core), into_(into) {}
+
+  bool await_suspend(std::coroutine_handle<> h) {
+    if (!IoAwaiter::await_suspend(h)) return false;
+    core_.on_receive_parked();
+    return true;
+  }
+
+  std::int64_t await_resume() {
+    const std::int64_t r = IoAwaiter::await_resume();
+    TaskBase* task = current_task_base();
+    if (r > 0 && task->cancel_pending()) {
+      core_.unread({into_.data(), static_cast<std::size_t>(r)});
+      task->throw_cancelled();
+    }
+    return r;
+  }
 
  private:
   friend class IoAwaiter<RecvToSpanAwaiter>;
@@ -219,11 +203,15 @@ class StreamCore::RecvToSpanAwaiter final : public TakingRecvAwaiter<RecvToSpanA
     return op;
   }
   bool store_result(IoOp& op) noexcept {
-    if (op.buffer != into_.data())
-      split(op, into_.size(), [this](const char* p, std::size_t k) { std::memcpy(into_.data(), p, k); });
+    if (op.result > 0 && op.buffer != into_.data()) {
+      op.result =
+          core_.hand_over(static_cast<const char*>(op.buffer), static_cast<std::size_t>(op.result), into_.size(),
+                          [this](const char* p, std::size_t k) { std::memcpy(into_.data(), p, k); });
+    }
     return false;
   }
 
+  StreamCore& core_;
   std::span<char> into_;
 };
 
@@ -334,17 +322,12 @@ std::int64_t StreamCore::take_received_now(std::size_t n, std::string& out) noex
   op.no_wait = true;
   try {
     io_.backend().submit(io_.registration(), op);
-    if (op.result <= 0) return op.result;
-    // The first n bytes to the caller; the rest stays buffered for the next read.
-    const char* bytes = static_cast<const char*>(op.buffer);
-    const std::size_t got = static_cast<std::size_t>(op.result);
-    const std::size_t k = std::min(got, n);
-    out.assign(bytes, k);
-    if (got > k) in_.append({bytes + k, got - k});
-    return static_cast<std::int64_t>(k);
   } catch (...) {
-    return -ENOMEM;  // the only way taking them fails
+    return -ENOMEM;
   }
+  if (op.result <= 0) return op.result;
+  return hand_over(static_cast<const char*>(op.buffer), static_cast<std::size_t>(op.result), n,
+                   [&out](const char* p, std::size_t k) { out.assign(p, k); });
 }
 
 Coro<std::string> StreamCore::take_string(std::size_t n) {

@@ -111,8 +111,6 @@ class StreamCore {
  private:
   friend class TlsSession;
   class RecvAwaiter;
-  template <class Derived>
-  class TakingRecvAwaiter;
   class ReceiveReadyAwaiter;
   class RecvToSpanAwaiter;
   struct SendOp : IoOp {
@@ -132,6 +130,10 @@ class StreamCore {
   /// Takes what a receive finds without waiting: the first n bytes into `out`, the rest
   /// into the buffer. The count given to `out`, or 0 at EOF, or -errno (-EAGAIN: none).
   std::int64_t take_received_now(std::size_t n, std::string& out) noexcept;
+  /// Hands `got` received bytes over: the first `want` to deliver(bytes, k), the rest to
+  /// the stream's buffer. The count delivered, or -ENOMEM.
+  template <class Deliver>
+  std::int64_t hand_over(const char* bytes, std::size_t got, std::size_t want, Deliver deliver) noexcept;
   Coro<std::size_t> receive_into(std::span<char> buffer);
   Coro<std::size_t> take_into(std::span<char> buffer);
   Coro<void> handshake();

@@ -1,6 +1,8 @@
 // aio::mysql against a real MariaDB server: connecting and authenticating, TLS, text
 // result sets with every column type, parameters, errors, transactions, multi-results,
 // large packets, prepared statements, streaming, and a server that goes away.
+#include <malloc.h>
+
 #include <aio/mysql.hpp>
 
 #include "mysql/auth.hpp"
@@ -404,6 +406,53 @@ AIO_TEST(MysqlQuery, PacketsOver16MiBBothWays) {
   mysql::ResultSet p = co_await st.query(mysql::Blob{big});
   EXPECT_EQ(p.rows()[0][0].as<std::size_t>(), big.size());
   co_await c.execute("DROP TABLE t_big");
+}
+
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define AIO_TEST_SANITIZER_MALLOC 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define AIO_TEST_SANITIZER_MALLOC 1
+#endif
+#endif
+
+// Bytes glibc's malloc has handed out and not had back: heap chunks and mmapped ones.
+[[maybe_unused]] std::size_t malloc_in_use() {
+  const struct mallinfo2 m = ::mallinfo2();
+  return m.uordblks + m.hblkhd;
+}
+
+// A connection's receive buffer grows for a 17 MiB row; once the row has been read out it
+// must shrink back, or every pooled connection that ever read a big blob holds 17-34 MiB.
+AIO_TEST(MysqlQuery, AHugeRowsBuffersAreGivenBackAfterIt) {
+#ifdef AIO_TEST_SANITIZER_MALLOC
+  AIO_SKIP_TEST("a sanitizer's allocator does not report through mallinfo2");
+#else
+  AIO_REQUIRE_MYSQL(server);
+  mysql::Connection c = co_await connect_tcp(server);
+  co_await c.execute("DROP TABLE IF EXISTS t_huge");
+  co_await c.execute("CREATE TABLE t_huge (b LONGBLOB)");
+  const std::size_t size = 17 * 1024 * 1024 + 3;
+  {
+    std::string big = aio_test::net::pattern(size);
+    co_await c.execute("INSERT INTO t_huge VALUES (%s)", mysql::Blob{big});
+  }
+  mysql::ResultSet warm = co_await c.query("SELECT 1");
+  const std::size_t before = malloc_in_use();
+  {
+    mysql::ResultSet rs = co_await c.query("SELECT b FROM t_huge");
+    EXPECT_EQ(rs.rows()[0][0].as<std::string_view>().size(), size);
+    mysql::RowStream stream = co_await c.query_stream("SELECT b FROM t_huge");
+    const mysql::RowView* row = co_await stream.next_view();
+    EXPECT_EQ(row ? (*row)[0].as<std::string_view>().size() : 0, size);
+    EXPECT_EQ(co_await stream.next_view(), nullptr);
+  }
+  mysql::ResultSet after = co_await c.query("SELECT 1");
+  EXPECT_EQ(after.rows()[0][0].as<int>(), 1);
+  const std::size_t now = malloc_in_use();
+  EXPECT_LT(now, before + 1024 * 1024) << "still held after the big row: " << (now - before) << " bytes";
+  co_await c.execute("DROP TABLE t_huge");
+#endif
 }
 
 AIO_TEST(MysqlQuery, Utf8mb4RoundTrips) {

@@ -515,53 +515,62 @@ std::string Statement::encode(std::span<const Param> params) const {
     throw ProgrammingError(0, "HY000",
                            "the statement has " + std::to_string(param_count_) + " ? placeholders, " +
                                std::to_string(params.size()) + " parameters were given");
+  // One buffer, sized first: header, NULL bitmap, "types bound" flag, 2 bytes of type per
+  // parameter, then the values.
+  const std::size_t bitmap = (params.size() + 7) / 8;
+  std::size_t values = 0;
+  for (const Param& p : params) {
+    if (p.kind() == Param::Kind::Text || p.kind() == Param::Kind::Blob)
+      values += detail::lenenc_size(p.text().size()) + p.text().size();
+    else if (p.kind() != Param::Kind::Null)
+      values += 8;
+  }
   std::string out;
+  out.reserve(10 + bitmap + 1 + 2 * params.size() + values);
   out += detail::kComStmtExecute;
   detail::put_fixed(out, id_, 4);
   out += '\0';                   // no cursor
   detail::put_fixed(out, 1, 4);  // iteration count
   if (params.empty()) return out;
-  std::string nulls((params.size() + 7) / 8, '\0');
-  std::string types, values;
+  const std::size_t nulls_at = out.size();
+  out.append(bitmap, '\0');
+  out += '\x01';  // new parameter types bound
+  const std::size_t types_at = out.size();
+  out.append(2 * params.size(), '\0');
+  auto set_type = [&](std::size_t i, FieldType type, bool is_unsigned) {
+    out[types_at + 2 * i] = static_cast<char>(type);
+    out[types_at + 2 * i + 1] = is_unsigned ? static_cast<char>(0x80) : '\0';
+  };
   for (std::size_t i = 0; i < params.size(); ++i) {
     const Param& p = params[i];
     switch (p.kind()) {
       case Param::Kind::Null:
-        nulls[i / 8] = static_cast<char>(nulls[i / 8] | (1 << (i % 8)));
-        types += static_cast<char>(FieldType::Null);
-        types += '\0';
+        out[nulls_at + i / 8] = static_cast<char>(out[nulls_at + i / 8] | (1 << (i % 8)));
+        set_type(i, FieldType::Null, false);
         break;
       case Param::Kind::Int:
-        types += static_cast<char>(FieldType::LongLong);
-        types += '\0';
-        detail::put_fixed(values, static_cast<std::uint64_t>(p.int_value()), 8);
+        set_type(i, FieldType::LongLong, false);
+        detail::put_fixed(out, static_cast<std::uint64_t>(p.int_value()), 8);
         break;
       case Param::Kind::UInt:
-        types += static_cast<char>(FieldType::LongLong);
-        types += static_cast<char>(0x80);  // unsigned
-        detail::put_fixed(values, p.uint_value(), 8);
+        set_type(i, FieldType::LongLong, true);
+        detail::put_fixed(out, p.uint_value(), 8);
         break;
       case Param::Kind::Double: {
-        types += static_cast<char>(FieldType::Double);
-        types += '\0';
+        set_type(i, FieldType::Double, false);
         std::uint64_t bits;
         double d = p.double_value();
         std::memcpy(&bits, &d, sizeof bits);
-        detail::put_fixed(values, bits, 8);
+        detail::put_fixed(out, bits, 8);
         break;
       }
       case Param::Kind::Text:
       case Param::Kind::Blob:
-        types += static_cast<char>(p.kind() == Param::Kind::Text ? FieldType::String : FieldType::Blob);
-        types += '\0';
-        detail::put_lenenc_bytes(values, p.text());
+        set_type(i, p.kind() == Param::Kind::Text ? FieldType::String : FieldType::Blob, false);
+        detail::put_lenenc_bytes(out, p.text());
         break;
     }
   }
-  out += nulls;
-  out += '\x01';  // new parameter types bound
-  out += types;
-  out += values;
   return out;
 }
 

@@ -128,6 +128,8 @@ class ConnectionCore {
   Coro<void> fill(std::size_t n);
   Coro<std::string_view> read_one_packet();
 
+  /// The receive buffer's usual size; it grows for a larger packet and shrinks back after.
+  static constexpr std::size_t kRecvBufferSize = 16 * 1024;
   std::string recv_;  // received bytes: [recv_pos_, recv_end_) not yet parsed
   std::size_t recv_pos_ = 0;
   std::size_t recv_end_ = 0;

@@ -57,13 +57,23 @@ void ConnectionCore::abort(std::string reason) noexcept {
 
 Coro<void> ConnectionCore::fill(std::size_t n) {
   if (recv_end_ - recv_pos_ >= n) co_return;
-  if (recv_pos_ > 0) {  // compact: what is left moves to the front
-    recv_.erase(0, recv_pos_);
-    recv_end_ -= recv_pos_;
+  // Compact: the unparsed bytes (none, or the start of one packet) move to the front. Only
+  // they move; the buffer's tail is free space, not data.
+  const std::size_t pending = recv_end_ - recv_pos_;
+  if (recv_pos_ > 0) {
+    if (pending > 0) std::memmove(recv_.data(), recv_.data() + recv_pos_, pending);
     recv_pos_ = 0;
-    recv_.resize(recv_.capacity());
+    recv_end_ = pending;
   }
-  if (recv_.size() < std::max<std::size_t>(n, 16 * 1024)) recv_.resize(std::max<std::size_t>(n, 16 * 1024));
+  const std::size_t want = std::max(n, kRecvBufferSize);
+  if (want == kRecvBufferSize && recv_.size() > 4 * kRecvBufferSize) {
+    // The buffer grew for a large packet that has been read out: give the memory back.
+    std::string smaller(kRecvBufferSize, '\0');
+    std::memcpy(smaller.data(), recv_.data(), pending);
+    recv_.swap(smaller);
+  } else if (recv_.size() < want) {
+    recv_.resize(want);
+  }
   while (recv_end_ < n) {
     std::size_t got = 0;
     try {
@@ -80,7 +90,7 @@ Coro<void> ConnectionCore::fill(std::size_t n) {
 }
 
 Coro<std::string_view> ConnectionCore::read_one_packet() {
-  co_await fill(4);
+  if (recv_end_ - recv_pos_ < 4) co_await fill(4);
   const auto* h = reinterpret_cast<const unsigned char*>(recv_.data() + recv_pos_);
   std::size_t len = h[0] | (h[1] << 8) | (static_cast<std::size_t>(h[2]) << 16);
   std::uint8_t seq = h[3];
@@ -89,7 +99,7 @@ Coro<std::string_view> ConnectionCore::read_one_packet() {
                          "packet sequence number wrong: got " + std::to_string(seq) + ", expected " +
                              std::to_string(seq_) + " (commands out of sync)");
   seq_ = static_cast<std::uint8_t>(seq + 1);
-  co_await fill(4 + len);
+  if (recv_end_ - recv_pos_ < 4 + len) co_await fill(4 + len);
   std::string_view payload(recv_.data() + recv_pos_ + 4, len);
   recv_pos_ += 4 + len;
   co_return payload;
@@ -117,11 +127,13 @@ bool ConnectionCore::take_buffered_packet(std::string_view& payload) noexcept {
 }
 
 Coro<std::string_view> ConnectionCore::read_packet() {
-  std::string_view first = co_await read_one_packet();
-  if (first.size() < kMaxPacketPayload) {
-    // A large receive buffer goes back once it has been read out (a 16 MiB row is rare).
-    co_return first;
-  }
+  // The last joined payload is no longer referenced (a packet's view lasts until the next
+  // read): a 16 MiB one gives its memory back.
+  if (joined_.capacity() > 4 * kRecvBufferSize) std::string().swap(joined_);
+  std::string_view first;
+  if (take_buffered_packet(first)) co_return first;  // whole in the buffer: no more frames
+  first = co_await read_one_packet();
+  if (first.size() < kMaxPacketPayload) co_return first;
   // A payload of 16 MiB or more comes in several packets; the last is shorter than 16 MiB.
   joined_.assign(first);
   for (;;) {

@@ -17,7 +17,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
+#include <cstring>
 #include <limits>
 #include <new>
 #include <optional>
@@ -149,7 +151,15 @@ struct JobResult {
   const char* failed_step = "";
   std::filesystem::path failed_path;  // mkdir with parents: the directory that failed
   OwnedFd fd;                         // open: the new descriptor (closed here if nobody took it)
+  // read_into on the pool, whose job writes into the caller's memory: `stop` asks it to
+  // stop after the system call under way; `into_state` says whether it may still touch
+  // that memory (kIntoNotStarted → kIntoRunning → kIntoOver, or straight to kIntoOver
+  // when the caller gives up before the job ran).
+  std::atomic<bool> stop{false};
+  std::atomic<int> into_state{0};
 };
+
+constexpr int kIntoNotStarted = 0, kIntoRunning = 1, kIntoOver = 2;
 
 int open_retrying(const char* path, int flags) {
   int fd;
@@ -174,6 +184,14 @@ std::size_t first_read_size(int fd, std::int64_t offset, std::size_t limit) {
   return std::min(limit, guess);
 }
 
+// One read(2) (offset -1) or pread(2), retried on EINTR: the bytes read, or -errno.
+ssize_t read_once(int fd, char* at, std::size_t want, std::int64_t offset) {
+  for (;;) {
+    const ssize_t got = offset >= 0 ? ::pread(fd, at, want, offset) : ::read(fd, at, want);
+    if (got >= 0 || errno != EINTR) return got >= 0 ? got : -errno;
+  }
+}
+
 // Reads up to `limit` bytes (SIZE_MAX: to the end) at `offset` (pread), or with read(2) when
 // offset is -1, retrying short reads until the limit or the end of the file.
 void read_loop(int fd, std::int64_t offset, std::size_t limit, JobResult& r) {
@@ -186,13 +204,10 @@ void read_loop(int fd, std::int64_t offset, std::size_t limit, JobResult& r) {
         if (filled >= limit) break;
         out.resize(std::min(limit, std::max(filled * 2, kReadChunk)));
       }
-      char* at = out.data() + filled;
-      const std::size_t want = out.size() - filled;
-      const ssize_t got =
-          offset >= 0 ? ::pread(fd, at, want, offset + static_cast<std::int64_t>(filled)) : ::read(fd, at, want);
+      const ssize_t got = read_once(fd, out.data() + filled, out.size() - filled,
+                                    offset < 0 ? -1 : offset + static_cast<std::int64_t>(filled));
       if (got < 0) {
-        if (errno == EINTR) continue;
-        r.error = errno;
+        r.error = static_cast<int>(-got);
         break;
       }
       if (got == 0) break;
@@ -204,6 +219,28 @@ void read_loop(int fd, std::int64_t offset, std::size_t limit, JobResult& r) {
   out.resize(filled);
   r.count = filled;
   r.failed_step = "read";
+}
+
+// read_into's job on a thread: up to into.size() bytes at `offset` straight into the
+// caller's memory, retrying short reads, until it is full, the end of the file, or r.stop.
+void read_into_loop(int fd, std::int64_t offset, std::span<char> into, JobResult& r) {
+  int expected = kIntoNotStarted;
+  if (!r.into_state.compare_exchange_strong(expected, kIntoRunning)) return;  // given up on
+  std::size_t filled = 0;
+  while (filled < into.size() && !r.stop.load(std::memory_order_acquire)) {
+    const ssize_t got =
+        read_once(fd, into.data() + filled, into.size() - filled, offset + static_cast<std::int64_t>(filled));
+    if (got < 0) {
+      r.error = static_cast<int>(-got);
+      break;
+    }
+    if (got == 0) break;
+    filled += static_cast<std::size_t>(got);
+  }
+  r.count = filled;
+  r.failed_step = "read";
+  r.into_state.store(kIntoOver, std::memory_order_release);
+  r.into_state.notify_all();
 }
 
 using aio::detail::SigpipeBlocked;
@@ -514,7 +551,7 @@ Coro<void> await_job(std::shared_ptr<JobResult> result, Future<void> done, OpTic
 
 class RingJob {
  public:
-  enum class What { read, write, sync };
+  enum class What { read, read_into, write, sync };
 
   /// Starts the job; the future completes when it has finished (also if nobody awaits it
   /// any more). read: up to `limit` bytes at `offset`; write: `data` at `offset` (-1: at
@@ -525,6 +562,32 @@ class RingJob {
     Future<void> finished = job->finished_;
     job->run();
     return finished;
+  }
+
+  /// Starts a read of up to into.size() bytes at `offset` straight into `into`. `job` is
+  /// the job while the future is not done (and dangles after): stop() or abandon() it.
+  static Future<void> start_into(FileCore& f, aio::detail::IoRegistration& reg, std::int64_t offset,
+                                 std::span<char> into, std::shared_ptr<JobResult> result, RingJob*& job) {
+    job = new RingJob(f, reg, What::read_into, offset, into.size(), {}, std::move(result));
+    job->into_ = into;
+    Future<void> finished = job->finished_;
+    job->run();
+    return finished;
+  }
+
+  /// Stops after the step in flight: asks the ring to cancel it; the job then finishes
+  /// with the step's completion (perhaps inside this call: touch nothing of it after).
+  void stop() noexcept {
+    stopped_ = true;
+    if (step_.in_flight) backend_.cancel(step_);
+  }
+
+  /// The caller's frame is going away: when this returns, neither the ring nor the job
+  /// touches the caller's memory any more (the job is gone).
+  void abandon() noexcept {
+    stopped_ = true;
+    if (step_.in_flight) backend_.abandon(step_);
+    finish();
   }
 
  private:
@@ -552,7 +615,7 @@ class RingJob {
 
   /// Submits steps until one is in flight (on_step_done goes on from there) or the job is over.
   void run() noexcept {
-    while (result_->error == 0 && next_step()) {
+    while (!stopped_ && result_->error == 0 && next_step()) {
       bool at_once;
       try {
         at_once = backend_.submit(&reg_, step_);
@@ -594,6 +657,13 @@ class RingJob {
         step_.length = std::min(bytes.size() - done_, kMostPerStep);
         step_.offset = base_ + static_cast<std::int64_t>(done_);
         return true;
+      case What::read_into:
+        if (done_ == into_.size()) return false;
+        step_.kind = aio::detail::IoKind::read;
+        step_.buffer = into_.data() + done_;
+        step_.length = std::min(into_.size() - done_, kMostPerStep);
+        step_.offset = base_ + static_cast<std::int64_t>(done_);
+        return true;
       case What::write:
         if (done_ == data_.size()) return false;
         step_.kind = aio::detail::IoKind::write;
@@ -630,8 +700,8 @@ class RingJob {
 
   void finish() noexcept {
     JobResult& r = *result_;
-    if (what_ == What::read) {
-      r.data.resize(done_);
+    if (what_ == What::read || what_ == What::read_into) {
+      if (what_ == What::read) r.data.resize(done_);
       r.count = done_;
       r.failed_step = "read";
     } else if (what_ == What::write) {
@@ -656,6 +726,8 @@ class RingJob {
   const std::size_t limit_;
   std::size_t done_ = 0;  // bytes read or written so far
   bool synced_ = false;
+  bool stopped_ = false;
+  std::span<char> into_;  // read_into: the caller's memory
   std::string data_;
   std::shared_ptr<JobResult> result_;
   Future<void> finished_;
@@ -735,6 +807,96 @@ Coro<std::string> read_at_op(std::shared_ptr<FileCore> core, std::size_t n, std:
   }
   if (result->error) f.throw_error(result->error, "read");
   co_return std::move(result->data);
+}
+
+// While a read_into's job may write into the caller's buffer, its frame holds this. stop():
+// the task was cancelled, the job is to stop after its system call. The destructor runs
+// before the job is over only when the frame is destroyed without being resumed (its loop
+// went away): it returns once nothing can write into the buffer any more.
+class IntoJob {
+ public:
+  IntoJob(std::shared_ptr<JobResult> result, Future<void> done, RingJob* ring_job) noexcept
+      : result_(std::move(result)), done_(std::move(done)), ring_job_(ring_job) {}
+  IntoJob(const IntoJob&) = delete;
+  IntoJob& operator=(const IntoJob&) = delete;
+  ~IntoJob() {
+    if (done_.done()) return;
+    if (ring_job_) {
+      ring_job_->abandon();
+      return;
+    }
+    result_->stop.store(true, std::memory_order_release);
+    int expected = kIntoNotStarted;
+    if (result_->into_state.compare_exchange_strong(expected, kIntoOver)) return;  // it will not start
+    while (result_->into_state.load(std::memory_order_acquire) != kIntoOver) result_->into_state.wait(kIntoRunning);
+  }
+
+  const Future<void>& done() const noexcept { return done_; }
+
+  void stop() noexcept {
+    if (done_.done()) return;
+    if (ring_job_)
+      ring_job_->stop();
+    else
+      result_->stop.store(true, std::memory_order_release);
+  }
+
+ private:
+  std::shared_ptr<JobResult> result_;
+  Future<void> done_;
+  RingJob* ring_job_;  // valid while done_ is not done
+};
+
+// Starts read_into's job: through the ring where the file has one, else on the pool.
+IntoJob start_read_into(FileCore& f, std::int64_t offset, std::span<char> into, std::shared_ptr<JobResult> result) {
+  if (aio::detail::IoRegistration* ring = f.ring_registration()) {
+    RingJob* job = nullptr;
+    Future<void> done = RingJob::start_into(f, *ring, offset, into, result, job);
+    return IntoJob(std::move(result), std::move(done), job);
+  }
+  const int fd = f.fd;
+  auto call = [fd, offset, into, result] { read_into_loop(fd, offset, into, *result); };
+  Future<void> done = get_running_loop().run_in_executor(nullptr, std::move(call));
+  return IntoJob(std::move(result), std::move(done), nullptr);
+}
+
+// read_into and read_at_into (at_offset set). Unlike the other operations, a cancelled
+// one waits for its job: the job writes into the caller's memory.
+Coro<std::size_t> read_into_op(std::shared_ptr<FileCore> core, std::span<char> buffer,
+                               std::optional<std::uint64_t> at_offset) {
+  const char* op = at_offset ? "read_at_into" : "read_into";
+  FileCore& f = require_open(core, op);
+  require_readable(f, op);
+  const std::int64_t at = at_offset ? checked_offset(f, *at_offset, "read") : -1;
+  if (buffer.empty()) co_return 0;
+  if (!f.seekable) {
+    if (at_offset) f.throw_error(ESPIPE, "read");
+    // A pipe may wait forever: read() keeps its cancellation (at once, bytes kept).
+    std::string got = co_await read_op(core, static_cast<std::int64_t>(buffer.size()));
+    std::memcpy(buffer.data(), got.data(), got.size());
+    co_return got.size();
+  }
+  OpTicket ticket(core);
+  co_await ticket.turn();
+  const std::int64_t offset = at_offset ? at : static_cast<std::int64_t>(f.position);
+  auto result = std::make_shared<JobResult>();
+  IntoJob job = start_read_into(f, offset, buffer, result);
+  std::exception_ptr cancelled;
+  while (!job.done().done()) {
+    try {
+      co_await aio::detail::DoneAwaiter(job.done().core());
+    } catch (const CancelledError&) {
+      if (!cancelled) {
+        cancelled = std::current_exception();
+        job.stop();
+      }
+    }
+  }
+  if (cancelled) std::rethrow_exception(cancelled);  // consumes nothing: the position stays
+  job.done().result();  // CancelledError if the executor was shut down before it ran the job
+  if (result->error) f.throw_error(result->error, "read");
+  if (!at_offset) f.position += result->count;
+  co_return result->count;
 }
 
 Coro<std::size_t> write_op(std::shared_ptr<FileCore> core, std::string data) {
@@ -1025,6 +1187,10 @@ void File::release() noexcept {
 
 Coro<std::string> File::read(std::int64_t n) { return detail::read_op(core_, n); }
 Coro<std::string> File::read_at(std::size_t n, std::uint64_t offset) { return detail::read_at_op(core_, n, offset); }
+Coro<std::size_t> File::read_into(std::span<char> buffer) { return detail::read_into_op(core_, buffer, std::nullopt); }
+Coro<std::size_t> File::read_at_into(std::span<char> buffer, std::uint64_t offset) {
+  return detail::read_into_op(core_, buffer, offset);
+}
 Coro<std::size_t> File::write(std::string_view data) { return detail::write_op(core_, std::string(data)); }
 Coro<std::size_t> File::write_at(std::string_view data, std::uint64_t offset) {
   return detail::write_at_op(core_, std::string(data), offset);

@@ -28,6 +28,7 @@
 #include <fstream>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <sstream>
 #include <string>
 #include <string_view>
@@ -85,6 +86,16 @@ void make_fifo(const path& p) {
 }
 
 // `size` bytes of a pattern that no shift of itself matches (catches misplaced chunks).
+// Writes the file's pages to disk and drops them from the page cache, so that the next read
+// of it waits for the device (POSIX_FADV_DONTNEED on clean pages; a no-op on tmpfs).
+void drop_from_page_cache(const path& p) {
+  const int fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw std::system_error(errno, std::generic_category(), "open " + p.string());
+  ::fdatasync(fd);
+  ::posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+  ::close(fd);
+}
+
 std::string pattern_bytes(std::size_t size) {
   std::string s(size, '\0');
   std::uint32_t x = 2463534242u;
@@ -142,6 +153,14 @@ aio::Coro<void> close_file(fs::File& f) { co_await f.close(); }
 aio::Coro<fs::File> open_file(path p, std::string mode) {
   fs::File f = co_await fs::open(p, mode);
   co_return f;
+}
+
+// Makes a FIFO at p and opens both of its ends (each open waits for the other).
+aio::Coro<void> open_fifo(path p, fs::File& reader, fs::File& writer) {
+  make_fifo(p);
+  aio::Task<fs::File> opening = aio::create_task(open_file(p, "r"));
+  writer = co_await fs::open(p, "w");
+  reader = co_await opening;
 }
 
 // A one-shot gate a pool thread waits on, with a bounded wait (a bug fails, not hangs).
@@ -764,10 +783,8 @@ AIO_TEST(FsCancel, CancelledWriteWhoseJobRunsOnThreadLaterIsCounted) {
 // A cancelled read() of a pipe: the bytes the thread got later are kept for the next read().
 AIO_TEST(FsCancel, CancelledPipeReadOnThreadKeepsTheBytes) {
   TempDir dir;
-  make_fifo(dir / "fifo");
-  aio::Task<fs::File> opening = aio::create_task(open_file(dir / "fifo", "r"));
-  fs::File writer = co_await fs::open(dir / "fifo", "w");
-  fs::File r = co_await opening;
+  fs::File r, writer;
+  co_await open_fifo(dir / "fifo", r, writer);
   aio::Task<std::string> reader = aio::create_task(read_n(r, 5));
   co_await spin(5);  // its job is now blocked in read(2) on a pool thread
   reader.cancel();
@@ -798,10 +815,8 @@ AIO_TEST(FsCancel, CancelledOpenOnThreadLeaksNoDescriptor) {
 // thread would let a new file reuse its number), and closes once the job is done.
 AIO_TEST(FsCancel, CloseWaitsForTheJobStillOnThread) {
   TempDir dir;
-  make_fifo(dir / "fifo");
-  aio::Task<fs::File> opening = aio::create_task(open_file(dir / "fifo", "r"));
-  fs::File writer = co_await fs::open(dir / "fifo", "w");
-  fs::File r = co_await opening;
+  fs::File r, writer;
+  co_await open_fifo(dir / "fifo", r, writer);
   const int fd = r.fileno();
   aio::Task<std::string> reader = aio::create_task(read_n(r, 5));
   co_await spin(5);
@@ -883,6 +898,156 @@ AIO_TEST(FsShared, CloseRunsAfterEarlierOperationsAndRefusesLaterOnes) {
 
 // --- through the ring (io_uring) ------------------------------------------------------------
 
+// --- read_into: the caller's memory ---------------------------------------------------------
+
+aio::Coro<std::size_t> read_into_span(fs::File& f, std::span<char> into) {
+  const std::size_t n = co_await f.read_into(into);
+  co_return n;
+}
+
+aio::Coro<void> cancel_after(aio::Task<std::size_t>& task, int iterations) {
+  for (int i = 0; i < iterations; ++i) co_await aio::sleep(0);
+  task.cancel();
+}
+
+// readinto(): the bytes land in the caller's buffer, the position moves, fewer only at the
+// end, 0 there; read_at_into leaves the position alone.
+AIO_TEST(FsReadInto, FillsTheCallersBufferAndMovesThePosition) {
+  TempDir dir;
+  put(dir / "f", "0123456789");
+  fs::File f = co_await fs::open(dir / "f");
+  char buf[4];
+  std::span<char> four(buf, 4);
+  EXPECT_EQ(co_await f.read_into(four), 4u);
+  EXPECT_EQ(std::string_view(buf, 4), "0123");
+  EXPECT_EQ(f.tell(), 4u);
+  EXPECT_EQ(co_await f.read_into(four), 4u);
+  EXPECT_EQ(std::string_view(buf, 4), "4567");
+  EXPECT_EQ(co_await f.read_into(four), 2u);  // short only at the end
+  EXPECT_EQ(std::string_view(buf, 2), "89");
+  EXPECT_EQ(co_await f.read_into(four), 0u);  // 0 at the end
+  EXPECT_EQ(f.tell(), 10u);
+  EXPECT_EQ(co_await f.read_into(std::span<char>()), 0u);
+  EXPECT_EQ(co_await f.read_at_into(std::span<char>(buf, 3), 5), 3u);
+  EXPECT_EQ(std::string_view(buf, 3), "567");
+  EXPECT_EQ(co_await f.read_at_into(four, 8), 2u);
+  EXPECT_EQ(co_await f.read_at_into(four, 10), 0u);
+  EXPECT_EQ(co_await f.read_at_into(four, 1000), 0u);
+  EXPECT_EQ(f.tell(), 10u);
+
+  // A file larger than the buffer, read block by block, comes back whole.
+  const std::string big = pattern_bytes(3 * 1024 * 1024 + 5);
+  put(dir / "big", big);
+  fs::File g = co_await fs::open(dir / "big");
+  std::vector<char> block(1024 * 1024);
+  std::string back;
+  while (std::size_t n = co_await g.read_into(block)) back.append(block.data(), n);
+  EXPECT_EQ(back.size(), big.size());
+  EXPECT_TRUE(back == big);
+  EXPECT_EQ(g.tell(), big.size());
+  // One call reads all it is asked for (short system calls are retried).
+  std::vector<char> whole(big.size() + 10);
+  EXPECT_EQ(co_await g.read_at_into(whole, 0), big.size());
+  EXPECT_TRUE(std::string_view(whole.data(), big.size()) == big);
+}
+
+// Modes and closed files: UsageError, as read(); a pipe has no offsets (ESPIPE).
+AIO_TEST(FsReadInto, RefusesWhatReadRefuses) {
+  TempDir dir;
+  char buf[8];
+  fs::File w = co_await fs::open(dir / "f", "w");
+  std::exception_ptr e = co_await error_of(w.read_into(buf));
+  EXPECT_TRUE(holds<aio::UsageError>(e)) << what_of(e);
+  EXPECT_NE(what_of(e).find("read_into"), std::string::npos) << what_of(e);
+  co_await w.close();
+  e = co_await error_of(w.read_into(buf));
+  EXPECT_TRUE(holds<aio::UsageError>(e)) << what_of(e);
+  fs::File none;
+  e = co_await error_of(none.read_at_into(buf, 0));
+  EXPECT_TRUE(holds<aio::UsageError>(e)) << what_of(e);
+
+  fs::File r, writer;
+  co_await open_fifo(dir / "fifo", r, writer);
+  e = co_await error_of(r.read_at_into(buf, 0));
+  EXPECT_EQ(errno_of(e), ESPIPE) << what_of(e);
+}
+
+// A pipe's read_into reads as read() does (until the buffer is full or the writer closes).
+AIO_TEST(FsReadInto, PipeReadsAsReadDoes) {
+  TempDir dir;
+  fs::File r, writer;
+  co_await open_fifo(dir / "fifo", r, writer);
+  co_await writer.write("hello world");
+  co_await writer.close();
+  char buf[8];
+  EXPECT_EQ(co_await r.read_into(buf), 8u);
+  EXPECT_EQ(std::string_view(buf, 8), "hello wo");
+  EXPECT_EQ(co_await r.read_into(buf), 3u);
+  EXPECT_EQ(std::string_view(buf, 3), "rld");
+  EXPECT_EQ(co_await r.read_into(buf), 0u);
+}
+
+// Cancelled while its job waits for a pool thread: unlike read(), the await does not end
+// while the job may still write into the caller's buffer; once the job has stopped (here
+// before its first system call) it throws CancelledError and consumes nothing.
+AIO_TEST(FsReadInto, CancelledWaitsUntilTheThreadStopsWritingIntoTheBuffer) {
+  if (aio::get_running_loop().backend_name() == "io_uring")
+    AIO_SKIP_TEST("regular files go through the ring on io_uring (the next test covers it)");
+  TempDir dir;
+  put(dir / "f", "0123456789");
+  fs::File f = co_await fs::open(dir / "f");
+  EXPECT_EQ(co_await f.read(4), "0123");
+  HeldPool pool;
+  std::string buf(3, 'x');
+  aio::Task<std::size_t> reader = aio::create_task(read_into_span(f, buf));
+  co_await run_briefly();  // it has the turn; its job waits behind the blocker
+  reader.cancel();
+  co_await run_briefly();
+  EXPECT_FALSE(reader.done());  // its job has not run yet: the buffer is still lent to it
+  reader.cancel();              // a second cancel changes nothing
+  co_await run_briefly();
+  EXPECT_FALSE(reader.done());
+  co_await pool.release();
+  std::exception_ptr e = co_await error_of(reader);
+  EXPECT_TRUE(holds<aio::CancelledError>(e)) << what_of(e);
+  EXPECT_EQ(buf, "xxx");  // the job saw the stop before its first pread
+  EXPECT_EQ(f.tell(), 4u);
+  EXPECT_EQ(co_await f.read(3), "456");
+}
+
+// Cancelled at every point of its first step, on every backend (the ring, the pool, the
+// test backend's delayed completions): once the await has ended, nothing writes into the
+// buffer any more, and the File is where the outcome says. The file's pages are dropped
+// from the page cache first, so that the read waits for the disk (on the ring too).
+AIO_TEST(FsReadInto, NothingWritesIntoTheBufferAfterTheAwaitEnds) {
+  TempDir dir;
+  const std::string big = pattern_bytes(4 * 1024 * 1024);
+  put(dir / "f", big);
+  fs::File f = co_await fs::open(dir / "f");
+  const std::size_t block = 1024 * 1024;
+  for (int delay = 0; delay < 6; ++delay) {
+    drop_from_page_cache(dir / "f");
+    std::string buf(block, 'x');
+    aio::Task<std::size_t> reader = aio::create_task(read_into_span(f, buf));
+    aio::Task<void> canceller = aio::create_task(cancel_after(reader, delay));
+    std::exception_ptr e = co_await error_of(reader);
+    co_await canceller;
+    const std::string seen = buf;
+    for (int i = 0; i < 5; ++i) co_await aio::sleep(0.002);  // a late write would land now
+    EXPECT_TRUE(buf == seen) << "the buffer changed after the await ended (delay " << delay << ")";
+    if (e) {
+      EXPECT_TRUE(holds<aio::CancelledError>(e)) << what_of(e);
+      EXPECT_EQ(f.tell(), 0u);
+    } else {
+      EXPECT_EQ(f.tell(), block);
+      EXPECT_TRUE(buf == big.substr(0, block));
+    }
+    const std::uint64_t at = f.tell();
+    EXPECT_EQ(co_await f.read(8), big.substr(at, 8));
+    co_await f.seek(0);
+  }
+}
+
 // Where the loop runs on io_uring, reads, writes and fsync of regular files go through the
 // ring: they complete while every thread of the pool is busy.
 AIO_TEST(FsRing, FileIoDoesNotWaitForThePoolOnIoUring) {
@@ -955,25 +1120,35 @@ AIO_TEST(FsRing, CancelledReadsConsumeNothingAndCancelledWritesCount) {
 // that task (the await ends at once; the read's system call goes on) and closes the loop,
 // which completes whatever is still in flight. Nothing leaks: ASan checks the job's
 // memory, the count the descriptors.
-aio::Coro<void> read_forever(std::filesystem::path p, aio::Event* started) {
+// (read_into: the reads go into a buffer in the task's own frame, which goes away only after
+// the read has stopped writing into it.)
+aio::Coro<void> read_forever(std::filesystem::path p, aio::Event* started, bool into) {
   fs::File f = co_await fs::open(p);
-  co_await f.read_at(1024 * 1024, 0);
-  started->set();  // (its last use: the Event's owner may return once it is set)
-  for (;;) co_await f.read_at(1024 * 1024, 0);
+  std::vector<char> buf(1024 * 1024);
+  for (bool first = true;; first = false) {
+    if (into)
+      co_await f.read_at_into(buf, 0);
+    else
+      co_await f.read_at(buf.size(), 0);
+    if (first) started->set();  // (its last use: the Event's owner may return once it is set)
+  }
 }
 
-aio::Coro<void> leave_a_read_running(std::filesystem::path p) {
+aio::Coro<void> leave_a_read_running(std::filesystem::path p, bool into) {
   aio::Event started;
-  aio::Task<void> reading = aio::create_task(read_forever(p, &started));
+  aio::Task<void> reading = aio::create_task(read_forever(p, &started, into));
   co_await started.wait();
 }
 
-TEST(FsRing, RunReturnsWithAFileReadInFlight) {
+void run_returns_with_a_read_in_flight(bool into) {
   TempDir dir;
   put(dir / "f", pattern_bytes(8 * 1024 * 1024));
   const int fds_before = aio::testing::count_open_fds();
-  for (int i = 0; i < 5; ++i) aio::run(leave_a_read_running(dir / "f"));
+  for (int i = 0; i < 5; ++i) aio::run(leave_a_read_running(dir / "f", into));
   EXPECT_EQ(aio::testing::count_open_fds(), fds_before);
 }
+
+TEST(FsRing, RunReturnsWithAFileReadInFlight) { run_returns_with_a_read_in_flight(false); }
+TEST(FsReadInto, RunReturnsWithAReadIntoInFlight) { run_returns_with_a_read_in_flight(true); }
 
 }  // namespace

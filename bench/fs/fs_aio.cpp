@@ -1,11 +1,13 @@
 // aio's side of bench/run_fs.py: reads a file with aio::fs and prints
 //   <bytes read> <wall seconds> <process CPU seconds>
 // Usage:
-//   fs_aio seq    FILE BLOCK                 read() the whole file, BLOCK bytes at a time
-//   fs_aio random FILE BLOCK COUNT TASKS     COUNT read_at()s of BLOCK bytes at random
-//                                            BLOCK-aligned offsets, split over TASKS tasks
-//                                            (each with its own File: one File runs one
-//                                            operation at a time)
+//   fs_aio [--into] seq    FILE BLOCK              read() the whole file, BLOCK bytes at a time
+//   fs_aio [--into] random FILE BLOCK COUNT TASKS  COUNT read_at()s of BLOCK bytes at random
+//                                                  BLOCK-aligned offsets, split over TASKS
+//                                                  tasks (each with its own File: one File
+//                                                  runs one operation at a time)
+// --into: read_into() / read_at_into() into one buffer per task instead of read() /
+// read_at(), which return a new std::string per call.
 // The loop's backend decides the path: AIO_BACKEND=epoll → the thread pool, io_uring → the ring.
 #include <sys/resource.h>
 
@@ -33,9 +35,16 @@ std::uint64_t next_offset(std::uint64_t& state, std::uint64_t blocks, std::uint6
   return ((state >> 33) % blocks) * block;
 }
 
+bool into = false;  // --into
+
 aio::Coro<std::uint64_t> read_sequentially(std::string path, std::int64_t block) {
   aio::fs::File f = co_await aio::fs::open(path);
   std::uint64_t total = 0;
+  if (into) {
+    std::vector<char> buffer(static_cast<std::size_t>(block));
+    while (std::size_t n = co_await f.read_into(buffer)) total += n;
+    co_return total;
+  }
   for (;;) {
     std::string chunk = co_await f.read(block);
     if (chunk.empty()) break;
@@ -49,6 +58,11 @@ aio::Coro<std::uint64_t> read_randomly(std::string path, std::size_t block, long
   const std::uint64_t blocks = co_await f.size() / block;
   std::uint64_t state = seed;
   std::uint64_t total = 0;
+  if (into) {
+    std::vector<char> buffer(block);
+    for (long i = 0; i < count; ++i) total += co_await f.read_at_into(buffer, next_offset(state, blocks, block));
+    co_return total;
+  }
   for (long i = 0; i < count; ++i) {
     std::string chunk = co_await f.read_at(block, next_offset(state, blocks, block));
     total += chunk.size();
@@ -75,8 +89,13 @@ aio::Coro<std::uint64_t> run(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (argc > 1 && std::string(argv[1]) == "--into") {
+    into = true;
+    --argc;
+    ++argv;
+  }
   if (argc < 4 || (std::string(argv[1]) != "seq" && argc < 5)) {
-    std::fprintf(stderr, "usage: fs_aio seq FILE BLOCK | fs_aio random FILE BLOCK COUNT [TASKS]\n");
+    std::fprintf(stderr, "usage: fs_aio [--into] seq FILE BLOCK | fs_aio [--into] random FILE BLOCK COUNT [TASKS]\n");
     return 2;
   }
   const double cpu0 = cpu_seconds();

@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -85,6 +86,30 @@ class File {
   /// Reads up to n bytes at `offset` (pread), without moving the position; fewer only at
   /// end of file. std::system_error (ESPIPE for a pipe) on failure.
   Coro<std::string> read_at(std::size_t n, std::uint64_t offset);
+
+  /// Reads up to buffer.size() bytes at the position into `buffer` and moves the position
+  /// past them; returns how many (Python's readinto). Fewer than buffer.size() only at end
+  /// of file; 0 there. Errors as read().
+  ///
+  /// **No copy:** a regular file's bytes go from the kernel straight into `buffer` — the
+  /// ring reads into it, or a pool thread pread()s into it — with no allocation per call.
+  /// A pipe's bytes are read as read() reads them, then copied in.
+  ///
+  /// **Cancellation differs from read()**, because the system call writes into the caller's
+  /// memory: for a regular file the await does not end while a system call may still write
+  /// into `buffer`. A cancelled read_into stops after the system call under way (the ring
+  /// is asked to cancel it; a pool thread finishes its pread()), then throws CancelledError.
+  /// That takes as long as one read of the disk, never longer. It consumes nothing: the
+  /// position stays, and what `buffer` holds is unspecified. A pipe's read_into is
+  /// cancelled at once, as read() is, and the bytes it got are kept for the next read.
+  ///
+  ///     std::vector<char> block(1 << 20);
+  ///     while (std::size_t n = co_await f.read_into(block)) consume(block.data(), n);
+  Coro<std::size_t> read_into(std::span<char> buffer);
+
+  /// read_into() at `offset` (pread), without moving the position; fewer bytes only at end
+  /// of file. std::system_error ESPIPE for a pipe. Cancellation as read_into().
+  Coro<std::size_t> read_at_into(std::span<char> buffer, std::uint64_t offset);
 
   /// Writes all of `data` at the position (append modes: at the end) and moves the position
   /// past it; returns data.size(). `data` is copied first: the caller's buffer may go away

@@ -115,9 +115,7 @@ inline void put_fixed(std::string& out, std::uint64_t v, int bytes) {
   out.append(le, static_cast<std::size_t>(bytes));  // one append, not a push_back per byte
 }
 /// How many bytes put_lenenc writes for v.
-inline std::size_t lenenc_size(std::uint64_t v) {
-  return v < 0xfb ? 1 : v <= 0xffff ? 3 : v <= 0xffffff ? 4 : 9;
-}
+inline std::size_t lenenc_size(std::uint64_t v) { return v < 0xfb ? 1 : v <= 0xffff ? 3 : v <= 0xffffff ? 4 : 9; }
 inline void put_lenenc(std::string& out, std::uint64_t v) {
   if (v < 0xfb) {
     out += static_cast<char>(v);

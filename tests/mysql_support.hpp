@@ -244,6 +244,20 @@ inline aio::Coro<aio::mysql::Connection> connect_tcp(Server* s) {
   co_return co_await aio::mysql::connect(o);
 }
 
+// Waits (bounded: 10 s) until the background KILLs of abandoned statements
+// (ConnectOptions::kill_on_cancel) have finished; true if they have. A test that abandons a
+// statement awaits this before it ends: AIO_TEST fails a test that leaves tasks running.
+inline aio::Coro<bool> kills_done() {
+  for (int i = 0; i < 1000; ++i) {
+    bool pending = false;
+    for (const aio::TaskRef& t : aio::all_tasks())
+      if (t.get_name().rfind("aio::mysql KILL ", 0) == 0) pending = true;
+    if (!pending) co_return true;
+    co_await aio::sleep(0.01);
+  }
+  co_return false;
+}
+
 }  // namespace aio_test::mysql
 
 // Skips the (coroutine) test when no server could be started.

@@ -561,6 +561,7 @@ AIO_TEST(MysqlFailure, QueryTimeoutClosesTheConnectionCleanly) {
   std::exception_ptr next = co_await aio_test::error_of(c.query("SELECT 1"));
   EXPECT_TRUE(aio_test::holds<mysql::InterfaceError>(next)) << aio_test::what_of(next);
   EXPECT_NE(aio_test::what_of(next).find("cancelled"), std::string::npos) << aio_test::what_of(next);
+  EXPECT_TRUE(co_await aio_test::mysql::kills_done());  // the SLEEP is KILLed on the server
 }
 
 AIO_TEST(MysqlFailure, OneOperationAtATimePerConnection) {
@@ -594,6 +595,59 @@ AIO_TEST(MysqlFailure, KilledConnectionIsOperationalError) {
   EXPECT_TRUE(aio_test::holds<mysql::OperationalError>(e)) << aio_test::what_of(e);
   std::exception_ptr after = co_await aio_test::error_of(victim.query("SELECT 1"));
   EXPECT_TRUE(aio_test::holds<mysql::Error>(after)) << aio_test::what_of(after);
+}
+
+// How many of the server's threads with this id run a statement starting with `prefix`.
+aio::Coro<int> running_on_server(mysql::Connection& observer, std::uint32_t id, std::string prefix) {
+  mysql::ResultSet pl = co_await observer.query(
+      "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE ID = %s AND INFO LIKE %s", id, prefix + "%");
+  co_return pl.rows()[0][0].as<int>();
+}
+
+// Waits (bounded: 10 s) until the count is `expected`; returns the last count.
+aio::Coro<int> settle_running(mysql::Connection& observer, std::uint32_t id, std::string prefix, int expected) {
+  int n = -1;
+  for (int i = 0; i < 1000; ++i) {
+    n = co_await running_on_server(observer, id, prefix);
+    if (n == expected) break;
+    co_await aio::sleep(0.01);
+  }
+  co_return n;
+}
+
+// A statement abandoned half-way (its task cancelled) is KILLed on the server: a CPU-bound
+// one (BENCHMARK: ~45 s here) would otherwise run on after its socket closed, as it does
+// with kill_on_cancel off.
+AIO_TEST(MysqlCancel, AbandonedStatementIsKilledOnTheServer) {
+  AIO_REQUIRE_MYSQL(server);
+  mysql::Connection observer = co_await connect_tcp(server);
+  const std::string statement = "SELECT BENCHMARK(2000000000, CRC32('aio'))";
+  for (bool kill : {true, false}) {
+    mysql::ConnectOptions o = server->tcp();
+    o.kill_on_cancel = kill;
+    mysql::Connection c = co_await mysql::connect(o);
+    const std::uint32_t id = c.thread_id();
+    aio::Task<mysql::ResultSet> q = aio::create_task(c.query(statement));
+    EXPECT_EQ(co_await settle_running(observer, id, "SELECT BENCHMARK", 1), 1);
+    q.cancel();
+    std::exception_ptr e = co_await aio_test::error_of(q);
+    EXPECT_TRUE(aio_test::holds<aio::CancelledError>(e)) << aio_test::what_of(e);
+    EXPECT_TRUE(c.closed());
+    if (kill) {
+      EXPECT_EQ(co_await settle_running(observer, id, "SELECT BENCHMARK", 0), 0) << "still running on the server";
+      EXPECT_TRUE(co_await aio_test::mysql::kills_done());
+    } else {
+      co_await aio::sleep(0.5);
+      EXPECT_EQ(co_await running_on_server(observer, id, "SELECT BENCHMARK"), 1) << "kill_on_cancel=false killed it";
+      co_await observer.execute("KILL %s", id);  // (not to burn the server's CPU for 45 s)
+    }
+  }
+  // A statement that ends normally, or with a server error, kills nothing.
+  mysql::Connection c = co_await connect_tcp(server);
+  std::exception_ptr e = co_await aio_test::error_of(c.query("SELECT * FROM no_such_table"));
+  EXPECT_TRUE(aio_test::holds<mysql::ProgrammingError>(e)) << aio_test::what_of(e);
+  mysql::ResultSet rs = co_await c.query("SELECT 7");
+  EXPECT_EQ(rs.rows()[0][0].as<int>(), 7);
 }
 
 // --- peers that are not (good) MySQL servers ----------------------------------------------------

@@ -262,6 +262,7 @@ AIO_TEST(MysqlPool, QueryTimeoutDropsTheConnectionAndThePoolRecovers) {
   EXPECT_EQ(co_await select_value(pool, 7), 7);
   pool.close();
   co_await pool.wait_closed();
+  EXPECT_TRUE(co_await aio_test::mysql::kills_done());  // the SLEEP is KILLed on the server
 }
 
 // Last in this file: it kills the server and starts it again.

@@ -15,6 +15,7 @@ using detail::ConnectionCore;
 using detail::ConnState;
 using detail::Operation;
 using detail::PacketParser;
+using detail::Settings;
 
 namespace {
 
@@ -27,33 +28,6 @@ std::uint8_t collation_for(std::string_view charset) {
   if (charset == "binary") return 63;
   return 0;
 }
-
-/// What connect() keeps of ConnectOptions (owned copies of the views).
-struct Settings {
-  std::string host, user, password, db, unix_socket, charset, server_hostname, init_command, auth_plugin;
-  int port = 3306;
-  bool autocommit = true;
-  bool multi_statements = false;
-  std::optional<SslContext> ssl;
-  explicit Settings(const ConnectOptions& o)
-      : host(o.host),
-        user(o.user),
-        password(o.password),
-        db(o.db),
-        unix_socket(o.unix_socket),
-        charset(o.charset),
-        server_hostname(o.server_hostname.empty() ? o.host : o.server_hostname),
-        init_command(o.init_command),
-        auth_plugin(o.auth_plugin),
-        port(o.port),
-        autocommit(o.autocommit),
-        multi_statements(o.multi_statements) {
-    if (o.ssl) ssl = *o.ssl;
-  }
-  std::string where() const {
-    return unix_socket.empty() ? "'" + host + ":" + std::to_string(port) + "'" : "'" + unix_socket + "'";
-  }
-};
 
 struct Handshake {
   std::uint32_t capabilities = 0;
@@ -279,6 +253,8 @@ Coro<Connection> connect_settings(Settings s) {
     throw;
   }
   core->state_ = ConnState::Ready;
+  core->command_sent_ = false;
+  if (s.kill_on_cancel) core->kill_route_ = std::make_shared<const Settings>(std::move(s));
   co_return Connection(std::move(core));
 }
 
@@ -294,7 +270,41 @@ Coro<Connection> connect_with_timeout(Settings s, double timeout) {
   }
 }
 
+// kill_in_background's task: a second connection (no database, no init command) that
+// KILLs the abandoned one. 1094 "Unknown thread id": the statement and its connection had
+// ended already. Other failures are only logged in debug mode: the server notices the
+// closed socket by itself, later.
+Coro<void> kill_on_server(std::shared_ptr<const Settings> route, std::uint32_t thread_id) {
+  Settings s = *route;
+  s.db.clear();
+  s.init_command.clear();
+  s.kill_on_cancel = false;
+  const double timeout = s.connect_timeout;
+  try {
+    Connection killer;
+    if (timeout > 0)
+      killer = co_await connect_with_timeout(std::move(s), timeout);
+    else
+      killer = co_await connect_settings(std::move(s));
+    const std::string kill = "KILL " + std::to_string(thread_id);
+    co_await killer.execute(kill);
+    co_await killer.close();
+  } catch (const Error& e) {
+    if (e.code() != 1094 && get_running_loop().get_debug())
+      log_line("aio::mysql: could not KILL the abandoned connection " + std::to_string(thread_id) + ": " + e.what());
+  }
+}
+
 }  // namespace
+
+void detail::ConnectionCore::kill_in_background() noexcept {
+  if (!kill_route_ || thread_id_ == 0) return;
+  try {
+    aio::create_task(kill_on_server(kill_route_, thread_id_), "aio::mysql KILL " + std::to_string(thread_id_));
+  } catch (...) {
+    // No running loop (or no memory): the server notices the closed socket by itself.
+  }
+}
 
 Coro<Connection> connect(ConnectOptions options) {
   Settings s(options);

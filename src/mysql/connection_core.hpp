@@ -3,11 +3,13 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "aio/coro.hpp"
+#include "aio/ssl.hpp"
 #include "aio/mysql/connection.hpp"
 #include "aio/streams.hpp"
 #include "wire.hpp"
@@ -19,6 +21,37 @@ namespace aio::mysql::detail {
 enum class ConnState : std::uint8_t { Ready, Busy, Streaming, Closed };
 
 class ConnectionCore;
+
+/// What connect() keeps of ConnectOptions (owned copies of the views).
+struct Settings {
+  std::string host, user, password, db, unix_socket, charset, server_hostname, init_command, auth_plugin;
+  int port = 3306;
+  bool autocommit = true;
+  bool multi_statements = false;
+  bool kill_on_cancel = true;
+  double connect_timeout = 10.0;
+  std::optional<SslContext> ssl;
+  explicit Settings(const ConnectOptions& o)
+      : host(o.host),
+        user(o.user),
+        password(o.password),
+        db(o.db),
+        unix_socket(o.unix_socket),
+        charset(o.charset),
+        server_hostname(o.server_hostname.empty() ? o.host : o.server_hostname),
+        init_command(o.init_command),
+        auth_plugin(o.auth_plugin),
+        port(o.port),
+        autocommit(o.autocommit),
+        multi_statements(o.multi_statements),
+        kill_on_cancel(o.kill_on_cancel),
+        connect_timeout(o.connect_timeout) {
+    if (o.ssl) ssl = *o.ssl;
+  }
+  std::string where() const {
+    return unix_socket.empty() ? "'" + host + ":" + std::to_string(port) + "'" : "'" + unix_socket + "'";
+  }
+};
 
 /// Marks the connection busy for one operation. An operation that ends without finish()
 /// — cancelled, or failed on the network — left the exchange half-done: the connection
@@ -123,6 +156,14 @@ class ConnectionCore {
   std::vector<std::uint32_t> statements_to_close_;
   /// Loop time when the connection was last handed back to a pool.
   double idle_since_ = 0;
+  /// A command went to the server and its answer has not been read to the end.
+  bool command_sent_ = false;
+  /// Where kill_in_background() connects (null: ConnectOptions::kill_on_cancel is off).
+  std::shared_ptr<const Settings> kill_route_;
+  /// An operation was abandoned while the server may still run its statement (a CPU-bound
+  /// one runs to its end: the server notices the closed socket only when it next writes).
+  /// Starts a task that opens a second connection and KILLs this one on the server.
+  void kill_in_background() noexcept;
 
  private:
   Coro<void> fill(std::size_t n);

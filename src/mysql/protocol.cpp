@@ -16,6 +16,7 @@ Operation::Operation(ConnectionCore& core) : core_(core) {
   must_drain_ = core.state_ == ConnState::Streaming;
   core.state_ = ConnState::Busy;
   core.server_error_ = false;
+  core.command_sent_ = false;
   ++core.generation_;
 }
 
@@ -23,8 +24,10 @@ Operation::~Operation() {
   if (done_) return;
   if (core_.server_error_ && core_.state_ == ConnState::Busy) {
     core_.state_ = ConnState::Ready;
+    core_.command_sent_ = false;
     return;
   }
+  if (core_.command_sent_) core_.kill_in_background();
   core_.abort(
       "the connection was closed: an operation on it was cancelled or failed half-way, which left "
       "the protocol out of step; open a new connection (a pool does this by itself)");
@@ -32,6 +35,7 @@ Operation::~Operation() {
 
 void Operation::finish() noexcept {
   done_ = true;
+  core_.command_sent_ = false;
   if (core_.state_ == ConnState::Busy) core_.state_ = ConnState::Ready;
 }
 
@@ -79,12 +83,16 @@ Coro<void> ConnectionCore::fill(std::size_t n) {
     try {
       got = co_await reader_.read_into(std::span<char>(recv_.data() + recv_end_, recv_.size() - recv_end_));
     } catch (const std::system_error& e) {
+      command_sent_ = false;  // the connection is gone: nothing to KILL through it
       throw OperationalError(2013, "HY000", std::string("Lost connection to server during query: ") + e.what());
     } catch (const aio::SslError& e) {
+      command_sent_ = false;
       throw OperationalError(2013, "HY000", std::string("Lost connection to server during query (TLS): ") + e.what());
     }
-    if (got == 0)
+    if (got == 0) {
+      command_sent_ = false;
       throw OperationalError(2013, "HY000", "Lost connection to server during query (the server closed it)");
+    }
     recv_end_ += got;
   }
 }
@@ -176,14 +184,17 @@ void ConnectionCore::start_command(std::string_view payload) {
   statements_to_close_.clear();
   seq_ = 0;
   write_packet(payload);
+  command_sent_ = true;
 }
 
 Coro<void> ConnectionCore::flush() {
   try {
     co_await writer_.drain();
   } catch (const std::system_error& e) {
+    command_sent_ = false;  // the connection is gone: nothing to KILL through it
     throw OperationalError(2006, "HY000", std::string("server has gone away: ") + e.what());
   } catch (const aio::SslError& e) {
+    command_sent_ = false;
     throw OperationalError(2006, "HY000", std::string("server has gone away (TLS): ") + e.what());
   }
 }

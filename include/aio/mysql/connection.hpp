@@ -54,6 +54,15 @@ struct ConnectOptions {
   /// The authentication plugin to answer the server's greeting with (default: the one the
   /// server names). The server switches to the user's own plugin when it differs.
   std::string_view auth_plugin{};
+  /// When an operation is abandoned half-way (its task cancelled, say by wait_for) while the
+  /// server may still run its statement, the connection is closed — and, with this on, a
+  /// second short-lived connection sends `KILL <thread_id>` so that the server stops the
+  /// statement now: on its own it notices the closed socket only when it next writes, so a
+  /// CPU-bound query would run to its end. Costs a connect and a login per abandoned
+  /// statement, in a background task named "aio::mysql KILL <thread_id>" (see
+  /// aio::all_tasks()); its failures are ignored (debug mode logs them). Not done when the
+  /// connection itself failed (nothing runs there any more).
+  bool kill_on_cancel = true;
 };
 static_assert(std::is_trivially_destructible_v<ConnectOptions>, "see the comment on ConnectOptions");
 

@@ -650,6 +650,34 @@ AIO_TEST(MysqlCancel, AbandonedStatementIsKilledOnTheServer) {
   EXPECT_EQ(rs.rows()[0][0].as<int>(), 7);
 }
 
+// The KILL's own connection can fail (here: a user allowed one connection at a time). The
+// cancel is not delayed by it, the background task ends quietly, and the statement runs on
+// as it would without kill_on_cancel.
+AIO_TEST(MysqlCancel, AFailedKillEndsQuietly) {
+  AIO_REQUIRE_MYSQL(server);
+  mysql::Connection observer = co_await connect_tcp(server);
+  co_await observer.execute("DROP USER IF EXISTS 'aio_one'@'%'");
+  co_await observer.execute("CREATE USER 'aio_one'@'%' IDENTIFIED BY 'one' WITH MAX_USER_CONNECTIONS 1");
+  co_await observer.execute("GRANT USAGE ON *.* TO 'aio_one'@'%'");
+  mysql::ConnectOptions o = server->tcp();
+  o.user = "aio_one";
+  o.password = "one";
+  o.db = "";
+  mysql::Connection c = co_await mysql::connect(o);
+  const std::uint32_t id = c.thread_id();
+  aio::Task<mysql::ResultSet> q = aio::create_task(c.query("SELECT BENCHMARK(2000000000, CRC32('one'))"));
+  EXPECT_EQ(co_await settle_running(observer, id, "SELECT BENCHMARK", 1), 1);
+  aio::get_running_loop().set_debug(true);  // the failure is logged, not thrown
+  q.cancel();
+  std::exception_ptr e = co_await aio_test::error_of(q);
+  EXPECT_TRUE(aio_test::holds<aio::CancelledError>(e)) << aio_test::what_of(e);
+  EXPECT_TRUE(co_await aio_test::mysql::kills_done());
+  aio::get_running_loop().set_debug(false);
+  EXPECT_EQ(co_await running_on_server(observer, id, "SELECT BENCHMARK"), 1) << "the KILL got through after all";
+  co_await observer.execute("KILL %s", id);
+  co_await observer.execute("DROP USER 'aio_one'@'%'");
+}
+
 // --- peers that are not (good) MySQL servers ----------------------------------------------------
 
 aio::Coro<mysql::Connection> connect_with(mysql::ConnectOptions o) { co_return co_await mysql::connect(o); }

@@ -21,6 +21,24 @@
 #include <string_view>
 #include <vector>
 
+// Sanitizer builds, for the few tests that cannot run there. AIO_TEST_UNDER_TSAN:
+// ThreadSanitizer. AIO_TEST_SANITIZER_ALLOCATOR: ASan or TSan, whose allocator replaces
+// malloc (mallinfo2 reports nothing; RSS includes its padding).
+#if defined(__SANITIZE_THREAD__)
+#define AIO_TEST_UNDER_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define AIO_TEST_UNDER_TSAN 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__) || defined(AIO_TEST_UNDER_TSAN)
+#define AIO_TEST_SANITIZER_ALLOCATOR 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define AIO_TEST_SANITIZER_ALLOCATOR 1
+#endif
+#endif
+
 namespace aio_test {
 
 // --- exception types -------------------------------------------------------------------------

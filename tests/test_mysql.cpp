@@ -408,14 +408,6 @@ AIO_TEST(MysqlQuery, PacketsOver16MiBBothWays) {
   co_await c.execute("DROP TABLE t_big");
 }
 
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#define AIO_TEST_SANITIZER_MALLOC 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-#define AIO_TEST_SANITIZER_MALLOC 1
-#endif
-#endif
-
 // Bytes glibc's malloc has handed out and not had back: heap chunks and mmapped ones.
 [[maybe_unused]] std::size_t malloc_in_use() {
   const struct mallinfo2 m = ::mallinfo2();
@@ -425,7 +417,7 @@ AIO_TEST(MysqlQuery, PacketsOver16MiBBothWays) {
 // A connection's receive buffer grows for a 17 MiB row; once the row has been read out it
 // must shrink back, or every pooled connection that ever read a big blob holds 17-34 MiB.
 AIO_TEST(MysqlQuery, AHugeRowsBuffersAreGivenBackAfterIt) {
-#ifdef AIO_TEST_SANITIZER_MALLOC
+#ifdef AIO_TEST_SANITIZER_ALLOCATOR
   AIO_SKIP_TEST("a sanitizer's allocator does not report through mallinfo2");
 #else
   AIO_REQUIRE_MYSQL(server);

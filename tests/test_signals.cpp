@@ -439,14 +439,6 @@ AIO_TEST(Signals, RaisedOnAnotherThreadReachesTheLoop) {
   EXPECT_TRUE(loop.remove_signal_handler(SIGUSR1));
 }
 
-#if defined(__SANITIZE_THREAD__)
-#define AIO_TEST_UNDER_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define AIO_TEST_UNDER_TSAN 1
-#endif
-#endif
-
 AIO_TEST(Signals, KillFromAnotherThreadWhileTheLoopSleeps) {
   // aio's own: a process-wide signal sent from another thread while the loop is blocked
   // in the backend wakes it (the kernel may deliver it to either thread).

@@ -65,6 +65,24 @@ void BM_Gather2(benchmark::State& state) {
 }
 BENCHMARK(BM_Gather2);
 
+// What a loop costs to make, run once and close, per backend: aio::run of a trivial
+// coroutine (the ring's setup and teardown against epoll_create and close). Skipped where
+// the kernel refuses io_uring.
+void BM_RunTrivialLoop(benchmark::State& state) {
+  const auto backend = static_cast<aio::Backend>(state.range(0));
+  try {
+    aio::run(trivial(), {.backend = backend});
+  } catch (const std::exception& e) {
+    state.SkipWithError(e.what());
+    return;
+  }
+  for (auto _ : state) benchmark::DoNotOptimize(aio::run(trivial(), {.backend = backend}));
+}
+BENCHMARK(BM_RunTrivialLoop)
+    ->Arg(static_cast<int>(aio::Backend::epoll))
+    ->Arg(static_cast<int>(aio::Backend::io_uring))
+    ->ArgName("backend(1=epoll,2=io_uring)");
+
 }  // namespace
 
 BENCHMARK_MAIN();

@@ -63,13 +63,23 @@ inline int connect_loopback(int port, int receive_timeout_s = 30) {
   return fd;
 }
 
+// One blocking read(2), retried on EINTR. EINTR comes even without a signal handler: an
+// io_uring ring this thread closed earlier (an earlier test's loop) makes the kernel
+// interrupt the thread's next blocking wait once, and a socket read with a timeout
+// (SO_RCVTIMEO, as connect_loopback sets) reports it instead of restarting.
+inline ssize_t read_some(int fd, char* buf, std::size_t size) {
+  ssize_t n;
+  do n = ::read(fd, buf, size);
+  while (n < 0 && errno == EINTR);
+  return n;
+}
+
 // Everything the peer sends until it closes (or the receive timeout passes).
 inline std::string read_to_eof(int fd) {
   std::string out;
   char buf[1024];
   for (;;) {
-    const ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
+    const ssize_t n = read_some(fd, buf, sizeof buf);
     if (n <= 0) break;
     out.append(buf, static_cast<std::size_t>(n));
   }

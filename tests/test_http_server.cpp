@@ -989,11 +989,7 @@ namespace {
   std::string got;
   char buf[1024];
   while (got.find("\r\n\r\nok") == std::string::npos) {
-    const ssize_t n = ::read(fd, buf, sizeof buf);
-    // EINTR without a signal: an io_uring ring this thread closed earlier (another test's
-    // loop) makes the kernel interrupt the thread's next blocking wait once, and a socket
-    // read with a timeout (SO_RCVTIMEO) reports it as EINTR instead of restarting.
-    if (n < 0 && errno == EINTR) continue;
+    const ssize_t n = aio_test::read_some(fd, buf, sizeof buf);
     if (n <= 0) {
       why = n == 0 ? "the server closed the connection after " + std::to_string(got.size()) + " bytes"
                    : std::string("read: ") + std::strerror(errno);

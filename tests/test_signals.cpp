@@ -35,6 +35,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdlib>
 #include <functional>
 #include <stdexcept>
@@ -442,20 +443,31 @@ AIO_TEST(Signals, RaisedOnAnotherThreadReachesTheLoop) {
 AIO_TEST(Signals, KillFromAnotherThreadWhileTheLoopSleeps) {
   // aio's own: a process-wide signal sent from another thread while the loop is blocked
   // in the backend wakes it (the kernel may deliver it to either thread).
-#ifdef AIO_TEST_UNDER_TSAN
-  // Under ThreadSanitizer (which defers signal handlers to its own delivery points) the
-  // signal reached no handler within 10 s in 12 of 40 runs here (2026-12-02), with or
-  // without the sending thread kept alive; the Release and ASan builds run this test.
-  AIO_SKIP_TEST("ThreadSanitizer's deferred signal delivery loses this process-directed signal at times");
-#endif
   DispositionGuard guard(SIGUSR2);
   aio::EventLoop& loop = aio::get_running_loop();
   aio::Event got;
-  loop.add_signal_handler(SIGUSR2, [&] { got.set(); });
+  std::atomic<bool> seen{false};
+  loop.add_signal_handler(SIGUSR2, [&] {
+    seen.store(true);
+    got.set();
+  });
   std::atomic<bool> go{false};
   std::thread other([&] {
     while (!go.load()) std::this_thread::yield();
     ::kill(::getpid(), SIGUSR2);
+#ifdef AIO_TEST_UNDER_TSAN
+    // ThreadSanitizer's runtime (Clang 14's and GCC 12's alike) loses some process-directed
+    // signals outright: no handler runs, ever. A 40-line program without aio (a thread
+    // kills the process while the main thread spins briefly and then sleeps in epoll_wait
+    // on an eventfd the handler writes) lost 10-18 of 20 signals under either TSan and
+    // none without it (2026-12-03). So under TSan the sender repeats the signal until the
+    // loop has seen one: what TSan checks here is the handler's cross-thread hand-off to
+    // the loop, which a repeated signal exercises as well. One signal suffices elsewhere.
+    for (int i = 0; i < 100 && !seen.load(); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      if (!seen.load()) ::kill(::getpid(), SIGUSR2);
+    }
+#endif
   });
   go.store(true);
   bool woke = false;

@@ -13,7 +13,8 @@
 #      (else on epoll).
 #   4. TSan build with Clang 14: the thread-crossing tests (test names containing Thread,
 #      Threadsafe or Executor: call_soon_threadsafe, to_thread, executors, files on the
-#      thread pool, signals raised on other threads, ContextVars carried to other threads).
+#      thread pool, signals raised on other threads, ContextVars carried to other threads),
+#      on epoll and then on io_uring (whose cross-thread wake-up is a read on the ring).
 #   5. libFuzzer on the HTTP request parser (Clang, ASan + UBSan), for a bounded time
 #      (AIO_FUZZ_SECONDS, default 60) from the corpus kept in tests/fuzz/corpus/.
 # Set AIO_TEST_ONLY=release|clang|asan|tsan|consumer|fuzz to run one step.
@@ -26,9 +27,9 @@ only=${AIO_TEST_ONLY:-}
 step() { [[ -z "$only" || "$only" == "$1" ]]; }
 banner() { printf '\n==== %s ====\n' "$*"; }
 # Whether this kernel lets us run io_uring (kernel.io_uring_disabled, seccomp, old kernel):
-# a loop forced onto it says why not. Needs build/release's test_backend.
+# a loop forced onto it says why not. Needs that build's test_backend (default build/release).
 io_uring_refused() {
-  build/release/tests/test_backend --gtest_filter='Backends.NameIsTheOneAskedFor/io_uring' 2>&1 |
+  "${1:-build/release}/tests/test_backend" --gtest_filter='Backends.NameIsTheOneAskedFor/io_uring' 2>&1 |
     grep -o 'io_uring is not available here: .*' || true
 }
 
@@ -70,8 +71,7 @@ if step asan; then
     -DAIO_WERROR=ON -DAIO_SANITIZE=address,undefined -DAIO_BUILD_BENCH=OFF
   cmake --build build/asan -j "$jobs"
   asan_backend=io_uring
-  refused=$(build/asan/tests/test_backend --gtest_filter='Backends.NameIsTheOneAskedFor/io_uring' 2>&1 |
-    grep -o 'io_uring is not available here: .*' || true)
+  refused=$(io_uring_refused build/asan)
   if [[ -n "$refused" ]]; then
     echo "io_uring SKIPPED under ASan — $refused; the ASan run uses epoll"
     asan_backend=epoll
@@ -84,8 +84,18 @@ if step tsan; then
   banner "Clang 14 TSan: thread-crossing tests"
   cmake -S . -B build/tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++ \
     -DAIO_WERROR=ON -DAIO_SANITIZE=thread -DAIO_BUILD_BENCH=OFF -DAIO_BUILD_EXAMPLES=OFF
-  cmake --build build/tsan -j "$jobs" --target test_loop test_runners test_executor test_fs test_signals test_context_var
-  TSAN_OPTIONS=halt_on_error=1 ctest --test-dir build/tsan --output-on-failure -j "$jobs" -R 'Threadsafe|Thread|Executor'
+  cmake --build build/tsan -j "$jobs" --target test_backend test_loop test_runners test_executor test_fs test_signals \
+    test_context_var
+  for backend in epoll io_uring; do
+    refused=$([[ $backend == io_uring ]] && io_uring_refused build/tsan || true)
+    if [[ -n "$refused" ]]; then
+      banner "Clang 14 TSan: io_uring SKIPPED — $refused"
+      continue
+    fi
+    banner "Clang 14 TSan: thread-crossing tests on $backend"
+    AIO_BACKEND=$backend TSAN_OPTIONS=halt_on_error=1 \
+      ctest --test-dir build/tsan --output-on-failure -j "$jobs" -R 'Threadsafe|Thread|Executor'
+  done
 fi
 
 if step fuzz; then

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -527,6 +528,19 @@ aio::Coro<void> one_exchange() {
   EXPECT_EQ(co_await recv_some(pair.second, got, 16), 4);
   EXPECT_EQ(got, "ping");
 }
+
+// Runs one_exchange() on `loop` from a new thread; what it threw, if anything.
+std::exception_ptr exchange_on_a_new_thread(aio::EventLoop& loop) {
+  std::exception_ptr error;
+  std::thread([&] {
+    try {
+      loop.run_until_complete(one_exchange());
+    } catch (...) {
+      error = std::current_exception();
+    }
+  }).join();
+  return error;
+}
 }  // namespace
 
 TEST_P(Backends, ALoopRunLaterOnAnotherThread) {
@@ -534,20 +548,9 @@ TEST_P(Backends, ALoopRunLaterOnAnotherThread) {
   // io_uring ring belongs to the thread that first ran the loop (SINGLE_ISSUER): there
   // the second run stops with a UsageError that says so and what to do.
   aio::EventLoop loop(options_for(GetParam()));
-  auto run_on_a_new_thread = [&loop] {
-    std::exception_ptr error;
-    std::thread([&] {
-      try {
-        loop.run_until_complete(one_exchange());
-      } catch (...) {
-        error = std::current_exception();
-      }
-    }).join();
-    return error;
-  };
-  const std::exception_ptr first = run_on_a_new_thread();
+  const std::exception_ptr first = exchange_on_a_new_thread(loop);
   EXPECT_FALSE(first) << aio::describe(first);
-  const std::exception_ptr second = run_on_a_new_thread();
+  const std::exception_ptr second = exchange_on_a_new_thread(loop);
   if (GetParam() != "io_uring") {
     EXPECT_FALSE(second) << aio::describe(second);
     return;
@@ -707,3 +710,181 @@ BACKEND_TEST(SendVector) {
   EXPECT_EQ(co_await recv_some(pair.second, got, 16), 8);
   EXPECT_EQ(got, "vectored");
 }
+
+// --- the ring a thread keeps for its next loop (io_uring) ---------------------------------
+
+#ifdef AIO_HAVE_IO_URING
+namespace {
+
+using aio::detail::IoUringBackend;
+
+const aio::LoopOptions kOnIoUring{.backend = aio::Backend::io_uring};
+
+// aio::run on io_uring whatever AIO_BACKEND says (aio::run follows it).
+void run_on_io_uring(aio::Coro<void> body) {
+  aio::EventLoop loop(kOnIoUring);
+  aio::detail::LoopShutdown shutdown(loop);  // as aio::run: leftover tasks cancelled, then closed
+  loop.run_until_complete(std::move(body));
+}
+
+#define SKIP_WITHOUT_IO_URING()                                                      \
+  do {                                                                               \
+    if (const std::string& why = IoUringBackend::unavailable_reason(); !why.empty()) \
+      GTEST_SKIP() << "io_uring is not available here: " << why;                     \
+  } while (0)
+
+// `n` connections whose receives are armed, each then holding bytes nobody reads: on
+// io_uring each holds one provided buffer.
+aio::Coro<void> hold_unread_bytes(std::vector<std::pair<IoHandle, IoHandle>>& pairs, int n) {
+  for (int i = 0; i < n; ++i) {
+    auto& p = pairs.emplace_back(socket_pair());
+    std::string got;
+    AIO_ASSERT_EQ(::send(p.second.fd(), "a", 1, 0), 1);
+    const std::int64_t r = co_await select_recv(p.first, got);  // arms the socket's receive
+    AIO_ASSERT_EQ(r, 1);
+  }
+  for (auto& p : pairs) AIO_ASSERT_EQ(::send(p.second.fd(), "bc", 2, 0), 2);
+  co_await aio_test::spin();  // the bytes land in buffers nobody reads
+}
+
+aio::Coro<void> park_a_receive() {
+  auto pair = socket_pair();
+  std::string got;
+  co_await select_recv(pair.first, got);
+}
+
+// Leaves the loop with all a backend can have in flight at its end: multishot receives
+// with buffers holding unread bytes, a listener's multishot accept with a connection taken
+// ahead of the server, a receive parked in a task that run() will cancel, a wake-up read.
+aio::Coro<void> end_with_everything_in_flight(int* client) {
+  aio::EventLoop& loop = aio::get_running_loop();
+  std::vector<std::pair<IoHandle, IoHandle>> pairs;
+  co_await hold_unread_bytes(pairs, 100);
+  sockaddr_in addr;
+  IoHandle listener(loop, listening_socket(addr, 16));
+  auto accepted = aio::create_task([](IoHandle& l) -> aio::Coro<std::int64_t> {
+    co_return co_await IoAwaiter(l, make_op(IoKind::accept));
+  }(listener));
+  co_await aio::sleep(0);  // the accept is armed
+  for (int i = 0; i < 2; ++i) {
+    client[i] = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    AIO_ASSERT_EQ(::connect(client[i], reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  }
+  const std::int64_t fd = co_await accepted;
+  AIO_ASSERT_GE(fd, 0);
+  ::close(static_cast<int>(fd));
+  co_await aio_test::spin();  // the second connection is taken ahead of the server
+  aio::create_task(park_a_receive());
+  co_await aio::sleep(0);
+}
+
+}  // namespace
+
+TEST(IoUringRing, TheNextLoopOnTheThreadReusesTheRing) {
+  SKIP_WITHOUT_IO_URING();
+  aio::release_idle_ring();
+  run_on_io_uring(one_exchange());
+  EXPECT_EQ(aio::idle_ring_descriptors(), 2) << "the loop's ring was not kept";
+  const std::uint64_t rings = IoUringBackend::rings_set_up();
+  for (int i = 0; i < 3; ++i) run_on_io_uring(one_exchange());
+  EXPECT_EQ(IoUringBackend::rings_set_up(), rings) << "a later loop set up a ring of its own";
+  EXPECT_EQ(aio::release_idle_ring(), 2);
+  EXPECT_EQ(aio::idle_ring_descriptors(), 0);
+  EXPECT_EQ(aio::release_idle_ring(), 0);
+  run_on_io_uring(one_exchange());
+  EXPECT_EQ(IoUringBackend::rings_set_up(), rings + 1);
+}
+
+TEST(IoUringRing, AKeptRingCarriesNothingIntoTheNextLoop) {
+  // The first loop ends with requests in flight and buffers in use. The next loop on the
+  // thread gets the ring back with none of it: no completion of the old loop reaches it
+  // (ASan would see a dead registration touched) and every provided buffer is in the
+  // ring again (250 sockets holding unread bytes fit without a shortage).
+  SKIP_WITHOUT_IO_URING();
+  aio::release_idle_ring();
+  const int fds_before = aio::testing::count_open_fds();
+  int client[2] = {-1, -1};
+  run_on_io_uring(end_with_everything_in_flight(client));
+  ASSERT_EQ(aio::idle_ring_descriptors(), 2) << "the ring was not kept (its requests did not drain)";
+  const std::uint64_t rings = IoUringBackend::rings_set_up();
+  run_on_io_uring([]() -> aio::Coro<void> {
+    std::vector<std::pair<IoHandle, IoHandle>> pairs;
+    co_await hold_unread_bytes(pairs, 250);
+    EXPECT_EQ(uring_backend()->buffer_shortages(), 0u) << "the provided buffers were not all given back";
+    for (auto& p : pairs) {
+      std::string got;
+      const std::int64_t r = co_await select_recv(p.first, got);
+      AIO_ASSERT_EQ(r, 2);
+      EXPECT_EQ(got, "bc");
+    }
+  }());
+  EXPECT_EQ(IoUringBackend::rings_set_up(), rings) << "the second loop did not reuse the ring";
+  for (int c : client) ::close(c);
+  EXPECT_EQ(aio::testing::count_open_fds(), fds_before) << "a connection taken ahead was not closed";
+}
+
+TEST(IoUringRing, TwoLoopsAliveAtOnceLeaveOneRingKept) {
+  // The thread keeps one ring: the loop that closes second finds the slot taken and
+  // closes its ring as before, with nothing left open.
+  SKIP_WITHOUT_IO_URING();
+  aio::release_idle_ring();
+  const int fds_before = aio::testing::count_open_fds();
+  {
+    auto first = std::make_unique<aio::EventLoop>(kOnIoUring);
+    aio::EventLoop second(kOnIoUring);
+    first->run_until_complete(one_exchange());
+    second.run_until_complete(one_exchange());
+    first.reset();  // (the ring goes with the loop object, not at close())
+    EXPECT_EQ(aio::idle_ring_descriptors(), 2) << "the first loop to go did not keep its ring";
+  }
+  EXPECT_EQ(aio::idle_ring_descriptors(), 2);
+  EXPECT_EQ(aio::testing::count_open_fds(), fds_before) << "the second loop's ring was neither kept nor closed";
+  EXPECT_EQ(aio::release_idle_ring(), 2);
+  EXPECT_EQ(aio::testing::count_open_fds(), fds_before);
+}
+
+TEST(IoUringRing, ALoopBuiltHereAndRunElsewhereGetsARingOfItsOwn) {
+  // A loop built on a thread that keeps a ring adopts it, but that ring is enabled for
+  // this thread only (SINGLE_ISSUER): run on another thread, the loop sets up its own.
+  SKIP_WITHOUT_IO_URING();
+  run_on_io_uring(one_exchange());
+  ASSERT_EQ(aio::idle_ring_descriptors(), 2);
+  const std::uint64_t rings = IoUringBackend::rings_set_up();
+  {
+    aio::EventLoop loop(kOnIoUring);
+    EXPECT_EQ(aio::idle_ring_descriptors(), 0) << "the loop did not adopt the kept ring";
+    const std::exception_ptr error = exchange_on_a_new_thread(loop);
+    EXPECT_FALSE(error) << aio::describe(error);
+    EXPECT_EQ(IoUringBackend::rings_set_up(), rings + 1);
+  }
+  EXPECT_EQ(aio::idle_ring_descriptors(), 0) << "a ring enabled for another thread was kept here";
+}
+
+TEST(IoUringRing, AForkedChildLeavesTheParentsKeptRingAlone) {
+  // A child inherits the thread's kept ring, whose queues it shares with the parent: it
+  // must set up its own and only close its copy of the old one.
+  SKIP_WITHOUT_IO_URING();
+  run_on_io_uring(one_exchange());
+  ASSERT_EQ(aio::idle_ring_descriptors(), 2);
+  const std::uint64_t rings = IoUringBackend::rings_set_up();
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    int code = 0;
+    try {
+      run_on_io_uring(one_exchange());
+      if (IoUringBackend::rings_set_up() != rings + 1) code = 2;  // it adopted the parent's
+      if (::testing::Test::HasFailure()) code = 3;
+    } catch (...) {
+      code = 4;
+    }
+    ::_exit(code);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0) << "2: the child adopted the parent's ring; 3: its exchange failed; 4: it threw";
+  run_on_io_uring(one_exchange());  // the parent's kept ring still works
+  EXPECT_EQ(IoUringBackend::rings_set_up(), rings);
+}
+#endif

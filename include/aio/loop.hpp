@@ -56,6 +56,19 @@ struct CloseHook : ListNode {
 /// Which I/O backend a loop uses. `automatic` picks the fastest one the kernel supports.
 enum class Backend { automatic, epoll, io_uring };
 
+/// io_uring keeps one ring per thread for the thread's next loop: a loop destroyed on the
+/// thread that ran it (or that never used its ring) leaves its ring drained — nothing
+/// with the kernel, every buffer given back, their memory released — instead of closing
+/// it. Setting a ring up and closing it cost ~25x a whole epoll loop's life, and closing
+/// one makes the kernel interrupt the thread's next blocking socket call (README,
+/// "Backends"). The kept ring holds two close-on-exec file descriptors (the ring and its
+/// wake-up eventfd) until the thread exits or calls this, which releases it and returns
+/// how many descriptors it closed (0 when the thread keeps none).
+int release_idle_ring() noexcept;
+/// How many file descriptors the calling thread's kept ring holds (0 or 2); the leak
+/// checks of aio::testing (AIO_TEST, count_open_fds) do not count them.
+int idle_ring_descriptors() noexcept;
+
 struct LoopOptions {
   Backend backend = Backend::automatic;
   /// Virtual time, for tests (Tokio's paused clock with auto-advance): the loop's clock

@@ -18,6 +18,8 @@
 //   (immediate for sockets and pipes), so the caller's memory is free again afterwards.
 // - Operations that must not wait (IoOp::no_wait) run their syscall directly.
 // - The cross-thread wake-up is an eventfd with a read always queued on the ring.
+// - A ring outlives its loop: destroyed on its thread, the backend drains the ring and
+//   parks it for that thread's next loop (park_for_reuse, ParkedRing).
 #include "backend/io_uring.hpp"
 
 #include <sys/eventfd.h>
@@ -134,6 +136,23 @@ int enable_rings(io_uring& ring) noexcept {
   return r < 0 ? -errno : 0;
 }
 
+// Fills `buf_ring` with every buffer and registers it as the ring's provided buffers. -errno.
+int register_buffers(io_uring& ring, io_uring_buf_ring* buf_ring, char* buffers,
+                     const IoUringBackend::Options& options) noexcept {
+  io_uring_buf_ring_init(buf_ring);
+  io_uring_buf_reg reg{};
+  reg.ring_addr = reinterpret_cast<std::uint64_t>(buf_ring);
+  reg.ring_entries = options.buffer_count;
+  reg.bgid = kBufferGroup;
+  if (int r = io_uring_register_buf_ring(&ring, &reg, 0); r < 0) return r;
+  const int mask = io_uring_buf_ring_mask(options.buffer_count);
+  for (unsigned i = 0; i < options.buffer_count; ++i)
+    io_uring_buf_ring_add(buf_ring, buffers + std::size_t(i) * options.buffer_size, options.buffer_size,
+                          static_cast<unsigned short>(i), mask, static_cast<int>(i));
+  io_uring_buf_ring_advance(buf_ring, static_cast<int>(options.buffer_count));
+  return 0;
+}
+
 std::string errno_text(int err) { return std::generic_category().message(err); }
 
 std::string probe_kernel() {
@@ -192,16 +211,107 @@ const std::string& IoUringBackend::unavailable_reason() {
   return reason;
 }
 
+namespace {
+
+// A number for each thread, never reused (a thread_local's address can be: a new thread
+// may get a finished one's memory). Tells threads apart without a syscall.
+std::atomic<std::uint64_t> threads_numbered{0};
+thread_local const std::uint64_t this_thread_number = threads_numbered.fetch_add(1, std::memory_order_relaxed) + 1;
+
+std::atomic<std::uint64_t> rings_made{0};
+
+}  // namespace
+
+// A drained ring kept by a thread for its next loop (see ~IoUringBackend). Setting up a
+// ring and tearing it down cost 25x what a whole epoll loop's life does, and closing one
+// sends the thread task work that the kernel delivers like a signal (README, "Backends").
+// A ring parked here stays enabled for this thread (SINGLE_ISSUER), with every buffer
+// back in its provided-buffer ring and nothing with the kernel; or it was never enabled.
+struct ParkedRing {
+  bool present = false;
+  bool enabled = false;  // enabled for this thread (else still disabled: any thread may enable it)
+  pid_t pid = 0;
+  IoUringBackend::Options options{};
+  io_uring ring{};
+  io_uring_buf_ring* buf_ring = nullptr;
+  std::size_t buf_ring_bytes = 0;
+  char* buffers = nullptr;
+  int wakefd = -1;
+
+  void release() noexcept {
+    if (!present) return;
+    // In a forked child this is the parent's ring: closing our copy of the fd and
+    // unmapping leave the parent's ring as it was.
+    io_uring_queue_exit(&ring);
+    ::close(wakefd);
+    ::munmap(buffers, std::size_t(options.buffer_count) * options.buffer_size);
+    ::munmap(buf_ring, buf_ring_bytes);
+    present = false;
+  }
+  ~ParkedRing();
+};
+
+namespace {
+thread_local ParkedRing parked_ring;
+// Set when the thread's slot is destroyed (at thread exit; on the main thread before the
+// static objects): a loop closed later, a static one say, closes its ring as before. A
+// bool without a destructor, so it stays readable until the thread is gone.
+thread_local bool parked_ring_gone = false;
+
+// The calling thread's slot, or null once it is destroyed.
+ParkedRing* parked_slot() noexcept { return parked_ring_gone ? nullptr : &parked_ring; }
+}  // namespace
+
+ParkedRing::~ParkedRing() {
+  release();
+  parked_ring_gone = true;
+}
+
+std::uint64_t IoUringBackend::rings_set_up() noexcept { return rings_made.load(std::memory_order_relaxed); }
+
+int IoUringBackend::parked_descriptors() noexcept {
+  const ParkedRing* parked = parked_slot();
+  return parked && parked->present ? 2 : 0;
+}
+
+int IoUringBackend::release_parked() noexcept {
+  const int n = parked_descriptors();
+  if (ParkedRing* parked = parked_slot()) parked->release();
+  return n;
+}
+
 IoUringBackend::IoUringBackend(Options options) : options_(options) {
   if (options_.buffer_count == 0 || (options_.buffer_count & (options_.buffer_count - 1)) != 0 ||
       options_.buffer_count > 32768)
     throw std::invalid_argument("IoUringBackend: buffer_count must be a power of two up to 32768");
+  batch_.reserve(256);
+  ParkedRing* parked = parked_slot();
+  if (parked && parked->present && parked->pid != ::getpid()) parked->release();  // inherited through fork()
+  if (parked && parked->present && parked->options.buffer_count == options_.buffer_count &&
+      parked->options.buffer_size == options_.buffer_size) {
+    ring_ = parked->ring;
+    buf_ring_ = parked->buf_ring;
+    buf_ring_bytes_ = parked->buf_ring_bytes;
+    buffers_ = parked->buffers;
+    wakefd_ = parked->wakefd;
+    parked->present = false;
+    pid_ = ::getpid();
+    // Enabled for this thread: start_on_first_use replaces it if the loop runs elsewhere.
+    enabled_ = parked->enabled;
+    owner_thread_ = enabled_ ? this_thread_number : 0;
+    return;
+  }
+  set_up_ring();
+}
+
+void IoUringBackend::set_up_ring() {
   if (int r = init_ring(ring_); r < 0) throw std::system_error(-r, std::generic_category(), "io_uring_queue_init");
+  rings_made.fetch_add(1, std::memory_order_relaxed);
+  pid_ = ::getpid();
+  enabled_ = false;
+  kernel_requests_ = 0;
   auto fail = [&](int err, const char* what) {
-    if (buffers_) ::munmap(buffers_, std::size_t(options_.buffer_count) * options_.buffer_size);
-    if (buf_ring_) ::munmap(buf_ring_, buf_ring_bytes_);
-    if (wakefd_ >= 0) ::close(wakefd_);
-    io_uring_queue_exit(&ring_);
+    tear_down_ring();
     throw std::system_error(err, std::generic_category(), what);
   };
   // The buffers are mapped, not allocated: a page costs memory only once a receive lands in it.
@@ -213,54 +323,121 @@ IoUringBackend::IoUringBackend(Options options) : options_(options) {
   mem = ::mmap(nullptr, buf_ring_bytes_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (mem == MAP_FAILED) fail(errno, "mmap (buffer ring)");
   buf_ring_ = static_cast<io_uring_buf_ring*>(mem);
-  io_uring_buf_ring_init(buf_ring_);
-  io_uring_buf_reg reg{};
-  reg.ring_addr = reinterpret_cast<std::uint64_t>(buf_ring_);
-  reg.ring_entries = options_.buffer_count;
-  reg.bgid = kBufferGroup;
-  if (int r = io_uring_register_buf_ring(&ring_, &reg, 0); r < 0) fail(-r, "io_uring_register_buf_ring");
-  const int mask = io_uring_buf_ring_mask(options_.buffer_count);
-  for (unsigned i = 0; i < options_.buffer_count; ++i)
-    io_uring_buf_ring_add(buf_ring_, buffer(i), options_.buffer_size, static_cast<unsigned short>(i), mask,
-                          static_cast<int>(i));
-  io_uring_buf_ring_advance(buf_ring_, static_cast<int>(options_.buffer_count));
+  if (int r = register_buffers(ring_, buf_ring_, buffers_, options_); r < 0) fail(-r, "io_uring_register_buf_ring");
   wakefd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (wakefd_ < 0) fail(errno, "eventfd");
-  batch_.reserve(256);
+}
+
+void IoUringBackend::tear_down_ring() noexcept {
+  io_uring_queue_exit(&ring_);
+  if (wakefd_ >= 0) ::close(wakefd_);
+  if (buffers_) ::munmap(buffers_, std::size_t(options_.buffer_count) * options_.buffer_size);
+  if (buf_ring_) ::munmap(buf_ring_, buf_ring_bytes_);
+  wakefd_ = -1;
+  buffers_ = nullptr;
+  buf_ring_ = nullptr;
 }
 
 IoUringBackend::~IoUringBackend() {
-  // Closing the ring cancels what is still in flight and waits for it: after this the
-  // kernel no longer touches any op's memory or the buffers.
-  // Connections a multishot accept took that nobody will see are closed first.
-  if (enabled_) {
+  // A copy of the loop in a forked child must not touch the ring: its queues are shared
+  // with the parent. Close the child's fd and unmap, nothing more.
+  const bool in_child = pid_ != ::getpid();
+  if (started_ && !in_child) {
     flush();
     take_completions();
   }
-  for (const Completion& c : batch_) {
-    if ((c.user_data & kTagMask) == kTagAccept && c.user_data != kWake && c.res >= 0) ::close(c.res);
+  // Connections a multishot accept took that nobody will see are closed.
+  auto close_accepted = [this] {
+    for (const Completion& c : batch_) {
+      if ((c.user_data & kTagMask) == kTagAccept && c.user_data != kWake && c.res >= 0) ::close(c.res);
+    }
+    batch_.clear();
+  };
+  close_accepted();
+  if (!in_child && park_for_reuse()) {
+    for (UringRegistration* reg : detached_) delete reg;
+    return;
   }
-  io_uring_queue_exit(&ring_);
+  // Closing the ring cancels what is still in flight: the kernel finishes with any op's
+  // memory and the buffers before it lets go of the mappings.
+  tear_down_ring();
   for (UringRegistration* reg : detached_) delete reg;
-  ::close(wakefd_);
-  ::munmap(buffers_, std::size_t(options_.buffer_count) * options_.buffer_size);
-  ::munmap(buf_ring_, buf_ring_bytes_);
+}
+
+bool IoUringBackend::park_for_reuse() noexcept {
+  ParkedRing* parked = parked_slot();
+  if (!parked || parked->present) return false;
+  if (!enabled_) {  // never used: nothing was submitted, nothing to drain
+    park(*parked);
+    return true;
+  }
+  if (owner_thread_ != this_thread_number) return false;
+  // One cancel for everything (the wake-up read, multishots, ops abandoned with the
+  // kernel); then every request's last completion, so that no CQE of this loop can reach
+  // the next one. Sockets and pipes end at once; a request that does not end within a
+  // few milliseconds (a regular file on a slow disk) makes the ring go as usual.
+  io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
+  if (!sqe) {
+    flush();
+    sqe = io_uring_get_sqe(&ring_);
+    if (!sqe) return false;
+  }
+  io_uring_prep_cancel64(sqe, 0, IORING_ASYNC_CANCEL_ANY | IORING_ASYNC_CANCEL_ALL);
+  io_uring_sqe_set_data64(sqe, kIgnored);
+  ++kernel_requests_;
+  for (int round = 0; kernel_requests_ > 0; ++round) {
+    if (round == 20) return false;
+    __kernel_timespec ts{};
+    ts.tv_nsec = 1'000'000;
+    io_uring_cqe* cqe = nullptr;
+    int r = io_uring_submit_and_wait_timeout(&ring_, &cqe, 1, &ts, nullptr);
+    flush_msgs_.clear();
+    if (r < 0 && r != -ETIME && r != -EINTR && r != -EBUSY && r != -EAGAIN) return false;
+    take_completions();
+    for (const Completion& c : batch_) {
+      if ((c.user_data & kTagMask) == kTagAccept && c.user_data != kWake && c.res >= 0) ::close(c.res);
+    }
+    batch_.clear();
+  }
+  // Every buffer back: a fresh provided-buffer ring (the kernel's head restarts with it).
+  if (io_uring_unregister_buf_ring(&ring_, kBufferGroup) < 0) return false;
+  if (register_buffers(ring_, buf_ring_, buffers_, options_) < 0) return false;
+  // The bytes received into them are not kept: a parked ring holds no memory for them.
+  ::madvise(buffers_, std::size_t(options_.buffer_count) * options_.buffer_size, MADV_DONTNEED);
+  std::uint64_t stale;
+  [[maybe_unused]] ssize_t n = ::read(wakefd_, &stale, sizeof stale);  // wake-ups for this loop
+  park(*parked);
+  return true;
+}
+
+void IoUringBackend::park(ParkedRing& parked) noexcept {
+  parked.ring = ring_;
+  parked.buf_ring = buf_ring_;
+  parked.buf_ring_bytes = buf_ring_bytes_;
+  parked.buffers = buffers_;
+  parked.wakefd = wakefd_;
+  parked.options = options_;
+  parked.pid = pid_;
+  parked.enabled = enabled_;
+  parked.present = true;
 }
 
 // --- submission --------------------------------------------------------------------------
 
-namespace {
-// A number for each thread, never reused (a thread_local's address can be: a new thread
-// may get a finished one's memory). Tells threads apart without a syscall.
-std::atomic<std::uint64_t> threads_numbered{0};
-thread_local const std::uint64_t this_thread_number = threads_numbered.fetch_add(1, std::memory_order_relaxed) + 1;
-}  // namespace
-
-void IoUringBackend::enable_on_first_use() {
-  // SINGLE_ISSUER binds the ring to the thread that enables it: the loop's own.
-  if (int r = enable_rings(ring_); r < 0) throw std::system_error(-r, std::generic_category(), "io_uring_enable_rings");
-  enabled_ = true;
-  owner_thread_ = this_thread_number;
+void IoUringBackend::start_on_first_use() {
+  if (enabled_ && owner_thread_ != this_thread_number) {
+    // A parked ring adopted by a loop built on its thread, but run on another one.
+    tear_down_ring();
+    set_up_ring();
+  }
+  if (!enabled_) {
+    // SINGLE_ISSUER binds the ring to the thread that enables it: the loop's own.
+    if (int r = enable_rings(ring_); r < 0)
+      throw std::system_error(-r, std::generic_category(), "io_uring_enable_rings");
+    enabled_ = true;
+    owner_thread_ = this_thread_number;
+  }
+  started_ = true;
   arm_wake();
 }
 
@@ -273,13 +450,14 @@ void IoUringBackend::require_owner_thread() const {
 }
 
 io_uring_sqe* IoUringBackend::get_sqe() {
-  if (!enabled_) enable_on_first_use();
+  if (!started_) start_on_first_use();
   io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
   if (!sqe) {  // the submission queue is full: hand it to the kernel now
     flush();
     sqe = io_uring_get_sqe(&ring_);
     if (!sqe) throw std::system_error(EBUSY, std::generic_category(), "io_uring: no submission queue entry");
   }
+  ++kernel_requests_;  // (every SQE handed out is submitted and ends with one last CQE)
   return sqe;
 }
 
@@ -813,7 +991,7 @@ void IoUringBackend::detach(IoRegistration* r) noexcept {
 void IoUringBackend::complete_all() noexcept {
   // Only the ring's thread may wait on it: closed elsewhere, the ops stay in flight (and
   // their owners with them) rather than hang; the ring's exit still frees the memory.
-  if (enabled_ && owner_thread_ != this_thread_number) return;
+  if (started_ && owner_thread_ != this_thread_number) return;
   for (int round = 0; round < 16 && in_flight_ > 0; ++round) {
     // What has finished keeps its real result (a write to a dead child's pipe: EPIPE).
     deliver_finished();
@@ -850,7 +1028,7 @@ void IoUringBackend::complete_all() noexcept {
 }
 
 void IoUringBackend::deliver_finished() noexcept {
-  if (!enabled_) return;
+  if (!started_) return;
   recycle_lent();
   int r;
   do r = io_uring_submit_and_get_events(&ring_);
@@ -868,13 +1046,14 @@ void IoUringBackend::take_completions() {
   unsigned n = 0;
   io_uring_for_each_cqe(&ring_, head, cqe) {
     batch_.push_back({cqe->user_data, cqe->res, cqe->flags});
+    if (!(cqe->flags & IORING_CQE_F_MORE)) --kernel_requests_;
     ++n;
   }
   io_uring_cq_advance(&ring_, n);
 }
 
 void IoUringBackend::poll(std::int64_t timeout_ns) {
-  if (!enabled_) enable_on_first_use();
+  if (!started_) start_on_first_use();
   require_owner_thread();
   recycle_lent();
   const bool have_pending = batch_pos_ < batch_.size();

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <liburing.h>
+#include <sys/types.h>
 
 #include <cstdint>
 #include <deque>
@@ -13,6 +14,7 @@
 namespace aio::detail {
 
 struct UringRegistration;
+struct ParkedRing;
 
 class IoUringBackend final : public IoBackend {
  public:
@@ -28,6 +30,14 @@ class IoUringBackend final : public IoBackend {
   /// Why this kernel (or sandbox) cannot run the backend; empty when it can. Sets up and
   /// tears down a ring with the flags used, and probes the opcodes. Computed once.
   static const std::string& unavailable_reason();
+
+  /// Rings this process has set up for loops (not counting the probe): a loop that finds
+  /// its thread's parked ring (see ~IoUringBackend) sets up none. For tests.
+  static std::uint64_t rings_set_up() noexcept;
+  /// The file descriptors held by the calling thread's parked ring (0 or 2: the ring and
+  /// its wake-up eventfd), and releasing it (aio::release_idle_ring).
+  static int parked_descriptors() noexcept;
+  static int release_parked() noexcept;
 
   std::string_view name() const noexcept override { return "io_uring"; }
   IoRegistration* attach(int fd) override;
@@ -56,7 +66,18 @@ class IoUringBackend final : public IoBackend {
 
   io_uring_sqe* get_sqe();
   void flush() noexcept;
-  void enable_on_first_use();
+  /// Sets up the ring, its buffers and the wake-up eventfd (disabled: see start_on_first_use).
+  void set_up_ring();
+  /// Gives back what set_up_ring made (the kernel drops what is still in flight).
+  void tear_down_ring() noexcept;
+  /// The first call from the loop's thread: enables the ring for it and arms the wake-up.
+  void start_on_first_use();
+  /// Cancels everything still with the kernel, waits (briefly) for the last completion,
+  /// resets the provided buffers and keeps the ring for this thread's next loop. False
+  /// when it cannot (another thread, another process, a slot taken, a request that will
+  /// not end soon): the ring is torn down as usual then.
+  bool park_for_reuse() noexcept;
+  void park(ParkedRing& parked) noexcept;
   /// UsageError when called on another thread than the one that enabled the ring.
   void require_owner_thread() const;
   void take_completions();
@@ -94,8 +115,11 @@ class IoUringBackend final : public IoBackend {
 
   Options options_;
   io_uring ring_{};
-  bool enabled_ = false;
-  std::uint64_t owner_thread_ = 0;  // the enabling thread's number (see require_owner_thread)
+  pid_t pid_ = 0;                    // the process that set up (or adopted) the ring
+  bool enabled_ = false;             // enabled for owner_thread_ (at first use, or adopted enabled)
+  bool started_ = false;             // first use done: the wake-up read is armed
+  std::uint64_t owner_thread_ = 0;   // the enabling thread's number (see require_owner_thread)
+  std::size_t kernel_requests_ = 0;  // SQEs handed out whose last CQE has not been taken
   io_uring_buf_ring* buf_ring_ = nullptr;
   std::size_t buf_ring_bytes_ = 0;
   char* buffers_ = nullptr;

@@ -88,3 +88,23 @@ std::unique_ptr<IoBackend> make_backend(Backend which) {
 }
 
 }  // namespace aio::detail
+
+namespace aio {
+
+int release_idle_ring() noexcept {
+#ifdef AIO_HAVE_IO_URING
+  return detail::IoUringBackend::release_parked();
+#else
+  return 0;
+#endif
+}
+
+int idle_ring_descriptors() noexcept {
+#ifdef AIO_HAVE_IO_URING
+  return detail::IoUringBackend::parked_descriptors();
+#else
+  return 0;
+#endif
+}
+
+}  // namespace aio

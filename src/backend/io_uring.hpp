@@ -19,7 +19,7 @@ struct ParkedRing;
 class IoUringBackend final : public IoBackend {
  public:
   struct Options {
-    unsigned buffer_count = 256;       // provided buffers (a power of two)
+    unsigned buffer_count = 256;       // provided buffers (a power of two; the ring offers a window of them)
     unsigned buffer_size = 16 * 1024;  // bytes each
   };
   /// Throws std::system_error when the kernel refuses the ring (see unavailable_reason).
@@ -54,8 +54,17 @@ class IoUringBackend final : public IoBackend {
   /// Provided buffers now holding received bytes nobody has taken yet (tests: an idle
   /// connection must hold none).
   unsigned buffers_held() const noexcept { return buffers_held_; }
-  /// Times the provided-buffer ring ran dry (ENOBUFS) and received bytes were moved out.
+  /// Times the provided-buffer ring ran dry (ENOBUFS) with every buffer holding bytes
+  /// nobody had read, and those bytes were moved out.
   std::uint64_t buffer_shortages() const noexcept { return shortages_; }
+  /// How many buffers the ring offers the kernel at a time (see "the window" in
+  /// io_uring.cpp): it starts small and doubles when a batch of receives needs more.
+  unsigned ring_window() const noexcept { return window_; }
+  /// Buffers the kernel has received into since the loop began: a connection that
+  /// echoes keeps reusing the same few (tests).
+  std::uint64_t buffers_received_into() const noexcept { return buffers_received_into_; }
+  /// Narrows (or widens) the window from now on (tests: a batch of receives beyond it).
+  void set_window_for_tests(unsigned n) noexcept { window_ = n; }
 
  private:
   struct Completion {  // a CQE taken off the ring, not yet dispatched
@@ -108,6 +117,15 @@ class IoUringBackend final : public IoBackend {
   void relieve_buffer_shortage() noexcept;
 
   char* buffer(unsigned id) const noexcept { return buffers_ + std::size_t(id) * options_.buffer_size; }
+  /// The buffer state of a ring just registered with its first window (set_up_ring,
+  /// park_for_reuse): the window's buffers with the kernel, the rest spare.
+  void reset_window();
+  /// Puts buffer `id` in the ring for the kernel to pick.
+  void provide(unsigned id) noexcept;
+  /// Refills the ring from the spares up to the window.
+  void top_up() noexcept;
+  /// A receive found no buffer (ENOBUFS): widen the window, or move held bytes out.
+  void ring_ran_dry() noexcept;
   void recycle(unsigned id) noexcept;
   void recycle_lent() noexcept;
 
@@ -125,6 +143,14 @@ class IoUringBackend final : public IoBackend {
   char* buffers_ = nullptr;
   unsigned buffers_held_ = 0;
   std::uint64_t shortages_ = 0;
+  // The window: the ring offers the kernel only window_ buffers, refilled with the most
+  // recently used ones, so that receives land in memory still in the cache.
+  std::vector<unsigned short> spare_;  // free buffers outside the ring; the last was used last
+  unsigned in_ring_ = 0;               // buffers in the ring, not yet picked by the kernel
+  unsigned window_ = 0;
+  std::uint64_t batches_taken_ = 0;  // take_completions calls: the window grows once per batch
+  std::uint64_t grown_at_batch_ = ~std::uint64_t{0};
+  std::uint64_t buffers_received_into_ = 0;
   int lent_buffer_ = -1;  // lent by a submit() that completed at once: recycled at the next call
   std::string lent_bytes_;
 

@@ -7,13 +7,22 @@
 // test_recursive_run (on a manual EventLoop), test_interrupt_wait (SIGINT cancels main,
 // in a death test so an unhandled SIGINT cannot kill the test binary).
 // Added: AIO_DEBUG / AIO_BACKEND environment overrides, consecutive runs, aio::run on
-// another thread, get_running_loop() outside a loop.
+// another thread, get_running_loop() outside a loop, the backends where a seccomp filter
+// refuses io_uring.
 //
 // Skipped (Python-only): run_only_coro / run_non_coro / run_future (the type system
 // rejects non-coroutines), loop policies and set_event_loop, custom loop/task factories
 // (test_custom_factory, run_without_uncancel), async generators (shutdown_asyncgens),
 // contextvars (test_run_keeps_context), the asyncio.Runner class itself (aio has none),
 // test_signal_install_not_supported_ok (signal.signal patching).
+#include <fcntl.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <gtest/gtest.h>
 
 #include <aio/aio.hpp>
@@ -21,6 +30,7 @@
 #include <atomic>
 #include <chrono>
 #include <csignal>
+#include <cstddef>
 #include <cstdlib>
 #include <exception>
 #include <optional>
@@ -364,6 +374,58 @@ aio::Coro<void> nested_run_until_complete(aio::EventLoop& loop, bool& same_loop_
     other_loop_error = true;
   }
   co_return;
+}
+
+TEST(ManualLoop, WhereASeccompFilterRefusesIoUring) {
+  // A child process whose seccomp filter refuses io_uring_setup (EPERM), as container
+  // runtimes' default profiles do: forcing io_uring throws an error that says so, and
+  // Backend::automatic runs on epoll. The child reports through its exit status and a pipe.
+  ScopedEnv unset("AIO_BACKEND", nullptr);
+  int out[2];
+  ASSERT_EQ(::pipe2(out, O_CLOEXEC), 0);
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    ::close(out[0]);
+    sock_filter filter[] = {
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, nr)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_io_uring_setup, 0, 1),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+    };
+    sock_fprog program{static_cast<unsigned short>(std::size(filter)), filter};
+    if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 || ::prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &program) != 0)
+      ::_exit(3);
+    std::string error;
+    int status = 4;  // forcing io_uring did not throw
+    try {
+      aio::EventLoop forced(aio::LoopOptions{.backend = aio::Backend::io_uring});
+    } catch (const std::exception& e) {
+      error = e.what();
+      status = 0;
+    }
+    try {
+      aio::EventLoop loop;
+      if (status == 0 && loop.backend_name() != "epoll") status = 1;
+    } catch (...) {
+      status = 2;
+    }
+    [[maybe_unused]] ssize_t n = ::write(out[1], error.data(), error.size());
+    ::_exit(status);
+  }
+  ::close(out[1]);
+  std::string error_text;
+  char buf[512];
+  for (ssize_t n; (n = ::read(out[0], buf, sizeof buf)) > 0;) error_text.append(buf, static_cast<std::size_t>(n));
+  ::close(out[0]);
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status));
+  ASSERT_NE(WEXITSTATUS(status), 3) << "the child could not install its seccomp filter";
+  EXPECT_EQ(WEXITSTATUS(status), 0)
+      << "4: forcing io_uring did not throw; 1: Backend::automatic did not run on epoll; 2: it threw";
+  // (The reason comes from the probe, or from the ring's setup when the probe ran before fork.)
+  EXPECT_NE(error_text.find("not permitted"), std::string::npos) << error_text;
 }
 
 TEST(ManualLoop, RunUntilCompleteAndLifecycle) {

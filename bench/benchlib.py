@@ -172,3 +172,22 @@ def reproduce_command(script_file, python, argv):
     if script.startswith(".."):
         script = str(Path(script_file).resolve())
     return f"cd {shlex.quote(os.getcwd())} && " + shlex.join([python, script] + list(argv))
+
+
+def parse_peers(specs, builtin):
+    """--peer 'LABEL=PATH [ARG...]' options -> {label: argv prefix}; exits on a bad one.
+    `builtin`: the names of the harness's own systems, which a label may not reuse."""
+    peers = {}
+    for spec in specs or []:
+        label, sep, command = spec.partition("=")
+        argv = shlex.split(command) if sep else []
+        exe = Path(argv[0]).resolve() if argv else None
+        if not label or exe is None or not (exe.is_file() and os.access(exe, os.X_OK)):
+            sys.exit(f"error: --peer {spec!r}: want LABEL=PATH [ARG...] with PATH an executable")
+        if label in builtin:
+            sys.exit(f"error: --peer {spec!r}: {label!r} names a built-in system")
+        # Paths among the arguments are made absolute: a server may run in a temp dir.
+        args = [str(Path(a).resolve()) if "=" not in a and not a.startswith("-") and Path(a).exists() else a
+                for a in argv[1:]]
+        peers[label] = [str(exe)] + args
+    return peers

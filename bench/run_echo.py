@@ -77,7 +77,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from benchlib import build_go as build_go_module, cpu_model, free_port, tool_version, warn  # noqa: E402
+from benchlib import build_go as build_go_module, cpu_model, free_port, parse_peers, tool_version, warn  # noqa: E402
 from benchlib import process_tree_cpu as tree_cpu  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
@@ -147,21 +147,6 @@ def discover_systems(build_dir, wanted):
         else:
             warn(f"'import uvloop' fails under {PYTHON}; skipping 'uvloop' and 'uvloop-proto'")
     return {s: found[s] for s in SYSTEMS if s in found}
-
-
-def parse_peers(specs):
-    """--peer 'LABEL=PATH [ARG...]' options -> {label: argv prefix}; exits on a bad one."""
-    peers = {}
-    for spec in specs or []:
-        label, sep, command = spec.partition("=")
-        argv = shlex.split(command) if sep else []
-        exe = Path(argv[0]).resolve() if argv else None
-        if not label or exe is None or not (exe.is_file() and os.access(exe, os.X_OK)):
-            sys.exit(f"error: --peer {spec!r}: want LABEL=PATH [ARG...] with PATH an executable")
-        if label in SYSTEMS:
-            sys.exit(f"error: --peer {spec!r}: {label!r} names a built-in system")
-        peers[label] = [str(exe)] + argv[1:]
-    return peers
 
 
 # --- running one server ------------------------------------------------------------------
@@ -629,7 +614,7 @@ def main():
 
     wanted = args.system or (IDLE_DEFAULT_SYSTEMS if args.idle else SYSTEMS)
     commands = discover_systems(build_dir, wanted)
-    commands.update(parse_peers(args.peer))
+    commands.update(parse_peers(args.peer, SYSTEMS))
     systems = list(commands)
     if not systems:
         sys.exit("error: no system can run")

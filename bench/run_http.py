@@ -13,6 +13,10 @@ and answers two routes with its usual Date and Server headers:
   node     bench/http/http_node.js: Node.js http
   aiohttp  bench/http/http_aiohttp.py: aiohttp web on uvloop (/usr/bin/python3)
 
+Extra servers (--peer 'LABEL=PATH [ARG...]', repeatable): PATH with the port appended,
+answering both routes; /usr/bin/env first sets their environment, so one run can compare
+aio's backends: --peer "aio-epoll=/usr/bin/env AIO_BACKEND=epoll build/bench/bench_http_aio".
+
 Scenarios (TechEmpower's plaintext and JSON tests, one core each side):
 
   plaintext  wrk -t1 -cC -dDs --latency  GET /plaintext, one request at a time per connection
@@ -54,8 +58,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from benchlib import (build_go, cpu_model, fmt_figure, fmt_ratio, free_port,  # noqa: E402
-                      median_of, process_tree_cpu, reproduce_command, stop_process_tree,
-                      tool_version, warn)
+                      median_of, parse_peers, process_tree_cpu, reproduce_command,
+                      stop_process_tree, tool_version, warn)
 
 REPO = Path(__file__).resolve().parent.parent
 HTTP = REPO / "bench" / "http"
@@ -376,10 +380,10 @@ def print_scenario(scenario, results, failures, servers, args):
         failed = len(failures.get(f"{scenario} / {name}", []))
         runs = f"{len(samples)}" + (f" ({failed} failed)" if failed else "")
         if not samples:
-            print(f"| {LABELS[name]} | — | — | — | — | — | — | — | — | — | — | — | {runs} |")
+            print(f"| {LABELS.get(name, name)} | — | — | — | — | — | — | — | — | — | — | — | {runs} |")
             continue
         rps, cpu = median_of(samples, "rps"), median_of(samples, "cpu_us")
-        print(f"| {LABELS[name]} | {fmt_figure(rps, 0)} | {fmt_ratio(rps, f_rps)} | {fmt_ratio(rps, b_rps)} "
+        print(f"| {LABELS.get(name, name)} | {fmt_figure(rps, 0)} | {fmt_ratio(rps, f_rps)} | {fmt_ratio(rps, b_rps)} "
               f"| {fmt_figure(cpu)} | {fmt_ratio(cpu, f_cpu)} | {fmt_ratio(cpu, b_cpu)} "
               f"| {fmt_latency(median_of(samples, 'p50_us'))} | {fmt_latency(median_of(samples, 'p99_us'))} "
               f"| {100 * median_of(samples, 'server_busy'):.0f} % | {100 * median_of(samples, 'client_busy'):.0f} % "
@@ -426,6 +430,11 @@ def parse_args():
                     help=f"run only this server (repeatable; default: all of {', '.join(SERVERS)})")
     ap.add_argument("--scenario", action="append", choices=list(SCENARIOS), metavar="NAME",
                     help=f"run only this scenario (repeatable; default: all of {', '.join(SCENARIOS)})")
+    ap.add_argument("--peer", action="append", metavar="LABEL=PATH [ARG...]",
+                    help="an extra server: PATH [ARG...] with the port appended, answering both "
+                         "routes as the others do (repeatable). With /usr/bin/env first it can set "
+                         "the environment: 'aio-epoll=/usr/bin/env AIO_BACKEND=epoll "
+                         "build/bench/bench_http_aio'")
     ap.add_argument("--no-pin", action="store_true", help="do not pin with taskset")
     ap.add_argument("--json", metavar="FILE", help="also write every sample to FILE")
     args = ap.parse_args()
@@ -461,6 +470,7 @@ def main():
         build_dir = Path.cwd() / build_dir
     scenarios = [s for s in SCENARIOS if s in (args.scenario or SCENARIOS)]
     commands = discover_servers(build_dir, args.only or SERVERS)
+    commands.update(parse_peers(args.peer, SERVERS))
     servers = list(commands)
     if not servers:
         sys.exit("error: no server can run")

@@ -8,7 +8,9 @@ Every system is a server program taking one argument, the port; it listens on
   uring          bench/echo/echo_uring.c: single-threaded C liburing loop, multishot
                  receive into a provided-buffer ring (the io_uring floor; built when
                  liburing is installed)
-  aio            bench/echo/echo_aio.cpp: aio::start_server, read(64 KiB)/write/drain
+  aio            bench/echo/echo_aio.cpp: aio::start_server, read(64 KiB)/write/drain, on the
+                 default backend (io_uring where the kernel allows it; the environment's
+                 AIO_BACKEND, if set, wins)
   asio           bench/echo/echo_asio.cpp: Boost.Asio C++20 coroutines, co_spawn per connection
   go             bench/echo/echo_go/: goroutine per connection, GOMAXPROCS=1
   node           bench/echo/echo_node.js: Node.js net, 'data' -> write

@@ -8,7 +8,8 @@ and answers two routes with its usual Date and Server headers:
   GET /json      -> {"message":"Hello, World!"}   (application/json, encoded per request)
 
   nginx    bench/http/nginx.conf.in: `return 200`, access log off (the floor)
-  aio      bench/http/http_aio.cpp: aio::http::run_app (BUILD/bench/bench_http_aio)
+  aio      bench/http/http_aio.cpp: aio::http::run_app (BUILD/bench/bench_http_aio), on the
+           default backend (io_uring where the kernel allows it; AIO_BACKEND, if set, wins)
   go       bench/http/http_go/: net/http, GOMAXPROCS=1 (built here into BUILD/bench/http_go)
   node     bench/http/http_node.js: Node.js http
   aiohttp  bench/http/http_aiohttp.py: aiohttp web on uvloop (/usr/bin/python3)

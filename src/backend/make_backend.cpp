@@ -45,10 +45,6 @@ std::unique_ptr<IoBackend> make_io_uring() {
 #endif
 }
 
-// Which backend `automatic` prefers where the kernel has both. epoll, for now: measured
-// with bench/run_echo.py, io_uring is not yet faster (docs/architecture.md, "The backend seam").
-constexpr bool kAutomaticPrefersIoUring = false;
-
 }  // namespace
 
 std::unique_ptr<IoBackend> make_backend(Backend which) {
@@ -63,19 +59,21 @@ std::unique_ptr<IoBackend> make_backend(Backend which) {
     }
   }
   switch (which) {
-    case Backend::automatic:
-      if (kAutomaticPrefersIoUring) {
-        std::string why = io_uring_unavailable();
-        if (why.empty()) {
-          try {
-            return make_io_uring();
-          } catch (const std::system_error& e) {
-            why = e.what();
-          }
+    case Backend::automatic: {
+      // io_uring where the kernel lets us have it: measured with bench/run_echo.py and
+      // run_http.py it costs no more server CPU than epoll, and files skip the thread
+      // pool (docs/architecture.md, "Choosing").
+      std::string why = io_uring_unavailable();
+      if (why.empty()) {
+        try {
+          return make_io_uring();
+        } catch (const std::system_error& e) {  // (the probe passed, this ring did not: EMFILE, ENOMEM)
+          why = e.what();
         }
-        if (debug_logging()) log_line("Backend::automatic: io_uring unavailable (" + why + "); using epoll");
       }
+      if (debug_logging()) log_line("Backend::automatic: io_uring unavailable (" + why + "); using epoll");
       return std::make_unique<EpollBackend>();
+    }
     case Backend::epoll:
       return std::make_unique<EpollBackend>();
     case Backend::io_uring: {

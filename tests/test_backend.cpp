@@ -868,7 +868,8 @@ TEST(IoUringRing, ReceivesBeyondTheWindowWidenIt) {
     uring_backend()->set_window_for_tests(1);  // the ring drains to one buffer at a time
     std::vector<std::string> got(pairs.size());
     std::vector<aio::Task<std::int64_t>> readers;
-    for (std::size_t i = 0; i < pairs.size(); ++i) readers.push_back(aio::create_task(select_recv(pairs[i].first, got[i])));
+    for (std::size_t i = 0; i < pairs.size(); ++i)
+      readers.push_back(aio::create_task(select_recv(pairs[i].first, got[i])));
     co_await aio::sleep(0);  // every reader waits
     for (auto& p : pairs) AIO_ASSERT_EQ(::send(p.second.fd(), "bc", 2, 0), 2);
     for (std::size_t i = 0; i < pairs.size(); ++i) {

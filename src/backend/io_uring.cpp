@@ -91,7 +91,7 @@ constexpr std::uint64_t kTagReceive = 1;
 constexpr std::uint64_t kTagAccept = 2;
 constexpr std::uint64_t kTagMask = 7;
 constexpr unsigned kBufferGroup = 0;
-constexpr unsigned kFirstWindow = 32;  // buffers the ring offers at first (see the window, above)
+constexpr unsigned kFirstWindow = 32;          // buffers the ring offers at first (see the window, above)
 constexpr std::size_t kHoldLimit = 64 * 1024;  // received bytes kept per socket while nobody reads
 constexpr std::size_t kAcceptHoldLimit = 64;   // connections accepted ahead of the server
 

@@ -117,8 +117,9 @@ class IoUringBackend final : public IoBackend {
   void relieve_buffer_shortage() noexcept;
 
   char* buffer(unsigned id) const noexcept { return buffers_ + std::size_t(id) * options_.buffer_size; }
-  /// The buffer state of a ring just registered with its first window (set_up_ring,
-  /// park_for_reuse): the window's buffers with the kernel, the rest spare.
+  /// The counts for a buffer ring registered with its first window (register_buffers):
+  /// after set_up_ring, and when adopting a parked ring, which always holds exactly that
+  /// (park_for_reuse registers it again; a never-enabled ring never took a buffer).
   void reset_window();
   /// Puts buffer `id` in the ring for the kernel to pick.
   void provide(unsigned id) noexcept;

@@ -55,6 +55,23 @@ aio::Coro<std::string> cancel_self_then_read(aio::StreamReader* reader, bool int
   co_return co_await reader->read(4);
 }
 
+// Sends `data` after a one-byte read that arms io_uring's multishot receive (which stops
+// after 64 KiB kept, until a read waits again), and waits until all of it has arrived:
+// in the socket (epoll), or taken into the multishot's provided buffers (io_uring), so
+// that the next read finds it in several chunks.
+aio::Coro<bool> arrive_in_chunks(StreamAndPeer& c, const std::string& data) {
+  c.peer.send_now("x");
+  if (co_await c.reader.read(1) != "x") co_return false;
+  c.peer.send_now(data);
+  if (!co_await c.peer.flushed()) co_return false;
+  if (aio::get_running_loop().backend_name() != "io_uring") co_return true;
+  aio::StreamReader& reader = c.reader;
+  const std::size_t size = data.size();
+  auto all_kept = [&reader, size] { return reader.native_core()->bytes_kept_by_backend() >= size; };
+  const bool ok = co_await eventually(all_kept, 5.0);
+  co_return ok;
+}
+
 }  // namespace
 
 // ============================================================================================
@@ -481,6 +498,15 @@ AIO_TEST(StreamReadView, PeerResetWhileAViewLives) {
   EXPECT_EQ(errno_of(e), ECONNRESET) << what_of(e);
 }
 
+AIO_TEST(StreamReadView, LendsEveryChunkAlreadyReceived) {
+  // As read(n): the chunks io_uring already received for a 64 KiB message are lent at once.
+  auto c = co_await connect_to_raw_peer();
+  const std::string data = pattern(64 * 1024, 0, 5);
+  AIO_ASSERT_AWAITS_TRUE(arrive_in_chunks(c, data));
+  aio::ReadView view = co_await c.reader.read_view(1 << 20);
+  EXPECT_TRUE(view.bytes() == data) << "one view of everything that has arrived";
+}
+
 AIO_TEST(StreamReadView, EofGivesAnEmptyView) {
   auto c = co_await connect_to_raw_peer();
   c.peer.send_now("x");
@@ -564,6 +590,26 @@ AIO_TEST(StreamReadBuffer, ReadNIsAtMostOneReceiveOfAtMostN) {
     rest += more;
   }
   EXPECT_TRUE(rest == data) << "bytes lost or reordered";
+}
+
+AIO_TEST(StreamReadBuffer, ReadNTakesEveryChunkAlreadyReceived) {
+  // io_uring receives a 64 KiB message into several 16 KiB provided buffers: one read(n)
+  // takes them all (one read and one write per message, as with epoll's single recv),
+  // and a read(n) that ends inside a chunk leaves the rest in order for the next read.
+  auto c = co_await connect_to_raw_peer();
+  const std::string data = pattern(64 * 1024, 0, 7);
+  AIO_ASSERT_AWAITS_TRUE(arrive_in_chunks(c, data));
+  EXPECT_TRUE(co_await c.reader.read(1 << 20) == data) << "one read of everything that has arrived";
+
+  AIO_ASSERT_AWAITS_TRUE(arrive_in_chunks(c, data));
+  std::string got = co_await c.reader.read(20000);
+  EXPECT_EQ(got.size(), 20000u);
+  while (got.size() < data.size()) {
+    std::string more = co_await aio::wait_for(c.reader.read(1 << 20), 5.0);
+    if (more.empty()) break;
+    got += more;
+  }
+  EXPECT_TRUE(got == data) << "bytes lost or reordered";
 }
 
 AIO_TEST(StreamReadBuffer, AReadNThatWaitedLeavesNoBufferWhenItWaitsAgain) {

@@ -132,6 +132,10 @@ class IoBackend {
   /// the loop (io_uring does them in the kernel's own workers). epoll cannot wait for a
   /// regular file, so it would run them inline: aio::fs uses its thread pool then.
   virtual bool runs_files() const noexcept { return false; }
+  /// Bytes received for reg that the backend keeps until a receive takes them (io_uring:
+  /// a multishot receive's chunks; epoll keeps none). A reader that wants more than one
+  /// chunk takes the rest with no_wait receives that cannot come back empty-handed.
+  virtual std::size_t bytes_kept(IoRegistration*) const noexcept { return 0; }
 
   /// Waits at most timeout_ns (-1: no limit, 0: just look) and delivers completions.
   virtual void poll(std::int64_t timeout_ns) = 0;

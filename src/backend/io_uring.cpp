@@ -671,6 +671,12 @@ void IoUringBackend::absorb_receives(UringRegistration& reg) noexcept {
   }
 }
 
+std::size_t IoUringBackend::bytes_kept(IoRegistration* r) const noexcept {
+  // (Chunks are in order and an EOF or error chunk is the last: while bytes are kept,
+  // the next take returns bytes.)
+  return as_registration(r)->held_bytes;
+}
+
 bool IoUringBackend::take_received(UringRegistration& reg, IoOp& op) noexcept {
   if (!reg.spilled.empty()) {
     const std::size_t n = std::min(reg.spilled.size(), op.length);

@@ -50,6 +50,7 @@ class IoUringBackend final : public IoBackend {
   void wake() noexcept override;
   std::size_t in_flight() const noexcept override { return in_flight_; }
   bool runs_files() const noexcept override { return true; }
+  std::size_t bytes_kept(IoRegistration* reg) const noexcept override;
 
   /// Provided buffers now holding received bytes nobody has taken yet (tests: an idle
   /// connection must hold none).

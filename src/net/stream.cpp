@@ -220,6 +220,11 @@ bool StreamCore::receive_now() {
   return RecvAwaiter::receive_now(*this);
 }
 
+void StreamCore::take_kept(std::size_t want) {
+  while (in_.size() < want && bytes_kept_by_backend() > 0 && receive_now()) {
+  }
+}
+
 bool StreamCore::idle_usable() {
   // A few rounds at most: TLS 1.3 servers send session tickets after the handshake, which
   // arrive as bytes but decrypt to nothing.
@@ -326,8 +331,35 @@ std::int64_t StreamCore::take_received_now(std::size_t n, std::string& out) noex
     return -ENOMEM;
   }
   if (op.result <= 0) return op.result;
-  return hand_over(static_cast<const char*>(op.buffer), static_cast<std::size_t>(op.result), n,
-                   [&out](const char* p, std::size_t k) { out.assign(p, k); });
+  const auto got = static_cast<std::size_t>(op.result);
+  std::size_t kept = io_.backend().bytes_kept(io_.registration());
+  n = std::min(n, kSelectBufferSize);  // (the most one receive returns on epoll)
+  if (got >= n || kept == 0)
+    return hand_over(static_cast<const char*>(op.buffer), got, n,
+                     [&out](const char* p, std::size_t k) { out.assign(p, k); });
+  // The backend already holds more chunks (io_uring): take them too, up to n, so that a
+  // large message costs one read (and one write of it) rather than one per chunk.
+  try {
+    out.reserve(std::min(n, got + kept));
+    out.assign(static_cast<const char*>(op.buffer), got);
+    while (out.size() < n && kept > 0) {
+      IoOp more = select_receive_op();
+      more.no_wait = true;
+      more.length = n - out.size();
+      io_.backend().submit(io_.registration(), more);
+      if (more.result <= 0) break;  // (cannot happen while bytes are kept)
+      const std::int64_t r = hand_over(static_cast<const char*>(more.buffer), static_cast<std::size_t>(more.result),
+                                       n - out.size(), [&out](const char* p, std::size_t k) { out.append(p, k); });
+      if (r < 0) {
+        fail(ENOMEM);  // bytes were lost: the connection cannot go on (the next read says so)
+        break;
+      }
+      kept = io_.backend().bytes_kept(io_.registration());
+    }
+  } catch (...) {
+    if (out.empty()) return -ENOMEM;
+  }
+  return static_cast<std::int64_t>(out.size());
 }
 
 Coro<std::string> StreamCore::take_string(std::size_t n) {
@@ -750,6 +782,7 @@ Coro<ReadView> StreamReader::read_view(std::size_t n) {
   if (c.input().empty()) {
     const bool more = co_await c.fill();
     if (!more) co_return ReadView();
+    c.take_kept(std::min(n, detail::kSelectBufferSize));
   }
   co_return ReadView(&c, std::min(n, c.input().size()));
 }

@@ -54,8 +54,16 @@ class StreamCore {
     in_.consume(n);
   }
   ByteBuffer& input() noexcept { return in_; }
+  /// Received bytes the backend keeps for this connection, not yet taken by a read
+  /// (io_uring's multishot receive; always 0 on epoll). For tests.
+  std::size_t bytes_kept_by_backend() const noexcept {
+    return io_.is_open() ? io_.backend().bytes_kept(io_.registration()) : 0;
+  }
   /// Receives what the kernel already holds, without waiting. True if bytes came.
   bool receive_now();
+  /// Appends the chunks the backend already keeps for this connection (io_uring), until
+  /// the buffer holds `want` bytes: a large message is then one read, not one per chunk.
+  void take_kept(std::size_t want);
   /// For a client's connection pool, before reusing an idle connection: true when it is
   /// open, nothing unread arrived and the peer has neither closed nor reset it. Receives
   /// what the kernel holds without waiting (a TLS session ticket is processed, not
@@ -128,7 +136,9 @@ class StreamCore {
   Coro<std::string> receive_string(std::size_t n);
   Coro<std::string> take_string(std::size_t n);
   /// Takes what a receive finds without waiting: the first n bytes into `out`, the rest
-  /// into the buffer. The count given to `out`, or 0 at EOF, or -errno (-EAGAIN: none).
+  /// into the buffer. Where the backend keeps several received chunks (io_uring), takes
+  /// them all, up to n and 64 KiB. The count given to `out`, or 0 at EOF, or -errno
+  /// (-EAGAIN: none).
   std::int64_t take_received_now(std::size_t n, std::string& out) noexcept;
   /// Hands `got` received bytes over: the first `want` to deliver(bytes, k), the rest to
   /// the stream's buffer. The count delivered, or -ENOMEM.

@@ -630,6 +630,21 @@ AIO_TEST(StreamReadBuffer, AReadNThatWaitedLeavesNoBufferWhenItWaitsAgain) {
   EXPECT_EQ(co_await t, "second");
 }
 
+AIO_TEST(StreamReadBuffer, AConnectionThatSentEverythingHoldsNoSendBuffer) {
+  // A write the socket cannot take at once is queued in the stream's send buffers; once
+  // everything went out they are freed, so a connection that once sent a large response
+  // and then waits (keep-alive) holds no send memory.
+  auto c = co_await connect_to_raw_peer();
+  const std::string data = pattern(4 * 1024 * 1024, 0, 3);  // more than the socket buffers
+  c.writer.write(data);
+  c.writer.write(data.substr(0, 1000));  // (queued behind the first: the second buffer)
+  EXPECT_GT(c.reader.native_core()->send_buffer_capacity(), 0u) << "the socket took 4 MiB at once";
+  auto drained = aio::create_task(c.writer.drain());
+  EXPECT_EQ((co_await c.peer.recv_exactly(data.size() + 1000)).size(), data.size() + 1000);
+  co_await drained;
+  EXPECT_EQ(c.reader.native_core()->send_buffer_capacity(), 0u) << "the send buffers kept their memory";
+}
+
 AIO_TEST(StreamReadBuffer, AWaitingConnectionHoldsNoBuffer) {
   // A line protocol fills the stream's buffer; once everything was read and the next read
   // waits for the peer, the buffer's memory is given back.

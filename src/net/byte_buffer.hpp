@@ -7,6 +7,7 @@
 #include <cstring>
 #include <memory>
 #include <string_view>
+#include <utility>
 
 namespace aio::detail {
 
@@ -112,6 +113,12 @@ class ByteBuffer {
   /// Gives the memory back if the buffer is empty (to the per-thread cache).
   void release_if_empty() noexcept { shrink_if_idle(0); }
   std::size_t capacity() const noexcept { return capacity_; }
+  void swap(ByteBuffer& o) noexcept {
+    std::swap(data_, o.data_);
+    std::swap(capacity_, o.capacity_);
+    std::swap(begin_, o.begin_);
+    std::swap(end_, o.end_);
+  }
 
  private:
   std::unique_ptr<char[]> data_;

@@ -441,10 +441,11 @@ void StreamCore::send_raw(std::string_view bytes) {
     }
   }
   if (!send_in_flight_ && sent_ == sending_.size()) {
-    sending_.assign(bytes.data(), bytes.size());  // (reuses its capacity: no allocation)
+    sending_.clear();
+    sending_.append(bytes);
     sent_ = 0;
   } else {
-    pending_.append(bytes.data(), bytes.size());
+    pending_.append(bytes);
   }
   if (!send_in_flight_) start_sending();
 }
@@ -457,7 +458,7 @@ void StreamCore::start_sending() noexcept {
       pending_.clear();
       sent_ = 0;
     }
-    send_op_.buffer = sending_.data() + sent_;
+    send_op_.buffer = const_cast<char*>(sending_.data()) + sent_;
     send_op_.length = sending_.size() - sent_;
     bool done;
     try {
@@ -478,9 +479,16 @@ void StreamCore::start_sending() noexcept {
     sent_ += static_cast<std::size_t>(send_op_.result);
   }
   if (write_error_ || closed_) return;
-  sending_.clear();
-  sent_ = 0;
+  // Everything is with the kernel: a connection that waits keeps no send memory.
+  release_send_memory();
   on_all_sent();
+}
+
+void StreamCore::release_send_memory() noexcept {
+  sending_.clear();
+  sending_.release_if_empty();
+  pending_.release_if_empty();
+  sent_ = 0;
 }
 
 void StreamCore::on_all_sent() noexcept {

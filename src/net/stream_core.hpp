@@ -56,6 +56,8 @@ class StreamCore {
   ByteBuffer& input() noexcept { return in_; }
   /// Received bytes the backend keeps for this connection, not yet taken by a read
   /// (io_uring's multishot receive; always 0 on epoll). For tests.
+  /// Bytes of memory the send buffers hold (0 once everything queued was sent). For tests.
+  std::size_t send_buffer_capacity() const noexcept { return sending_.capacity() + pending_.capacity(); }
   std::size_t bytes_kept_by_backend() const noexcept {
     return io_.is_open() ? io_.backend().bytes_kept(io_.registration()) : 0;
   }
@@ -158,6 +160,8 @@ class StreamCore {
   void send_raw(std::string_view bytes);
   void start_sending() noexcept;
   void on_all_sent() noexcept;
+  /// Frees the send buffers (all sent): an idle connection holds no send memory.
+  void release_send_memory() noexcept;
   void handle_send_result(std::int64_t r) noexcept;
   static void on_send_complete(IoOp* op) noexcept;
   /// The connection is broken: both directions report err (or `why`, if given, which
@@ -205,10 +209,12 @@ class StreamCore {
   std::exception_ptr failure_;  // what fail() was given beyond the errno
 
   // Writing: `sending_` is what the backend is sending (it must stay put while a send is
-  // in flight); write() appends to `pending_`, which becomes `sending_` next.
-  std::string sending_;
+  // in flight); write() appends to `pending_`, which becomes `sending_` next. Only bytes
+  // the socket could not take at once are queued here; once all are sent, the blocks go
+  // back to the per-thread cache (byte_buffer.hpp), so a waiting connection holds none.
+  ByteBuffer sending_;
   std::size_t sent_ = 0;
-  std::string pending_;
+  ByteBuffer pending_;
   SendOp send_op_;
   bool send_in_flight_ = false;
   bool eof_requested_ = false;  // write_eof(): shut down the write side once flushed

@@ -21,6 +21,7 @@
 #include <aio/testing.hpp>
 
 #include "io/operation.hpp"
+#include "net_support.hpp"
 #include "support.hpp"
 #ifdef AIO_HAVE_IO_URING
 #include "backend/io_uring.hpp"
@@ -946,4 +947,109 @@ TEST(IoUringRing, AForkedChildLeavesTheParentsKeptRingAlone) {
   run_on_io_uring(one_exchange());  // the parent's kept ring still works
   EXPECT_EQ(IoUringBackend::rings_set_up(), rings);
 }
+// --- bulk flows: a socket whose receives keep filling whole buffers ----------------------
+
+// Sends `size` patterned bytes from the raw peer while reading them with read(n): a bulk
+// transfer, which fills buffer after buffer. Returns what was read.
+aio::Coro<std::string> transfer_in_bulk(aio_test::net::StreamAndPeer& c, std::size_t size, std::uint8_t seed) {
+  const std::string data = aio_test::net::pattern(size, 0, seed);
+  auto sender = aio::create_task(c.peer.send_all(data));
+  std::string got;
+  while (got.size() < size) {
+    std::string more = co_await aio::wait_for(c.reader.read(1 << 20), 5.0);
+    if (more.empty()) break;
+    got += more;
+  }
+  co_await sender;
+  EXPECT_TRUE(got == data) << "bytes lost or reordered";
+  co_return got;
+}
+
+// Makes c's socket a bulk flow (a 2 MiB transfer) and checks that the backend found it so.
+aio::Coro<void> make_bulk(aio_test::net::StreamAndPeer& c, std::uint8_t seed) {
+  co_await transfer_in_bulk(c, 2 << 20, seed);
+  AIO_ASSERT_EQ(uring_backend()->bulk_flows(), 1u);
+}
+
+TEST(IoUringRing, ABulkFlowIsReceivedWhenItsReaderIsReady) {
+  // Chunk after chunk fills a whole provided buffer: the multishot would copy the flow
+  // into buffers long before its reader runs. The backend stops it for this socket; reads
+  // then wait with a poll and receive with a syscall (64 KiB at once). Small messages
+  // turn the socket back to the multishot. Every byte arrives, in order.
+  SKIP_WITHOUT_IO_URING();
+  run_on_io_uring([]() -> aio::Coro<void> {
+    auto c = co_await aio_test::net::connect_to_raw_peer();
+    auto* backend = uring_backend();
+    co_await transfer_in_bulk(c, 4 << 20, 3);
+    EXPECT_EQ(backend->bulk_flows(), 1u) << "a 4 MiB transfer was not found bulk";
+    const std::uint64_t into_buffers = backend->buffers_received_into();
+    co_await transfer_in_bulk(c, 1 << 20, 4);
+    EXPECT_EQ(backend->buffers_received_into(), into_buffers) << "a bulk flow still went through provided buffers";
+    const std::uint64_t after_bulk = backend->buffers_received_into();
+    for (const char* message : {"one", "two", "three"}) {
+      c.peer.send_now(message);
+      EXPECT_EQ(co_await c.reader.read(100), message);
+    }
+    EXPECT_GT(backend->buffers_received_into(), after_bulk) << "small messages did not bring the multishot back";
+  }());
+}
+
+TEST(IoUringRing, EveryReadOfABulkFlowKeepsTheBytes) {
+  // The other reads over a bulk flow: readexactly (through the stream's buffer, the
+  // poll's completion receiving), read_into and readline; each loses nothing.
+  SKIP_WITHOUT_IO_URING();
+  run_on_io_uring([]() -> aio::Coro<void> {
+    auto c = co_await aio_test::net::connect_to_raw_peer(16 << 20);
+    co_await make_bulk(c, 5);
+    std::string data = aio_test::net::pattern(2 << 20, 0, 6);
+    auto sender = aio::create_task(c.peer.send_all(data));
+    EXPECT_TRUE(co_await c.reader.readexactly(1 << 20) == data.substr(0, 1 << 20));
+    std::vector<char> buf(256 * 1024);
+    std::string rest;
+    while (rest.size() < (1u << 20)) {
+      const std::size_t n = co_await c.reader.read_into(buf);
+      AIO_ASSERT_GT(n, 0u);
+      rest.append(buf.data(), n);
+    }
+    co_await sender;
+    EXPECT_TRUE(rest == data.substr(1 << 20)) << "read_into lost or reordered bytes";
+    c.peer.send_now("a line\n");
+    EXPECT_EQ(co_await c.reader.readline(), "a line\n");
+  }());
+}
+
+TEST(IoUringRing, ACancelledReadOfABulkFlowLosesNothing) {
+  // A read of a bulk flow waits with a poll in the socket's queue: cancelling it ends the
+  // poll, and bytes that come later are there for the next read.
+  SKIP_WITHOUT_IO_URING();
+  run_on_io_uring([]() -> aio::Coro<void> {
+    auto c = co_await aio_test::net::connect_to_raw_peer();
+    co_await make_bulk(c, 7);
+    auto waiting = aio::create_task(c.reader.read(100));
+    co_await aio_test::run_briefly();
+    EXPECT_FALSE(waiting.done());
+    waiting.cancel();
+    EXPECT_THROW(co_await waiting, aio::CancelledError);
+    c.peer.send_now("after");
+    EXPECT_EQ(co_await aio::wait_for(c.reader.read(100), 5.0), "after");
+  }());
+}
+
+TEST(IoUringRing, ClosingWhileABulkReadWaitsEndsIt) {
+  // The stream closed under a read waiting with a poll: the read ends (EOF), the poll is
+  // cancelled with the registration, and nothing is left in flight.
+  SKIP_WITHOUT_IO_URING();
+  run_on_io_uring([]() -> aio::Coro<void> {
+    auto c = co_await aio_test::net::connect_to_raw_peer();
+    co_await make_bulk(c, 8);
+    auto waiting = aio::create_task(c.reader.read(100));
+    co_await aio_test::run_briefly();
+    EXPECT_FALSE(waiting.done());
+    c.writer.close();
+    EXPECT_EQ(co_await aio::wait_for(waiting, 5.0), "");
+    co_await c.writer.wait_closed();
+    EXPECT_EQ(uring_backend()->in_flight(), 0u);
+  }());
+}
+
 #endif

@@ -90,6 +90,7 @@ struct IoOp : ListNode {
   /// that submit() completed at once, nor for one handed to abandon()).
   void (*on_complete)(IoOp*) = nullptr;
   bool in_flight = false;         // parked in the backend, completion still to come
+  bool polled_receive = false;    // io_uring: a select_buffer recv waiting with a poll (bulk flows)
   IoRegistration* reg = nullptr;  // set by submit(): the fd's registration (the backend's own use)
 };
 

@@ -68,6 +68,11 @@ struct UringRegistration : ListNode {
   bool receive_stopping = false;
   bool holding = false;  // listed in the backend's holders_
   bool saw_eof = false;  // EOF was delivered: later receives get 0 at once, as recv() does
+  // A bulk flow (note_chunk; docs/architecture.md, "bulk flows"): the multishot is
+  // stopped, and a read waits with a poll, then receives with a syscall.
+  bool bulk = false;
+  unsigned full_chunks = 0;     // consecutive chunks that filled a whole buffer
+  unsigned small_receives = 0;  // bulk: consecutive receives of less than a buffer
   std::vector<Chunk> received;
   std::size_t received_head = 0;
   std::size_t held_bytes = 0;
@@ -94,6 +99,8 @@ constexpr unsigned kBufferGroup = 0;
 constexpr unsigned kFirstWindow = 32;          // buffers the ring offers at first (see the window, above)
 constexpr std::size_t kHoldLimit = 64 * 1024;  // received bytes kept per socket while nobody reads
 constexpr std::size_t kAcceptHoldLimit = 64;   // connections accepted ahead of the server
+constexpr unsigned kBulkAfterFullChunks = 8;   // a flow is bulk after this many full buffers in a row
+constexpr unsigned kSmallReceivesEndBulk = 2;  // ... and no longer after this many small receives in a row
 
 std::uint64_t tagged(UringRegistration* reg, std::uint64_t tag) noexcept {
   return reinterpret_cast<std::uint64_t>(reg) | tag;
@@ -114,6 +121,8 @@ int side_of(const IoOp& op) noexcept {
 }
 
 bool is_multishot_receive(const IoOp& op) noexcept { return op.kind == IoKind::recv && op.select_buffer; }
+// A receive parked on the registration's multishot (not in its queue).
+bool waits_on_multishot(const IoOp& op) noexcept { return is_multishot_receive(op) && !op.polled_receive; }
 bool is_multishot_accept(const IoOp& op) noexcept { return op.kind == IoKind::accept && op.addr == nullptr; }
 
 unsigned setup_flags(bool defer) noexcept {
@@ -511,17 +520,19 @@ bool IoUringBackend::submit(IoRegistration* r, IoOp& op) {
   op.more = false;
   op.buffer_id = -1;
   op.cqe_flags = 0;
+  op.polled_receive = false;
   if (is_multishot_receive(op)) {
     if (op.wait_only) {
       if (reg.has_received() || reg.saw_eof) {
         op.result = 0;  // there is something to take
         return true;
       }
-      if (op.no_wait) {
-        op.result = -EAGAIN;
-        return true;
-      }
     } else if (take_received(reg, op)) {
+      return true;
+    }
+    if (reg.bulk && !reg.receiving && !reg.receive_stopping) return submit_polled_receive(reg, op);
+    if (op.wait_only && op.no_wait) {
+      op.result = -EAGAIN;
       return true;
     }
     if (op.no_wait) {
@@ -567,6 +578,65 @@ bool IoUringBackend::submit(IoRegistration* r, IoOp& op) {
   return false;
 }
 
+bool IoUringBackend::submit_polled_receive(UringRegistration& reg, IoOp& op) {
+  // A bulk flow: nothing is kept and the multishot is off, so a recv now cannot overtake
+  // bytes. The op goes through the fd's read queue as a poll (start_kernel_op), and the
+  // bytes are received when it runs (or at the poll's completion, in dispatch).
+  op.polled_receive = true;
+  IntrusiveList<IoOp>& queue = reg.queue[0];
+  if (op.no_wait) {
+    op.result = !queue.empty() ? -EAGAIN : op.wait_only ? 0 : attempt_now(op);
+    if (!op.wait_only) after_polled_receive(reg, op.result);
+    return true;
+  }
+  if (queue.empty()) start_kernel_op(reg, op);
+  queue.push_back(&op);
+  op.reg = reinterpret_cast<IoRegistration*>(&reg);
+  op.in_flight = true;
+  ++in_flight_;
+  return false;
+}
+
+void IoUringBackend::after_polled_receive(UringRegistration& reg, std::int64_t result) noexcept {
+  // Less than a buffer's worth was waiting, twice in a row: the flow is no longer bulk,
+  // and the next read arms the multishot again. (Once may be a reader that caught up
+  // with a bulk sender for a moment.)
+  if (result == -EAGAIN) return;
+  if (result >= static_cast<std::int64_t>(options_.buffer_size)) {
+    reg.small_receives = 0;
+  } else if (++reg.small_receives >= kSmallReceivesEndBulk) {
+    reg.bulk = false;
+    reg.small_receives = 0;
+  }
+}
+
+void IoUringBackend::poll_for_readers(UringRegistration& reg) {
+  // The multishot of a flow found bulk has ended: its waiting reader waits with a poll.
+  while (IoOp* op = reg.readers.front()) {
+    IntrusiveList<IoOp>& queue = reg.queue[0];
+    if (queue.empty()) start_kernel_op(reg, *op);  // (may throw: the op stays a reader)
+    IntrusiveList<IoOp>::erase(op);
+    op->polled_receive = true;
+    op->reg = reinterpret_cast<IoRegistration*>(&reg);
+    queue.push_back(op);
+  }
+}
+
+void IoUringBackend::note_chunk(UringRegistration& reg, std::int32_t result, bool more) noexcept {
+  // Chunks that fill their whole buffer, again and again: the socket always had more
+  // than a buffer waiting (a bulk transfer). The multishot copies such a flow into
+  // buffers long before its reader runs, so every byte crosses the cache twice; reads of
+  // a bulk flow receive with a syscall instead, when the reader is ready (as on epoll).
+  if (result != static_cast<std::int32_t>(options_.buffer_size)) {
+    reg.full_chunks = 0;
+    return;
+  }
+  if (++reg.full_chunks < kBulkAfterFullChunks || reg.bulk) return;
+  reg.bulk = true;
+  ++bulk_flows_;
+  if (more) stop_multishot(reg, kTagReceive);
+}
+
 void IoUringBackend::start_next(UringRegistration& reg, int side) noexcept {
   IoOp* next = reg.queue[side].front();
   if (!next) return;
@@ -589,7 +659,11 @@ void IoUringBackend::start_kernel_op(UringRegistration& reg, IoOp& op) {
       io_uring_prep_connect(sqe, fd, op.addr, op.addrlen);
       break;
     case IoKind::recv:
-      io_uring_prep_recv(sqe, fd, op.buffer, op.length, op.flags);
+      if (op.select_buffer) {  // (a bulk flow's read: wait, then receive in dispatch)
+        io_uring_prep_poll_add(sqe, fd, POLLIN | POLLRDHUP);
+      } else {
+        io_uring_prep_recv(sqe, fd, op.buffer, op.length, op.flags);
+      }
       break;
     case IoKind::send:
       io_uring_prep_send(sqe, fd, op.buffer, op.length, op.flags | MSG_NOSIGNAL);
@@ -728,6 +802,7 @@ void IoUringBackend::on_receive(UringRegistration& reg, const Completion& c) noe
   }
   bool deliver = c.res > 0 || c.res == 0 || (c.res != -ENOBUFS && c.res != -ECANCELED);
   if (deliver) {
+    if (c.res > 0) note_chunk(reg, c.res, more);
     // (A reader only waits while nothing is kept, so the order of the bytes holds.)
     IoOp* reader = reg.has_received() ? nullptr : reg.readers.pop_front();
     if (reader && !reader->wait_only) {
@@ -762,7 +837,11 @@ void IoUringBackend::on_receive(UringRegistration& reg, const Completion& c) noe
     multishot_ended(reg);
     if (!ended_by_peer && !reg.readers.empty() && !reg.receiving) {
       try {
-        arm_receive(reg);
+        if (reg.bulk) {
+          poll_for_readers(reg);
+        } else {
+          arm_receive(reg);
+        }
       } catch (...) {
         while (IoOp* r = reg.readers.pop_front()) finish(*r, -ENOMEM, 0);
       }
@@ -917,7 +996,7 @@ void IoUringBackend::recycle_lent() noexcept {
 
 void IoUringBackend::cancel(IoOp& op) noexcept {
   if (!op.in_flight) return;
-  if (is_multishot_receive(op) || is_multishot_accept(op)) {
+  if (waits_on_multishot(op) || is_multishot_accept(op)) {
     // Parked on the registration, not with the kernel: bytes or connections that come
     // later stay for the next receive or accept.
     IntrusiveList<IoOp>::erase(&op);
@@ -977,7 +1056,7 @@ void IoUringBackend::abandon(IoOp& op) noexcept {
   if (!op.in_flight) return;
   op.in_flight = false;
   --in_flight_;
-  if (is_multishot_receive(op) || is_multishot_accept(op)) {
+  if (waits_on_multishot(op) || is_multishot_accept(op)) {
     IntrusiveList<IoOp>::erase(&op);  // nothing of it is with the kernel
     return;
   }
@@ -1171,9 +1250,10 @@ void IoUringBackend::dispatch(const Completion& c) noexcept {
   std::int64_t result = c.res;
   if (op->kind == IoKind::poll_readable || op->kind == IoKind::poll_writable || op->wait_only)
     result = result > 0 ? 0 : result;  // (a poll's mask)
-  if (op->kind == IoKind::read && op->select_buffer && result >= 0 && !op->wait_only) {
+  if ((op->kind == IoKind::read || op->kind == IoKind::recv) && op->select_buffer && result >= 0 && !op->wait_only) {
     result = attempt_now(*op);  // readable: read now, into the shared buffer
-    if (result == -EAGAIN) {    // (nothing after all): wait again
+    if (op->kind == IoKind::recv) after_polled_receive(reg, result);
+    if (result == -EAGAIN) {  // (nothing after all): wait again
       try {
         start_kernel_op(reg, *op);
         return;

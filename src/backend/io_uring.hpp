@@ -58,6 +58,9 @@ class IoUringBackend final : public IoBackend {
   /// Times the provided-buffer ring ran dry (ENOBUFS) with every buffer holding bytes
   /// nobody had read, and those bytes were moved out.
   std::uint64_t buffer_shortages() const noexcept { return shortages_; }
+  /// Times a socket's receives were found to be a bulk flow (buffer after full buffer)
+  /// and turned from the multishot to polls and direct receives.
+  std::uint64_t bulk_flows() const noexcept { return bulk_flows_; }
   /// How many buffers the ring offers the kernel at a time (see "the window" in
   /// io_uring.cpp): it starts small and doubles when a batch of receives needs more.
   unsigned ring_window() const noexcept { return window_; }
@@ -101,6 +104,11 @@ class IoUringBackend final : public IoBackend {
   void reap(const std::vector<IoOp*>& ops, std::vector<Completion>& results) noexcept;
 
   void start_kernel_op(UringRegistration& reg, IoOp& op);
+  // Bulk flows (see note_chunk).
+  bool submit_polled_receive(UringRegistration& reg, IoOp& op);
+  void after_polled_receive(UringRegistration& reg, std::int64_t result) noexcept;
+  void note_chunk(UringRegistration& reg, std::int32_t result, bool more) noexcept;
+  void poll_for_readers(UringRegistration& reg);
   void start_next(UringRegistration& reg, int side) noexcept;
   void request_cancel(IoOp& op) noexcept;
   void finish(IoOp& op, std::int64_t result, std::uint32_t flags) noexcept;
@@ -145,6 +153,7 @@ class IoUringBackend final : public IoBackend {
   char* buffers_ = nullptr;
   unsigned buffers_held_ = 0;
   std::uint64_t shortages_ = 0;
+  std::uint64_t bulk_flows_ = 0;
   // The window: the ring offers the kernel only window_ buffers, refilled with the most
   // recently used ones, so that receives land in memory still in the cache.
   std::vector<unsigned short> spare_;  // free buffers outside the ring; the last was used last

@@ -20,13 +20,31 @@ namespace aio {
 namespace detail {
 
 namespace {
-thread_local std::vector<EventLoop*> live_loops;  // cold path only
-}
+// Cold path only. A pointer, not a vector: a thread_local without a destructor stays valid
+// until the thread is gone, and a loop that a thread_local holds is destroyed among the
+// thread's thread_locals, perhaps after this one. Freed when the thread's last loop goes.
+thread_local std::vector<EventLoop*>* live_loops = nullptr;
+}  // namespace
 
-void register_loop(EventLoop* loop) { live_loops.push_back(loop); }
-void unregister_loop(EventLoop* loop) noexcept { std::erase(live_loops, loop); }
+void register_loop(EventLoop* loop) {
+  if (!live_loops) live_loops = new std::vector<EventLoop*>;
+  try {
+    live_loops->push_back(loop);
+  } catch (...) {
+    unregister_loop(nullptr);  // (frees an empty list)
+    throw;
+  }
+}
+void unregister_loop(EventLoop* loop) noexcept {
+  if (!live_loops) return;
+  std::erase(*live_loops, loop);
+  if (live_loops->empty()) {
+    delete live_loops;
+    live_loops = nullptr;
+  }
+}
 bool loop_is_alive(EventLoop* loop) noexcept {
-  return std::find(live_loops.begin(), live_loops.end(), loop) != live_loops.end();
+  return live_loops && std::find(live_loops->begin(), live_loops->end(), loop) != live_loops->end();
 }
 
 /// The loop's mailbox for other threads. Shared between the loop and whoever may post

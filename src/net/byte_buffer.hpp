@@ -27,12 +27,18 @@ struct Cache {
   char* blocks[kClasses][kMaxBlocks];
   int count[kClasses] = {};
   std::size_t bytes = 0;
-  ~Cache() {
-    for (int c = 0; c < kClasses; ++c)
-      while (count[c] > 0) delete[] blocks[c][--count[c]];
-  }
+  ~Cache();
 };
 inline thread_local Cache cache;
+// Set when the thread's cache is destroyed: a buffer freed later (a loop that a
+// thread_local holds goes among the thread's thread_locals) bypasses it. A bool without a
+// destructor stays readable until the thread is gone.
+inline thread_local bool cache_gone = false;
+inline Cache::~Cache() {
+  for (int c = 0; c < kClasses; ++c)
+    while (count[c] > 0) delete[] blocks[c][--count[c]];
+  cache_gone = true;
+}
 
 /// The cache's class of a block of `capacity` bytes, or -1 if it is not cached.
 inline int class_of(std::size_t capacity) noexcept {
@@ -43,7 +49,7 @@ inline int class_of(std::size_t capacity) noexcept {
 
 inline char* take(std::size_t capacity) {
   const int c = class_of(capacity);
-  if (c >= 0 && cache.count[c] > 0) {
+  if (c >= 0 && !cache_gone && cache.count[c] > 0) {
     cache.bytes -= capacity;
     return cache.blocks[c][--cache.count[c]];
   }
@@ -52,7 +58,7 @@ inline char* take(std::size_t capacity) {
 inline void give_back(char* block, std::size_t capacity) noexcept {
   if (!block) return;
   const int c = class_of(capacity);
-  if (c >= 0 && cache.count[c] < Cache::kMaxBlocks && cache.bytes + capacity <= Cache::kMaxBytes) {
+  if (c >= 0 && !cache_gone && cache.count[c] < Cache::kMaxBlocks && cache.bytes + capacity <= Cache::kMaxBytes) {
     cache.blocks[c][cache.count[c]++] = block;
     cache.bytes += capacity;
     return;

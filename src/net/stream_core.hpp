@@ -54,10 +54,10 @@ class StreamCore {
     in_.consume(n);
   }
   ByteBuffer& input() noexcept { return in_; }
-  /// Received bytes the backend keeps for this connection, not yet taken by a read
-  /// (io_uring's multishot receive; always 0 on epoll). For tests.
   /// Bytes of memory the send buffers hold (0 once everything queued was sent). For tests.
   std::size_t send_buffer_capacity() const noexcept { return sending_.capacity() + pending_.capacity(); }
+  /// Received bytes the backend keeps for this connection, not yet taken by a read
+  /// (io_uring's multishot receive; always 0 on epoll).
   std::size_t bytes_kept_by_backend() const noexcept {
     return io_.is_open() ? io_.backend().bytes_kept(io_.registration()) : 0;
   }

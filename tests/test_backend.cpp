@@ -1092,4 +1092,31 @@ TEST(IoUringRing, ClosingWhileABulkReadWaitsEndsIt) {
   }());
 }
 
+TEST(IoUringRing, MessagesThatEachFillOneBufferStayOnTheMultishot) {
+  // Requests of exactly a provided buffer's size (16 KiB), one at a time: every chunk is
+  // full, but each is a whole message with nothing behind it, not a bulk transfer. Such a
+  // flow keeps the multishot (no syscall per read); only full chunks arriving behind kept
+  // bytes count toward bulk.
+  SKIP_WITHOUT_IO_URING();
+  run_on_io_uring([]() -> aio::Coro<void> {
+    auto c = co_await aio_test::net::connect_to_raw_peer();
+    auto* backend = uring_backend();
+    const std::size_t size = IoUringBackend::Options{}.buffer_size;
+    const std::uint64_t into_buffers = backend->buffers_received_into();
+    for (std::uint8_t i = 0; i < 24; ++i) {
+      const std::string message = aio_test::net::pattern(size, 0, i);
+      c.peer.send_now(message);
+      std::string got;
+      while (got.size() < size) {
+        std::string more = co_await aio::wait_for(c.reader.read(64 * 1024), 5.0);
+        AIO_ASSERT_FALSE(more.empty());
+        got += more;
+      }
+      AIO_ASSERT_TRUE(got == message);
+    }
+    EXPECT_EQ(backend->bulk_flows(), 0u) << "one-buffer messages, one at a time, were taken for a bulk flow";
+    EXPECT_GE(backend->buffers_received_into(), into_buffers + 24) << "the requests did not go through the multishot";
+  }());
+}
+
 #endif

@@ -622,15 +622,18 @@ void IoUringBackend::poll_for_readers(UringRegistration& reg) {
   }
 }
 
-void IoUringBackend::note_chunk(UringRegistration& reg, std::int32_t result, bool more) noexcept {
-  // Chunks that fill their whole buffer, again and again: the socket always had more
-  // than a buffer waiting (a bulk transfer). The multishot copies such a flow into
-  // buffers long before its reader runs, so every byte crosses the cache twice; reads of
-  // a bulk flow receive with a syscall instead, when the reader is ready (as on epoll).
+void IoUringBackend::note_chunk(UringRegistration& reg, std::int32_t result, bool more, bool behind_kept) noexcept {
+  // Chunks that fill their whole buffer behind bytes still kept, again and again: the
+  // socket always had more than a buffer waiting (a bulk transfer). The multishot copies
+  // such a flow into buffers long before its reader runs, so every byte crosses the cache
+  // twice; reads of a bulk flow receive with a syscall instead, when the reader is ready
+  // (as on epoll). A full chunk with nothing kept ahead of it may be a whole message that
+  // happens to fill a buffer (16 KiB requests): it neither counts nor breaks the run.
   if (result != static_cast<std::int32_t>(options_.buffer_size)) {
     reg.full_chunks = 0;
     return;
   }
+  if (!behind_kept) return;
   if (++reg.full_chunks < kBulkAfterFullChunks || reg.bulk) return;
   reg.bulk = true;
   ++bulk_flows_;
@@ -802,7 +805,7 @@ void IoUringBackend::on_receive(UringRegistration& reg, const Completion& c) noe
   }
   bool deliver = c.res > 0 || c.res == 0 || (c.res != -ENOBUFS && c.res != -ECANCELED);
   if (deliver) {
-    if (c.res > 0) note_chunk(reg, c.res, more);
+    if (c.res > 0) note_chunk(reg, c.res, more, reg.has_received());
     // (A reader only waits while nothing is kept, so the order of the bytes holds.)
     IoOp* reader = reg.has_received() ? nullptr : reg.readers.pop_front();
     if (reader && !reader->wait_only) {

@@ -107,7 +107,7 @@ class IoUringBackend final : public IoBackend {
   // Bulk flows (see note_chunk).
   bool submit_polled_receive(UringRegistration& reg, IoOp& op);
   void after_polled_receive(UringRegistration& reg, std::int64_t result) noexcept;
-  void note_chunk(UringRegistration& reg, std::int32_t result, bool more) noexcept;
+  void note_chunk(UringRegistration& reg, std::int32_t result, bool more, bool behind_kept) noexcept;
   void poll_for_readers(UringRegistration& reg);
   void start_next(UringRegistration& reg, int side) noexcept;
   void request_cancel(IoOp& op) noexcept;

@@ -334,14 +334,18 @@ std::int64_t StreamCore::take_received_now(std::size_t n, std::string& out) noex
   const auto got = static_cast<std::size_t>(op.result);
   std::size_t kept = io_.backend().bytes_kept(io_.registration());
   n = std::min(n, kSelectBufferSize);  // (the most one receive returns on epoll)
-  if (got >= n || kept == 0)
-    return hand_over(static_cast<const char*>(op.buffer), got, n,
-                     [&out](const char* p, std::size_t k) { out.assign(p, k); });
+  if (got < n && kept > 0) {
+    try {
+      out.reserve(std::min(n, got + kept));  // (one allocation for the chunks taken below)
+    } catch (...) {
+    }
+  }
+  const std::int64_t first = hand_over(static_cast<const char*>(op.buffer), got, n,
+                                       [&out](const char* p, std::size_t k) { out.assign(p, k); });
+  if (first < 0) return first;
   // The backend already holds more chunks (io_uring): take them too, up to n, so that a
   // large message costs one read (and one write of it) rather than one per chunk.
   try {
-    out.reserve(std::min(n, got + kept));
-    out.assign(static_cast<const char*>(op.buffer), got);
     while (out.size() < n && kept > 0) {
       IoOp more = select_receive_op();
       more.no_wait = true;
@@ -357,7 +361,6 @@ std::int64_t StreamCore::take_received_now(std::size_t n, std::string& out) noex
       kept = io_.backend().bytes_kept(io_.registration());
     }
   } catch (...) {
-    if (out.empty()) return -ENOMEM;
   }
   return static_cast<std::int64_t>(out.size());
 }

@@ -534,6 +534,24 @@ AIO_TEST(StreamReadView, CancelledWhileWaitingLosesNothing) {
   EXPECT_EQ(v.bytes(), "abc");
 }
 
+AIO_TEST(StreamReadView, AViewThatWaitedLeavesNoBufferWhenItWaitsAgain) {
+  // With nothing buffered, read_view waits without memory and receives into the stream's
+  // buffer only once the bytes are there (on epoll the kernel writes them there directly):
+  // a connection waiting in read_view holds no receive buffer, before or after traffic.
+  auto c = co_await connect_to_raw_peer();
+  const std::array<std::string, 2> messages{"first", "second"};
+  for (const std::string& message : messages) {
+    auto t = aio::create_task(c.reader.read_view(100));
+    co_await run_briefly();
+    EXPECT_FALSE(t.done());
+    EXPECT_EQ(receive_buffer_capacity(c.reader), 0u) << "a connection waiting in read_view holds a buffer";
+    c.peer.send_now(message);
+    aio::ReadView v = co_await t;
+    EXPECT_EQ(v.bytes(), message);
+    EXPECT_GT(receive_buffer_capacity(c.reader), 0u) << "the view lends the stream's buffer";
+  }
+}
+
 AIO_TEST(StreamReadView, EchoServerWithoutCopiesToStrings) {
   // The handler of the echo benchmark, with views: what it writes is what came.
   struct Handler {

@@ -98,6 +98,8 @@ class StreamReader {
   /// read(n) without a copy into a string: up to n bytes, lent from the stream's receive
   /// buffer in a ReadView (empty at EOF, and for n == 0). See ReadView for the ownership
   /// rules: release it before the next read (UsageError otherwise). Cancel-safe as read().
+  /// With nothing buffered it waits holding no memory, then receives (up to 64 KiB) into
+  /// the stream's buffer: on epoll the kernel writes there directly (no copy at all).
   ///
   ///     for (;;) {
   ///       aio::ReadView chunk = co_await reader.read_view(64 * 1024);

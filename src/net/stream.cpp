@@ -365,6 +365,43 @@ std::int64_t StreamCore::take_received_now(std::size_t n, std::string& out) noex
   return static_cast<std::int64_t>(out.size());
 }
 
+Coro<bool> StreamCore::receive_in_place(std::size_t want) {
+  while (may_receive()) {
+    const std::int64_t ready = co_await ReceiveReadyAwaiter(*this);
+    const std::int64_t r = ready < 0 ? ready : receive_in_place_now(want);
+    if (r > 0) co_return true;
+    if (r != -EAGAIN) note_receive_end(r);  // (EAGAIN: the readiness was stale; wait again)
+  }
+  co_return false;
+}
+
+std::int64_t StreamCore::receive_in_place_now(std::size_t want) noexcept {
+  if (!io_.is_open()) return -EBADF;  // closed between the wake-up and now
+  try {
+    if (!direct_receive_) {  // the backend holds the bytes (io_uring): copy its chunks in
+      IoOp op = select_receive_op();
+      op.no_wait = true;
+      io_.backend().submit(io_.registration(), op);
+      if (op.result <= 0) return op.result;
+      in_.append({static_cast<const char*>(op.buffer), static_cast<std::size_t>(op.result)});
+      take_kept(std::min(want, kSelectBufferSize));
+      return static_cast<std::int64_t>(in_.size());
+    }
+    // As much as a receive into the shared buffer would take (not just `want`): the rest
+    // is buffered for the next reads, which then need no syscall.
+    IoOp op;
+    op.kind = receive_kind();
+    op.buffer = in_.prepare(kSelectBufferSize);
+    op.length = kSelectBufferSize;
+    op.no_wait = true;
+    io_.backend().submit(io_.registration(), op);
+    if (op.result > 0) in_.commit(static_cast<std::size_t>(op.result));
+    return op.result;
+  } catch (...) {
+    return -ENOMEM;  // (the connection then fails: bytes may have been lost)
+  }
+}
+
 Coro<std::string> StreamCore::take_string(std::size_t n) {
   if (in_.empty()) {
     const bool more = co_await fill();
@@ -791,9 +828,13 @@ Coro<ReadView> StreamReader::read_view(std::size_t n) {
   if (n == 0) co_return ReadView();
   ReadScope scope(c, "read_view");
   if (c.input().empty()) {
-    const bool more = co_await c.fill();
+    bool more = false;
+    if (c.has_tls()) {  // (the TLS layer decrypts into the buffer)
+      more = co_await c.fill();
+    } else {
+      more = co_await c.receive_in_place(n);  // (n: how many kept chunks to take)
+    }
     if (!more) co_return ReadView();
-    c.take_kept(std::min(n, detail::kSelectBufferSize));
   }
   co_return ReadView(&c, std::min(n, c.input().size()));
 }

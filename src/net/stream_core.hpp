@@ -66,6 +66,13 @@ class StreamCore {
   /// Appends the chunks the backend already keeps for this connection (io_uring), until
   /// the buffer holds `want` bytes: a large message is then one read, not one per chunk.
   void take_kept(std::size_t want);
+  /// With nothing buffered (and no TLS): waits until bytes can be received, then receives
+  /// them into the buffer (up to 64 KiB, as any receive). On epoll the kernel writes them
+  /// straight into the buffer (no pass through the loop's shared buffer); where the
+  /// backend holds them (io_uring's multishot) its chunks are copied in, up to `want`. The buffer's block is taken only
+  /// once bytes are there, so a connection waiting here holds none. False at EOF; throws
+  /// the connection's error.
+  Coro<bool> receive_in_place(std::size_t want);
   /// For a client's connection pool, before reusing an idle connection: true when it is
   /// open, nothing unread arrived and the peer has neither closed nor reset it. Receives
   /// what the kernel holds without waiting (a TLS session ticket is processed, not
@@ -142,6 +149,8 @@ class StreamCore {
   /// them all, up to n and 64 KiB. The count given to `out`, or 0 at EOF, or -errno
   /// (-EAGAIN: none).
   std::int64_t take_received_now(std::size_t n, std::string& out) noexcept;
+  /// receive_in_place's receive, once woken: the count now buffered, 0 at EOF, or -errno.
+  std::int64_t receive_in_place_now(std::size_t want) noexcept;
   /// Hands `got` received bytes over: the first `want` to deliver(bytes, k), the rest to
   /// the stream's buffer. The count delivered, or -ENOMEM.
   template <class Deliver>

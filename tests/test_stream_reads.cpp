@@ -579,6 +579,27 @@ AIO_TEST(StreamReadView, EchoServerWithoutCopiesToStrings) {
   co_await server.wait_closed();
 }
 
+// Starts a read of `kind` on `reader` and drops the reader before the read runs.
+enum class ReadKind { read, read_into, read_view };
+aio::Coro<std::string> read_then_drop(aio::StreamReader reader, ReadKind kind) {
+  if (kind == ReadKind::read_into) {
+    std::array<char, 8> buf{};
+    aio::Coro<std::size_t> read = reader.read_into(buf);
+    reader = aio::StreamReader();
+    const std::size_t n = co_await std::move(read);
+    co_return std::string(buf.data(), n);
+  }
+  if (kind == ReadKind::read_view) {
+    aio::Coro<aio::ReadView> read = reader.read_view(100);
+    reader = aio::StreamReader();
+    aio::ReadView view = co_await std::move(read);
+    co_return std::string(view.bytes());
+  }
+  aio::Coro<std::string> read = reader.read(100);
+  reader = aio::StreamReader();
+  co_return co_await std::move(read);
+}
+
 // ============================================================================================
 // read(n) and the receive buffer
 // ============================================================================================
@@ -646,6 +667,23 @@ AIO_TEST(StreamReadBuffer, AReadNThatWaitedLeavesNoBufferWhenItWaitsAgain) {
   EXPECT_EQ(receive_buffer_capacity(c.reader), 0u) << "an idle connection keeps a receive buffer";
   c.peer.send_now("second");
   EXPECT_EQ(co_await t, "second");
+}
+
+AIO_TEST(StreamReadBuffer, AReadInProgressKeepsTheConnectionWhenBothHalvesAreDropped) {
+  // A read holds the connection from the moment it is created: the tasks below have not
+  // started when both halves go, and their reads still complete (under ASan, a read that
+  // held nothing would touch a freed connection). Once it is over, the connection closes.
+  const std::array<ReadKind, 3> kinds{ReadKind::read, ReadKind::read_into, ReadKind::read_view};
+  for (const ReadKind kind : kinds) {
+    auto c = co_await connect_to_raw_peer();
+    aio::Task<std::string> t = aio::create_task(read_then_drop(std::move(c.reader), kind));
+    c.writer = aio::StreamWriter();
+    co_await run_briefly();
+    EXPECT_FALSE(t.done());
+    c.peer.send_now("late");
+    EXPECT_EQ(co_await t, "late") << "read kind " << static_cast<int>(kind);
+    EXPECT_EQ(co_await aio::wait_for(c.peer.recv_some(), 5.0), "") << "the connection was not closed";
+  }
 }
 
 AIO_TEST(StreamReadBuffer, AConnectionThatSentEverythingHoldsNoSendBuffer) {

@@ -54,7 +54,7 @@ class ReadView {
   void release() noexcept;
 
  private:
-  friend class StreamReader;
+  friend class detail::StreamCore;
   ReadView(detail::StreamCore* core, std::size_t n) noexcept;
 
   detail::StreamCore* core_ = nullptr;

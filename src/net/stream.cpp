@@ -25,6 +25,14 @@ namespace {
 [[noreturn]] void throw_errno(int err, const std::string& what) {
   throw std::system_error(err, std::generic_category(), what);
 }
+
+// Marks the one reader for the duration of a read (begin_read's UsageError otherwise).
+struct ReadScope {
+  StreamCore& core;
+  ReadScope(StreamCore& c, const char* what) : core(c) { c.begin_read(what); }
+  ~ReadScope() { core.end_read(); }
+  ReadScope(const ReadScope&) = delete;
+};
 }  // namespace
 
 StreamCore::StreamCore(EventLoop& loop, IoHandle io, std::size_t limit, StreamTransport transport)
@@ -128,7 +136,7 @@ class StreamCore::RecvAwaiter final : public IoAwaiter<RecvAwaiter> {
 };
 
 /// read(n) waits with this when nothing is buffered: until a receive can take bytes (or
-/// learn of EOF or an error), without taking them (IoOp::wait_only). receive_string()
+/// learn of EOF or an error), without taking them (IoOp::wait_only). read_some()
 /// then takes them itself, copying them once, from the backend's memory straight into the
 /// string it returns. (Had the backend delivered them in its poll instead, each would go
 /// to the stream's buffer first: a string allocated per completion of a batch keeps a
@@ -303,14 +311,12 @@ Coro<bool> StreamCore::fill() {
   co_return false;
 }
 
-// read_some and read_into are plain functions choosing a coroutine: a read parked in a
-// receive then keeps only that path's frame (an idle connection's memory).
-Coro<std::string> StreamCore::read_some(std::size_t n) {
-  if (in_.empty() && !tls_) return receive_string(n);  // TLS decrypts into in_ instead
-  return take_string(n);
-}
-
-Coro<std::string> StreamCore::receive_string(std::size_t n) {
+// read_some and read_into are the whole of a read(n) / read_into() with nothing buffered:
+// one coroutine frame, which marks the reader itself (an idle connection parked in a read
+// holds just this frame; a second one only when bytes are buffered, or with TLS).
+Coro<std::string> StreamCore::read_some(std::size_t n, const char* what, [[maybe_unused]] Hold hold) {
+  ReadScope scope(*this, what);
+  if (!in_.empty() || tls_) co_return co_await take_string(n);  // (TLS decrypts into in_)
   std::string out;
   while (may_receive()) {
     const std::int64_t ready = co_await ReceiveReadyAwaiter(*this);
@@ -365,14 +371,26 @@ std::int64_t StreamCore::take_received_now(std::size_t n, std::string& out) noex
   return static_cast<std::int64_t>(out.size());
 }
 
-Coro<bool> StreamCore::receive_in_place(std::size_t want) {
-  while (may_receive()) {
-    const std::int64_t ready = co_await ReceiveReadyAwaiter(*this);
-    const std::int64_t r = ready < 0 ? ready : receive_in_place_now(want);
-    if (r > 0) co_return true;
-    if (r != -EAGAIN) note_receive_end(r);  // (EAGAIN: the readiness was stale; wait again)
+Coro<ReadView> StreamCore::read_view(std::size_t n, [[maybe_unused]] Hold hold) {
+  ReadScope scope(*this, "read_view");
+  if (in_.empty()) {
+    bool more = false;
+    if (tls_) {  // (the TLS layer decrypts into the buffer)
+      more = co_await fill();
+    } else {
+      while (may_receive()) {
+        const std::int64_t ready = co_await ReceiveReadyAwaiter(*this);
+        const std::int64_t r = ready < 0 ? ready : receive_in_place_now(n);
+        if (r > 0) {
+          more = true;
+          break;
+        }
+        if (r != -EAGAIN) note_receive_end(r);  // (EAGAIN: the readiness was stale; wait again)
+      }
+    }
+    if (!more) co_return ReadView();
   }
-  co_return false;
+  co_return ReadView(this, std::min(n, in_.size()));
 }
 
 std::int64_t StreamCore::receive_in_place_now(std::size_t want) noexcept {
@@ -413,12 +431,10 @@ Coro<std::string> StreamCore::take_string(std::size_t n) {
   co_return out;
 }
 
-Coro<std::size_t> StreamCore::read_into(std::span<char> buffer) {
-  if (in_.empty() && !tls_) return receive_into(buffer);
-  return take_into(buffer);
-}
-
-Coro<std::size_t> StreamCore::receive_into(std::span<char> buffer) {
+Coro<std::size_t> StreamCore::read_into(std::span<char> buffer, const char* what,
+                                         [[maybe_unused]] Hold hold) {
+  ReadScope scope(*this, what);
+  if (!in_.empty() || tls_) co_return co_await take_into(buffer);
   while (may_receive()) {
     RecvToSpanAwaiter receive(*this, buffer);
     const std::int64_t r = co_await receive;
@@ -736,6 +752,7 @@ void StreamCore::attach_to_server(ServerCore* server) noexcept {
 
 namespace aio {
 
+using detail::ReadScope;
 using detail::StreamCore;
 
 namespace {
@@ -743,14 +760,6 @@ StreamCore& require(StreamCore* c, const char* what) {
   if (!c) throw UsageError(std::string(what) + ": this stream object is empty (moved from or default-constructed)");
   return *c;
 }
-
-// Marks the one reader for the duration of a read.
-struct ReadScope {
-  StreamCore& core;
-  ReadScope(StreamCore& c, const char* what) : core(c) { c.begin_read(what); }
-  ~ReadScope() { core.end_read(); }
-  ReadScope(const ReadScope&) = delete;
-};
 
 std::string take(detail::ByteBuffer& in, std::size_t n) {
   std::string out(in.data(), n);
@@ -804,39 +813,42 @@ StreamReader::~StreamReader() {
   if (core_) core_->release();
 }
 
-Coro<std::string> StreamReader::read(long n) {
-  StreamCore& c = require(core_, "StreamReader.read");
+namespace {
+// read(n), read_into() and read_view() with n > 0 are StreamCore's coroutine alone (one
+// frame per read); these are the rest: an empty stream object, n == 0, read(-1).
+Coro<std::string> read_all(StreamCore* core, long n) {
+  StreamCore& c = require(core, "StreamReader.read");
   if (n == 0) co_return std::string();
   ReadScope scope(c, "read");
-  if (n < 0) {
-    while (co_await c.fill()) {
-    }
-    co_return take(c.input(), c.input().size());
+  while (co_await c.fill()) {
   }
-  co_return co_await c.read_some(static_cast<std::size_t>(n));
+  co_return take(c.input(), c.input().size());
+}
+
+Coro<std::size_t> read_into_nothing(StreamCore* core) {
+  require(core, "StreamReader.read_into");
+  co_return 0;
+}
+
+Coro<ReadView> read_view_nothing(StreamCore* core) {
+  require(core, "StreamReader.read_view");
+  co_return ReadView();
+}
+}  // namespace
+
+Coro<std::string> StreamReader::read(long n) {
+  if (core_ && n > 0) return core_->read_some(static_cast<std::size_t>(n), "read", StreamCore::Hold(*core_));
+  return read_all(core_, n);
 }
 
 Coro<std::size_t> StreamReader::read_into(std::span<char> buffer) {
-  StreamCore& c = require(core_, "StreamReader.read_into");
-  if (buffer.empty()) co_return 0;
-  ReadScope scope(c, "read_into");
-  co_return co_await c.read_into(buffer);
+  if (core_ && !buffer.empty()) return core_->read_into(buffer, "read_into", StreamCore::Hold(*core_));
+  return read_into_nothing(core_);
 }
 
 Coro<ReadView> StreamReader::read_view(std::size_t n) {
-  StreamCore& c = require(core_, "StreamReader.read_view");
-  if (n == 0) co_return ReadView();
-  ReadScope scope(c, "read_view");
-  if (c.input().empty()) {
-    bool more = false;
-    if (c.has_tls()) {  // (the TLS layer decrypts into the buffer)
-      more = co_await c.fill();
-    } else {
-      more = co_await c.receive_in_place(n);  // (n: how many kept chunks to take)
-    }
-    if (!more) co_return ReadView();
-  }
-  co_return ReadView(&c, std::min(n, c.input().size()));
+  if (core_ && n > 0) return core_->read_view(n, StreamCore::Hold(*core_));
+  return read_view_nothing(core_);
 }
 
 ReadView::ReadView(StreamCore* core, std::size_t n) noexcept : core_(core), size_(n) {

@@ -8,11 +8,16 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "aio/detail/wait_list.hpp"
 #include "aio/socket_address.hpp"
 #include "io/operation.hpp"
 #include "net/byte_buffer.hpp"
+
+namespace aio {
+class ReadView;
+}
 
 namespace aio::detail {
 
@@ -33,16 +38,35 @@ class StreamCore {
   void release() noexcept {
     if (--refs_ == 0) last_reference_gone();
   }
+  /// A reference held by a read in progress, from the moment the read is created (a
+  /// coroutine's parameter): dropping both halves meanwhile cannot free the connection
+  /// under it.
+  class Hold {
+   public:
+    explicit Hold(StreamCore& core) noexcept : core_(&core) { core.add_ref(); }
+    Hold(Hold&& o) noexcept : core_(std::exchange(o.core_, nullptr)) {}
+    Hold(const Hold&) = delete;
+    Hold& operator=(const Hold&) = delete;
+    Hold& operator=(Hold&&) = delete;
+    ~Hold() {
+      if (core_) core_->release();
+    }
+
+   private:
+    StreamCore* core_;
+  };
 
   // --- reading ----------------------------------------------------------------------
   /// Receives more bytes into the buffer. False at EOF. Throws the connection's error.
   Coro<bool> fill();
   /// Up to n (> 0) bytes: buffered ones, or one receive copied straight into the string
-  /// (not through the buffer). "" at EOF. Throws the connection's error.
-  Coro<std::string> read_some(std::size_t n);
+  /// (not through the buffer). "" at EOF. Throws the connection's error. The whole read:
+  /// it marks the reader (begin_read's UsageError names StreamReader.`what`).
+  Coro<std::string> read_some(std::size_t n, const char* what, Hold hold);
   /// Up to buffer.size() (> 0) bytes into buffer: buffered ones, or one receive straight
-  /// into it where the backend allows. 0 at EOF. Throws the connection's error.
-  Coro<std::size_t> read_into(std::span<char> buffer);
+  /// into it where the backend allows. 0 at EOF. Throws the connection's error. The whole
+  /// read, as read_some.
+  Coro<std::size_t> read_into(std::span<char> buffer, const char* what, Hold hold);
   /// A ReadView lends the first n buffered bytes: reads are refused until end_loan(n)
   /// consumes them.
   std::string_view lend(std::size_t n) noexcept {
@@ -66,13 +90,12 @@ class StreamCore {
   /// Appends the chunks the backend already keeps for this connection (io_uring), until
   /// the buffer holds `want` bytes: a large message is then one read, not one per chunk.
   void take_kept(std::size_t want);
-  /// With nothing buffered (and no TLS): waits until bytes can be received, then receives
-  /// them into the buffer (up to 64 KiB, as any receive). On epoll the kernel writes them
-  /// straight into the buffer (no pass through the loop's shared buffer); where the
-  /// backend holds them (io_uring's multishot) its chunks are copied in, up to `want`. The buffer's block is taken only
-  /// once bytes are there, so a connection waiting here holds none. False at EOF; throws
-  /// the connection's error.
-  Coro<bool> receive_in_place(std::size_t want);
+  /// StreamReader::read_view(n > 0), the whole read (as read_some): lends up to n bytes.
+  /// With nothing buffered (and no TLS) it waits holding no memory, then receives into
+  /// the buffer (up to 64 KiB, as any receive): on epoll the kernel writes straight into
+  /// the buffer (no pass through the loop's shared buffer); where the backend holds the
+  /// bytes (io_uring's multishot) its chunks are copied in, up to n.
+  Coro<ReadView> read_view(std::size_t n, Hold hold);
   /// For a client's connection pool, before reusing an idle connection: true when it is
   /// open, nothing unread arrived and the peer has neither closed nor reset it. Receives
   /// what the kernel holds without waiting (a TLS session ticket is processed, not
@@ -140,22 +163,19 @@ class StreamCore {
   bool may_receive();
   /// A receive ended with r <= 0: EOF, or the connection failed (may_receive() tells).
   void note_receive_end(std::int64_t r) noexcept;
-  /// The two paths of read_some() and read_into(): with nothing buffered (one receive
-  /// straight to the caller), and from the buffer (filled first if empty).
-  Coro<std::string> receive_string(std::size_t n);
+  /// read_some() and read_into() from the buffer (filled first if empty; TLS).
   Coro<std::string> take_string(std::size_t n);
   /// Takes what a receive finds without waiting: the first n bytes into `out`, the rest
   /// into the buffer. Where the backend keeps several received chunks (io_uring), takes
   /// them all, up to n and 64 KiB. The count given to `out`, or 0 at EOF, or -errno
   /// (-EAGAIN: none).
   std::int64_t take_received_now(std::size_t n, std::string& out) noexcept;
-  /// receive_in_place's receive, once woken: the count now buffered, 0 at EOF, or -errno.
+  /// read_view's receive, once woken: the count now buffered, 0 at EOF, or -errno.
   std::int64_t receive_in_place_now(std::size_t want) noexcept;
   /// Hands `got` received bytes over: the first `want` to deliver(bytes, k), the rest to
   /// the stream's buffer. The count delivered, or -ENOMEM.
   template <class Deliver>
   std::int64_t hand_over(const char* bytes, std::size_t got, std::size_t want, Deliver deliver) noexcept;
-  Coro<std::size_t> receive_into(std::span<char> buffer);
   Coro<std::size_t> take_into(std::span<char> buffer);
   Coro<void> handshake();
   /// A receive parked: the connection waits for its peer. With nothing buffered it holds

@@ -431,8 +431,7 @@ Coro<std::string> StreamCore::take_string(std::size_t n) {
   co_return out;
 }
 
-Coro<std::size_t> StreamCore::read_into(std::span<char> buffer, const char* what,
-                                         [[maybe_unused]] Hold hold) {
+Coro<std::size_t> StreamCore::read_into(std::span<char> buffer, const char* what, [[maybe_unused]] Hold hold) {
   ReadScope scope(*this, what);
   if (!in_.empty() || tls_) co_return co_await take_into(buffer);
   while (may_receive()) {

@@ -726,3 +726,47 @@ AIO_TEST(StreamReadBuffer, AWaitingConnectionHoldsNoBuffer) {
   c.peer.send_now("ur\n");
   EXPECT_EQ(co_await t, "four\n");
 }
+
+AIO_TEST(StreamReadBuffer, AReadWaitingForTheRestHoldsABlockThatFits) {
+  // Receives go straight into a 64 KiB block of the stream's buffer (on epoll); a read
+  // that then waits for the rest of its message keeps what came in a block that fits it:
+  // a peer that sends a few bytes and stalls must not hold 64 KiB of the server's memory.
+  auto c = co_await connect_to_raw_peer();
+  struct Case {
+    std::size_t first;  // bytes sent before the read waits for the rest
+    std::size_t fits;   // the most the buffer may then hold
+  };
+  const std::array<Case, 3> cases{Case{1, 4096}, Case{3000, 4096}, Case{5000, 8192}};
+  for (const Case& k : cases) {
+    const std::string message = pattern(k.first + 10, 0, 7);
+    auto t = aio::create_task(c.reader.readexactly(message.size()));
+    co_await run_briefly();
+    c.peer.send_now(std::string_view(message).substr(0, k.first));
+    const std::size_t first = k.first;
+    auto arrived = [&c, first] { return c.reader.buffered() == first; };
+    AIO_ASSERT_AWAITS_TRUE(eventually(arrived));
+    EXPECT_FALSE(t.done());
+    EXPECT_GT(receive_buffer_capacity(c.reader), 0u);
+    EXPECT_LE(receive_buffer_capacity(c.reader), k.fits) << "after " << k.first << " bytes";
+    c.peer.send_now(std::string_view(message).substr(k.first));
+    EXPECT_TRUE(co_await t == message);
+  }
+}
+
+AIO_TEST(StreamReadBuffer, MessagesLargerThanOneReceiveArriveWhole) {
+  // readexactly() of messages over 64 KiB, back to back: each takes several receives into
+  // the stream's buffer, the next message's first bytes already in it.
+  auto c = co_await connect_to_raw_peer();
+  constexpr std::size_t kMessage = 70000;
+  constexpr std::size_t kCount = 24;
+  const std::string data = pattern(kMessage * kCount, 0, 13);
+  aio::Task<void> sender = aio::create_task(c.peer.send_all(data));
+  for (std::size_t i = 0; i < kCount; ++i) {
+    const std::string got = co_await c.reader.readexactly(kMessage);
+    AIO_ASSERT_EQ(got.size(), kMessage);
+    EXPECT_TRUE(std::string_view(data).substr(i * kMessage, kMessage) == got) << "message " << i << " differs";
+  }
+  co_await sender;
+  c.peer.shutdown_write();
+  EXPECT_EQ(co_await c.reader.read(), "");
+}

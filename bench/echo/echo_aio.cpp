@@ -1,6 +1,6 @@
 // The aio side of the echo benchmark (bench/run_echo.py): an asyncio-style streams server.
 //
-// Usage: echo_aio [--workers N] [--api read|read_into|read_view] PORT
+// Usage: echo_aio [--workers N] [--api read|read_into|read_view|readexactly:SIZE] PORT
 //   Listens on 127.0.0.1:PORT; prints nothing; SIGTERM ends it.
 //   --workers N (N > 1): aio::run_workers forks N processes, each with its own loop and
 //   its own listening socket on PORT (reuse_port: the kernel spreads the connections);
@@ -8,7 +8,9 @@
 //
 // The handler is what one writes in asyncio: read up to 64 KiB, write it back, drain.
 // --api picks the read call (default read: a std::string per message); read_into reads
-// into a 64 KiB buffer of the handler's own, read_view borrows the stream's buffer.
+// into a 64 KiB buffer of the handler's own, read_view borrows the stream's buffer;
+// readexactly:SIZE reads whole SIZE-byte messages (a framed protocol's read, through the
+// stream's buffer: run it with messages of that size).
 #include <sys/resource.h>
 
 #include <cstdio>
@@ -68,9 +70,25 @@ aio::Coro<void> echo_read_view(aio::StreamReader reader, aio::StreamWriter write
   }
 }
 
+std::size_t message_size = 0;  // --api readexactly:SIZE
+
+aio::Coro<void> echo_readexactly(aio::StreamReader reader, aio::StreamWriter writer) {
+  try {
+    for (;;) {
+      std::string data = co_await reader.readexactly(message_size);
+      writer.write(data);
+      co_await writer.drain();
+    }
+  } catch (const aio::IncompleteReadError&) {
+    // EOF (between messages, or within one)
+  } catch (const std::system_error&) {
+  }
+}
+
 aio::ConnectionHandler handler_for(std::string_view api) {
   if (api == "read_into") return echo_read_into;
   if (api == "read_view") return echo_read_view;
+  if (api.starts_with("readexactly:")) return echo_readexactly;
   return echo;
 }
 
@@ -81,7 +99,7 @@ aio::Coro<void> serve(int port, bool reuse_port, std::string api) {
 }
 
 int usage(const char* argv0) {
-  std::fprintf(stderr, "usage: %s [--workers N] [--api read|read_into|read_view] PORT\n", argv0);
+  std::fprintf(stderr, "usage: %s [--workers N] [--api read|read_into|read_view|readexactly:SIZE] PORT\n", argv0);
   return 2;
 }
 
@@ -101,8 +119,10 @@ int main(int argc, char** argv) {
     }
     arg += 2;
   }
-  if (argc != arg + 1 || workers < 1 || (api != "read" && api != "read_into" && api != "read_view"))
-    return usage(argv[0]);
+  if (api.starts_with("readexactly:")) message_size = std::strtoul(api.c_str() + 12, nullptr, 10);
+  const bool known_api = api == "read" || api == "read_into" || api == "read_view" ||
+                         (api.starts_with("readexactly:") && message_size > 0);
+  if (argc != arg + 1 || workers < 1 || !known_api) return usage(argv[0]);
   const int port = std::atoi(argv[arg]);
   // Many idle connections (run_echo.py --idle): take the hard limit on descriptors.
   rlimit rl{};

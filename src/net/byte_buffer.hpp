@@ -118,6 +118,28 @@ class ByteBuffer {
   }
   /// Gives the memory back if the buffer is empty (to the per-thread cache).
   void release_if_empty() noexcept { shrink_if_idle(0); }
+  /// For a buffer whose owner waits for more: empty, it gives its block back; holding a
+  /// few bytes in a block at least four times the size they need, it moves them into one
+  /// that fits (the copy is bounded by a quarter of the block and happens only before a
+  /// wait). Keeps the big block if a small one cannot be had.
+  void fit_while_waiting() noexcept {
+    if (empty()) return release_if_empty();
+    std::size_t fit = byte_buffer_blocks::kFirst;
+    while (fit < size()) fit *= 2;
+    if (capacity_ < 4 * fit) return;
+    char* smaller = nullptr;
+    try {
+      smaller = byte_buffer_blocks::take(fit);
+    } catch (...) {
+      return;
+    }
+    std::memcpy(smaller, data(), size());
+    byte_buffer_blocks::give_back(data_.release(), capacity_);
+    data_.reset(smaller);
+    capacity_ = fit;
+    end_ = size();
+    begin_ = 0;
+  }
   std::size_t capacity() const noexcept { return capacity_; }
   void swap(ByteBuffer& o) noexcept {
     std::swap(data_, o.data_);

@@ -142,7 +142,7 @@ class StreamCore::RecvAwaiter final : public IoAwaiter<RecvAwaiter> {
 /// to the stream's buffer first: a string allocated per completion of a batch keeps a
 /// batch of strings alive at once, and glibc then grows and trims its heap — brk — every
 /// batch, which measured twice the CPU on 16 KiB echoes.)
-class StreamCore::ReceiveReadyAwaiter final : public IoAwaiter<ReceiveReadyAwaiter> {
+class StreamCore::ReceiveReadyAwaiter : public IoAwaiter<ReceiveReadyAwaiter> {
  public:
   explicit ReceiveReadyAwaiter(StreamCore& core) noexcept : IoAwaiter(core.io_, wait_op(core)), core_(core) {}
 
@@ -151,6 +151,9 @@ class StreamCore::ReceiveReadyAwaiter final : public IoAwaiter<ReceiveReadyAwait
     core_.on_receive_parked();
     return true;
   }
+
+ protected:
+  StreamCore& core_;
 
  private:
   friend class IoAwaiter<ReceiveReadyAwaiter>;
@@ -164,8 +167,27 @@ class StreamCore::ReceiveReadyAwaiter final : public IoAwaiter<ReceiveReadyAwait
   /// meanwhile wins and loses nothing. (Even when ready at once: like asyncio's read,
   /// which waits for data the stream has not buffered yet, and so sees a pending cancel.)
   bool store_result(IoOp& op) noexcept { return op.result >= 0; }
+};
 
-  StreamCore& core_;
+/// fill() and read_view() with nothing to take from the buffer: wait as above, then have
+/// the bytes received straight into the stream's buffer (receive_in_place_now: on epoll
+/// the kernel writes them there, without a pass through the loop's shared buffer). True
+/// if bytes came; false at EOF or on an error (noted: may_receive() tells) or when the
+/// readiness was stale (wait again).
+class StreamCore::ReceiveInPlaceAwaiter final : public ReceiveReadyAwaiter {
+ public:
+  ReceiveInPlaceAwaiter(StreamCore& core, std::size_t want) noexcept : ReceiveReadyAwaiter(core), want_(want) {}
+
+  bool await_resume() {
+    const std::int64_t ready = ReceiveReadyAwaiter::await_resume();
+    const std::int64_t r = ready < 0 ? ready : core_.receive_in_place_now(want_);
+    if (r > 0) return true;
+    if (r != -EAGAIN) core_.note_receive_end(r);
+    return false;
+  }
+
+ private:
+  std::size_t want_;
 };
 
 /// read_into() with nothing buffered: one receive whose bytes go straight to the caller.
@@ -291,6 +313,11 @@ void StreamCore::note_receive_end(std::int64_t r) noexcept {
 
 Coro<bool> StreamCore::fill() {
   while (may_receive()) {
+    if (!tls_) {
+      if (co_await ReceiveInPlaceAwaiter(*this, kSelectBufferSize)) co_return true;
+      continue;
+    }
+    // TLS: ciphertext goes to the TLS layer, which decrypts into the buffer.
     std::size_t before = in_.size();
     std::int64_t r = co_await RecvAwaiter(*this);
     if (r <= 0) {
@@ -379,13 +406,10 @@ Coro<ReadView> StreamCore::read_view(std::size_t n, [[maybe_unused]] Hold hold) 
       more = co_await fill();
     } else {
       while (may_receive()) {
-        const std::int64_t ready = co_await ReceiveReadyAwaiter(*this);
-        const std::int64_t r = ready < 0 ? ready : receive_in_place_now(n);
-        if (r > 0) {
+        if (co_await ReceiveInPlaceAwaiter(*this, n)) {
           more = true;
           break;
         }
-        if (r != -EAGAIN) note_receive_end(r);  // (EAGAIN: the readiness was stale; wait again)
       }
     }
     if (!more) co_return ReadView();
@@ -406,11 +430,13 @@ std::int64_t StreamCore::receive_in_place_now(std::size_t want) noexcept {
       return static_cast<std::int64_t>(in_.size());
     }
     // As much as a receive into the shared buffer would take (not just `want`): the rest
-    // is buffered for the next reads, which then need no syscall.
+    // is buffered for the next reads, which then need no syscall. Below 64 KiB buffered,
+    // up to 64 KiB in all, so that the buffer stays one block of the per-thread cache.
+    const std::size_t room = in_.size() < kSelectBufferSize ? kSelectBufferSize - in_.size() : kSelectBufferSize;
     IoOp op;
     op.kind = receive_kind();
-    op.buffer = in_.prepare(kSelectBufferSize);
-    op.length = kSelectBufferSize;
+    op.buffer = in_.prepare(room);
+    op.length = room;
     op.no_wait = true;
     io_.backend().submit(io_.registration(), op);
     if (op.result > 0) in_.commit(static_cast<std::size_t>(op.result));

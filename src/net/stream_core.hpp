@@ -152,6 +152,7 @@ class StreamCore {
   friend class TlsSession;
   class RecvAwaiter;
   class ReceiveReadyAwaiter;
+  class ReceiveInPlaceAwaiter;
   class RecvToSpanAwaiter;
   struct SendOp : IoOp {
     StreamCore* core = nullptr;
@@ -170,7 +171,9 @@ class StreamCore {
   /// them all, up to n and 64 KiB. The count given to `out`, or 0 at EOF, or -errno
   /// (-EAGAIN: none).
   std::int64_t take_received_now(std::size_t n, std::string& out) noexcept;
-  /// read_view's receive, once woken: the count now buffered, 0 at EOF, or -errno.
+  /// fill() and read_view()'s receive, once woken, into the stream's buffer (directly where
+  /// the backend allows; else the backend's chunks, up to `want`, are copied in): the count
+  /// now buffered, 0 at EOF, or -errno.
   std::int64_t receive_in_place_now(std::size_t want) noexcept;
   /// Hands `got` received bytes over: the first `want` to deliver(bytes, k), the rest to
   /// the stream's buffer. The count delivered, or -ENOMEM.
@@ -179,8 +182,10 @@ class StreamCore {
   Coro<std::size_t> take_into(std::span<char> buffer);
   Coro<void> handshake();
   /// A receive parked: the connection waits for its peer. With nothing buffered it holds
-  /// no receive memory meanwhile (the block goes back to the per-thread cache).
-  void on_receive_parked() noexcept { in_.release_if_empty(); }
+  /// no receive memory meanwhile (the block goes back to the per-thread cache); with part
+  /// of a message buffered, a block that fits it (receives go straight into a 64 KiB block:
+  /// a peer that sends a byte and stalls must not hold one).
+  void on_receive_parked() noexcept { in_.fit_while_waiting(); }
   /// Puts bytes a cancelled read had taken back in front of the buffer.
   void unread(std::string_view bytes);
   /// Appends received bytes (plain, or ciphertext for the TLS layer to decrypt).

@@ -55,6 +55,12 @@ aio::Coro<std::string> cancel_self_then_read(aio::StreamReader* reader, bool int
   co_return co_await reader->read(4);
 }
 
+// The same for readexactly(n), which waits in the stream's fill().
+aio::Coro<std::string> cancel_self_then_readexactly(aio::StreamReader* reader, std::size_t n) {
+  aio::current_task()->cancel();
+  co_return co_await reader->readexactly(n);
+}
+
 // Sends `data` after a one-byte read that arms io_uring's multishot receive (which stops
 // after 64 KiB kept, until a read waits again), and waits until all of it has arrived:
 // in the socket (epoll), or taken into the multishot's provided buffers (io_uring), so
@@ -769,4 +775,50 @@ AIO_TEST(StreamReadBuffer, MessagesLargerThanOneReceiveArriveWhole) {
   co_await sender;
   c.peer.shutdown_write();
   EXPECT_EQ(co_await c.reader.read(), "");
+}
+
+AIO_TEST(StreamReadBuffer, CancelledReadexactlyRacingArrivingBytesLosesNothing) {
+  // readexactly() holds the first half of its message in the stream's buffer and waits in
+  // fill() for the rest; the cancel lands at different points relative to the rest's
+  // arrival. The read returns the whole message, or is cancelled and the next read gets
+  // every byte, in order, once.
+  auto c = co_await connect_to_raw_peer();
+  for (int k = 0; k < 6; ++k) {
+    const std::string msg = "message-" + std::to_string(k) + "-of-the-race";
+    const std::size_t half = msg.size() / 2;
+    auto t = aio::create_task(c.reader.readexactly(msg.size()));
+    co_await run_briefly();
+    c.peer.send_now(std::string_view(msg).substr(0, half));
+    auto first_half_buffered = [&c, half] { return c.reader.buffered() == half; };
+    AIO_ASSERT_AWAITS_TRUE(eventually(first_half_buffered));
+    c.peer.send_now(std::string_view(msg).substr(half));
+    for (int i = 0; i < k; ++i) co_await aio::sleep(0);
+    t.cancel();
+    std::exception_ptr e = co_await error_of(t);
+    std::string got;
+    if (!e) {
+      got = t.result();
+    } else {
+      EXPECT_TRUE(holds<aio::CancelledError>(e)) << what_of(e);
+      got = co_await read_exactly_within(c.reader, msg.size(), 2.0);
+    }
+    EXPECT_EQ(got, msg) << "k = " << k << ": bytes lost or repeated";
+    EXPECT_EQ(c.reader.buffered(), 0u);
+  }
+}
+
+AIO_TEST(StreamReadBuffer, ReadexactlyCancelledWhenTheBytesAreThereAtOnceKeepsThem) {
+  // The rest of the message is in the kernel when the already-cancelled readexactly()
+  // waits for it: the cancellation wins (asyncio: the read waits, and sees the cancel),
+  // and the bytes stay for the next read.
+  auto c = co_await connect_to_raw_peer();
+  c.peer.send_now("01234");
+  AIO_ASSERT_AWAITS_TRUE(c.peer.flushed());
+  EXPECT_EQ(co_await c.reader.read(2), "01");
+  c.peer.send_now("56789");
+  AIO_ASSERT_AWAITS_TRUE(c.peer.flushed());
+  auto t = aio::create_task(cancel_self_then_readexactly(&c.reader, 8));
+  std::exception_ptr e = co_await error_of(t);
+  EXPECT_TRUE(holds<aio::CancelledError>(e)) << what_of(e);
+  EXPECT_EQ(co_await read_exactly_within(c.reader, 8, 2.0), "23456789");
 }

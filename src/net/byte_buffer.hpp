@@ -127,18 +127,12 @@ class ByteBuffer {
     std::size_t fit = byte_buffer_blocks::kFirst;
     while (fit < size()) fit *= 2;
     if (capacity_ < 4 * fit) return;
-    char* smaller = nullptr;
     try {
-      smaller = byte_buffer_blocks::take(fit);
+      ByteBuffer fitted;  // (append takes the smallest block that holds them: `fit`)
+      fitted.append(view());
+      swap(fitted);  // the big block goes back to the cache with `fitted`
     } catch (...) {
-      return;
     }
-    std::memcpy(smaller, data(), size());
-    byte_buffer_blocks::give_back(data_.release(), capacity_);
-    data_.reset(smaller);
-    capacity_ = fit;
-    end_ = size();
-    begin_ = 0;
   }
   std::size_t capacity() const noexcept { return capacity_; }
   void swap(ByteBuffer& o) noexcept {
